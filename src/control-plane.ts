@@ -1,0 +1,78 @@
+// The boot sequence: build the shared clients once, listen on every selected
+// service's port (so /health answers at once and /ready says 503), then open
+// the stores (WAL replay included) and flip readiness. stop() reverses it.
+import type { AppConfig } from './platform/config/load-config.js';
+import { createServiceApp } from './platform/http/create-service-app.js';
+import { listen, type RunningServer } from './platform/http/http-server.js';
+import { createLogging } from './platform/logger.js';
+import { createMetrics } from './platform/metrics/registry.js';
+import { Readiness } from './platform/readiness.js';
+import { SharedResources } from './platform/resources.js';
+import type { ServiceModule } from './platform/service.js';
+import { runPhases } from './platform/shutdown.js';
+import { StateStore } from './platform/state-store.js';
+import { startTracing } from './platform/tracing.js';
+import { SERVICE_FACTORIES } from './services/registry.js';
+import type { ServiceDeps } from './services/service-deps.js';
+
+export interface ControlPlane {
+  readonly ports: Record<string, number>;
+  /** Resolves once every dependency is open and background work started. */
+  readonly ready: Promise<void>;
+  stop(reason: string): Promise<boolean>;
+}
+
+export async function startControlPlane(config: AppConfig): Promise<ControlPlane> {
+  const startedAt = Date.now();
+  const { logger, buffer } = createLogging({ level: config.log.level, bufferEntries: config.log.bufferEntries, version: config.version });
+  const tracing = await startTracing({ ...config.tracing, version: config.version });
+  const metrics = createMetrics();
+  const readiness = new Readiness();
+  const resources = new SharedResources();
+  const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, startedAt };
+
+  const services: ServiceModule[] = config.services.map((id) => SERVICE_FACTORIES[id](deps));
+  const servers: RunningServer[] = [];
+  const ports: Record<string, number> = {};
+  try {
+    for (const service of services) {
+      const app = createServiceApp(service, { config, logger, httpMetrics: metrics.http, readiness, startedAt });
+      const server = await listen(service.id, app, config.host, config.ports[service.id]);
+      servers.push(server);
+      ports[service.id] = server.port;
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.drain(1000)));
+    throw err;
+  }
+  logger.info({ ports, host: config.host, tracing: tracing.enabled }, 'listening');
+
+  let stateStore: StateStore | undefined;
+  const ready = (async () => {
+    readiness.set('stateStore', 'pending');
+    stateStore = await StateStore.open(config.paths.statePath);
+    resources.stateStore = stateStore;
+    readiness.set('stateStore', 'open');
+    for (const service of services) await service.start?.();
+    logger.info({ ms: Date.now() - startedAt, services: config.services }, 'control plane ready');
+  })();
+
+  const stop = async (reason: string): Promise<boolean> => {
+    logger.info({ reason }, 'draining');
+    readiness.markDraining();
+    const timeout = config.http.shutdownTimeoutMs;
+    const clean = await runPhases(
+      [
+        { name: 'http-drain', timeoutMs: timeout + 1000, run: () => Promise.all(servers.map((s) => s.drain(timeout))) },
+        { name: 'services', timeoutMs: timeout, run: () => Promise.all(services.map((s) => s.stop?.())) },
+        { name: 'state-store', timeoutMs: 5000, run: async () => stateStore?.close() },
+        { name: 'tracing', timeoutMs: 2000, run: () => tracing.shutdown() },
+      ],
+      logger,
+    );
+    logger.info({ clean }, 'stopped');
+    return clean;
+  };
+
+  return { ports, ready, stop };
+}

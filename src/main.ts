@@ -1,0 +1,35 @@
+// Entry point: parse config once, boot, wire signals. Exit codes: 0 after a
+// clean drain, 1 for a bad config, a taken port or a failed boot.
+import { startControlPlane } from './control-plane.js';
+import { ConfigError, loadConfig, type AppConfig } from './platform/config/load-config.js';
+import { PortInUseError } from './platform/http/http-server.js';
+import { onTerminationSignals } from './platform/shutdown.js';
+import pino from 'pino';
+
+const bootLog = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime });
+
+function fail(message: string, err?: unknown): never {
+  bootLog.fatal(err ? { err } : {}, message);
+  console.error(`fatal: ${message}`);
+  process.exit(1);
+}
+
+let config: AppConfig;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+
+try {
+  const plane = await startControlPlane(config);
+  onTerminationSignals(bootLog, async (signal) => {
+    const clean = await plane.stop(signal);
+    process.exit(clean ? 0 : 1);
+  });
+  plane.ready.catch((err: unknown) => fail(`boot failed: ${err instanceof Error ? err.message : String(err)}`, err));
+} catch (err) {
+  if (err instanceof PortInUseError) fail(err.message);
+  fail(`boot failed: ${err instanceof Error ? err.message : String(err)}`, err);
+}

@@ -1,0 +1,132 @@
+// Config is read once at boot: .env (never overriding the real environment),
+// validated by the schema, checked for unsafe production defaults, shaped into
+// slices and frozen. Nothing else in the code reads process.env.
+import path from 'node:path';
+import { config as loadDotenv } from 'dotenv';
+import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type Env, type ServiceId } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface AppConfig {
+  environment: Env['ENVIRONMENT'];
+  version: string;
+  host: string;
+  services: readonly ServiceId[];
+  ports: Readonly<Record<ServiceId, number>>;
+  paths: { dataDir: string; statePath: string; walDir: string; parquetDir: string; chdbPath: string };
+  clickhouse: { url?: string; database: string; username?: string; password?: string; timeoutMs: number };
+  wal: { segmentBytes: number; skipCorrupt: boolean };
+  applier: { batchRecords: number; intervalMs: number };
+  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number };
+  http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
+  log: { level: Env['LOG_LEVEL']; bufferEntries: number };
+  auth: { jwtSecret: string; adminUsername: string; adminPassword: string };
+  tracing: { otlpEndpoint?: string; serviceName: string };
+  workers: { distributedMode: boolean; urls: Readonly<Record<ServiceId, readonly string[]>> };
+}
+
+const PACKAGE_VERSION = process.env.npm_package_version ?? '0.1.0';
+
+/** Parses a raw environment into AppConfig; throws ConfigError naming every bad key. */
+export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const key = i.path.join('.') || '(root)';
+      const value = typeof raw[key] === 'string' && !/SECRET|PASSWORD/.test(key) ? ` (got '${raw[key]}')` : '';
+      return `${key}: ${i.message}${value}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const problems = productionProblems(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(env.DATA_DIR);
+  const inData = (v: string | undefined, name: string) => path.resolve(v ?? path.join(dataDir, name));
+  const cfg: AppConfig = {
+    environment: env.ENVIRONMENT,
+    version: PACKAGE_VERSION,
+    host: env.HOST,
+    services: env.SERVICES,
+    ports: {
+      'auth-gateway': env.AUTH_GATEWAY_PORT,
+      'tenant-node': env.TENANT_NODE_PORT,
+      'operation-node': env.OPERATION_NODE_PORT,
+      'cbo-engine': env.CBO_ENGINE_PORT,
+      'metadata-catalog': env.METADATA_CATALOG_PORT,
+      monitoring: env.MONITORING_PORT,
+      'query-interpreter': env.QUERY_INTERPRETER_PORT,
+    },
+    paths: {
+      dataDir,
+      statePath: inData(env.STATE_PATH, 'state'),
+      walDir: inData(env.WAL_DIR, 'wal'),
+      parquetDir: inData(env.PARQUET_DIR, 'parquet'),
+      chdbPath: inData(env.CHDB_PATH, 'chdb'),
+    },
+    clickhouse: {
+      url: env.CLICKHOUSE_URL,
+      database: env.CLICKHOUSE_DATABASE,
+      username: env.CLICKHOUSE_USER,
+      password: env.CLICKHOUSE_PASSWORD,
+      timeoutMs: env.CLICKHOUSE_TIMEOUT_MS,
+    },
+    wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
+    applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS },
+    ingest: {
+      maxRecordsPerRequest: env.INGEST_MAX_RECORDS,
+      rowsPerSecond: env.INGEST_ROWS_PER_SECOND,
+      burstRows: env.INGEST_BURST_ROWS,
+    },
+    http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },
+    auth: { jwtSecret: env.JWT_SECRET, adminUsername: env.ADMIN_USERNAME, adminPassword: env.ADMIN_PASSWORD },
+    tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
+    workers: {
+      distributedMode: env.DISTRIBUTED_MODE,
+      urls: {
+        'auth-gateway': env.AUTH_GATEWAY_URL,
+        'tenant-node': env.TENANT_NODE_URL,
+        'operation-node': env.OPERATION_NODE_URL,
+        'cbo-engine': env.CBO_ENGINE_URL,
+        'metadata-catalog': env.METADATA_CATALOG_URL,
+        monitoring: env.MONITORING_URL,
+        'query-interpreter': env.QUERY_INTERPRETER_URL,
+      },
+    },
+  };
+  return deepFreeze(cfg);
+}
+
+/** Defaults that are fine on a laptop and dangerous in production. */
+function productionProblems(env: Env): string[] {
+  if (env.ENVIRONMENT !== 'production') return [];
+  const problems: string[] = [];
+  if (env.JWT_SECRET === DEV_JWT_SECRET || env.JWT_SECRET.length < 32 || new Set(env.JWT_SECRET).size < 10) {
+    problems.push('JWT_SECRET: production needs a random secret of at least 32 characters (not the development default)');
+  }
+  if (env.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || env.ADMIN_PASSWORD.length < 12) {
+    problems.push('ADMIN_PASSWORD: production needs an admin password of at least 12 characters (not the development default)');
+  }
+  return problems;
+}
+
+/** Reads .env (if present) under the real environment, then parses. */
+export function loadConfig(envFile = process.env.ENV_FILE ?? '.env'): AppConfig {
+  loadDotenv({ path: envFile, quiet: true });
+  return parseConfig(process.env);
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj && typeof obj === 'object') {
+    for (const v of Object.values(obj)) deepFreeze(v);
+    Object.freeze(obj);
+  }
+  return obj;
+}

@@ -1,0 +1,104 @@
+// The one description of every configuration key: its type, its default and
+// what it means. `.env.example` is checked against this list by a unit test.
+import { z } from 'zod';
+
+export const SERVICE_IDS = [
+  'auth-gateway',
+  'tenant-node',
+  'operation-node',
+  'cbo-engine',
+  'metadata-catalog',
+  'monitoring',
+  'query-interpreter',
+] as const;
+export type ServiceId = (typeof SERVICE_IDS)[number];
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const workerUrls = optionalString.transform((v, ctx) => {
+  if (v === undefined) return [] as string[];
+  const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of urls) {
+    if (!/^https?:\/\/[^\s/]+/.test(u)) ctx.addIssue({ code: 'custom', message: `not an http(s) URL: ${u}` });
+  }
+  return urls;
+});
+
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
+export const DEV_ADMIN_PASSWORD = 'admin-dev-password';
+
+export const envSchema = z.object({
+  ENVIRONMENT: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  SERVICES: z
+    .string()
+    .default(SERVICE_IDS.join(','))
+    .transform((v, ctx) => {
+      const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const id of ids) {
+        if (!(SERVICE_IDS as readonly string[]).includes(id)) {
+          ctx.addIssue({ code: 'custom', message: `unknown service '${id}'; known: ${SERVICE_IDS.join(', ')}` });
+        }
+      }
+      if (ids.length === 0) ctx.addIssue({ code: 'custom', message: 'names no service' });
+      return [...new Set(ids)] as ServiceId[];
+    }),
+  AUTH_GATEWAY_PORT: port(8090),
+  TENANT_NODE_PORT: port(8000),
+  OPERATION_NODE_PORT: port(8081),
+  CBO_ENGINE_PORT: port(8082),
+  METADATA_CATALOG_PORT: port(8083),
+  MONITORING_PORT: port(8084),
+  QUERY_INTERPRETER_PORT: port(8085),
+
+  DATA_DIR: z.string().min(1).default('./data'),
+  STATE_PATH: optionalString,
+  WAL_DIR: optionalString,
+  PARQUET_DIR: optionalString,
+  CHDB_PATH: optionalString,
+  CLICKHOUSE_URL: optionalString,
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/).default('control_plane'),
+  CLICKHOUSE_USER: optionalString,
+  CLICKHOUSE_PASSWORD: optionalString,
+  CLICKHOUSE_TIMEOUT_MS: positiveInt(30_000),
+
+  WAL_SEGMENT_BYTES: positiveInt(64 * 1024 * 1024),
+  WAL_SKIP_CORRUPT: bool(false),
+  APPLIER_BATCH_RECORDS: positiveInt(10_000),
+  APPLIER_INTERVAL_MS: positiveInt(200),
+  INGEST_MAX_RECORDS: positiveInt(100_000),
+  INGEST_ROWS_PER_SECOND: positiveInt(50_000),
+  INGEST_BURST_ROWS: positiveInt(100_000),
+  BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_BUFFER_ENTRIES: positiveInt(2000),
+
+  JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
+  ADMIN_USERNAME: z.string().min(1).default('admin'),
+  ADMIN_PASSWORD: z.string().min(1).default(DEV_ADMIN_PASSWORD),
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),
+
+  DISTRIBUTED_MODE: bool(false),
+  AUTH_GATEWAY_URL: workerUrls,
+  TENANT_NODE_URL: workerUrls,
+  OPERATION_NODE_URL: workerUrls,
+  CBO_ENGINE_URL: workerUrls,
+  METADATA_CATALOG_URL: workerUrls,
+  MONITORING_URL: workerUrls,
+  QUERY_INTERPRETER_URL: workerUrls,
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,107 @@
+// One error type for everything we expect to go wrong. Each has a stable string
+// code (clients and tests match on it), an HTTP status and whether a retry can
+// help. The error middleware is the only place that turns these into responses.
+
+export const ErrorCode = {
+  BadRequest: 'bad_request',
+  InvalidJson: 'invalid_json',
+  ValidationFailed: 'validation_failed',
+  InvalidTenantId: 'invalid_tenant_id',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  NotFound: 'not_found',
+  MethodNotAllowed: 'method_not_allowed',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  RateLimited: 'rate_limited',
+  Conflict: 'conflict',
+  NotReady: 'not_ready',
+  ShuttingDown: 'shutting_down',
+  UpstreamUnavailable: 'upstream_unavailable',
+  UpstreamTimeout: 'upstream_timeout',
+  StorageFailure: 'storage_failure',
+  WalCorrupt: 'wal_corrupt',
+  Internal: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface AppErrorOptions {
+  status: number;
+  retriable?: boolean;
+  /** Extra machine-readable facts for the client (record index, field, position…). */
+  details?: Record<string, unknown>;
+  /** Extra response headers, e.g. Retry-After. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: AppErrorOptions) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = opts.status;
+    this.retriable = opts.retriable ?? false;
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Factories: the one place a given failure gets its code, status and wording. */
+export const Errors = {
+  badRequest: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.BadRequest, message, { status: 400, details }),
+  invalidJson: (message: string) => new AppError(ErrorCode.InvalidJson, `malformed JSON: ${message}`, { status: 400 }),
+  validation: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.ValidationFailed, message, { status: 400, details }),
+  invalidTenantId: () =>
+    new AppError(ErrorCode.InvalidTenantId, 'X-Tenant-Id must match ^[a-z0-9][a-z0-9_-]{0,62}$', { status: 400 }),
+  payloadTooLarge: (limitBytes: number) =>
+    new AppError(ErrorCode.PayloadTooLarge, `request body exceeds the limit of ${limitBytes} bytes`, {
+      status: 413,
+      details: { limitBytes },
+    }),
+  unsupportedMediaType: (got: string | undefined, accepted: string[]) =>
+    new AppError(
+      ErrorCode.UnsupportedMediaType,
+      `Content-Type ${got ? `'${got}'` : '(none)'} is not supported; use one of: ${accepted.join(', ')}`,
+      { status: 415 },
+    ),
+  notFound: (what: string) => new AppError(ErrorCode.NotFound, `${what} not found`, { status: 404 }),
+  methodNotAllowed: (method: string, path: string, allowed: string[]) =>
+    new AppError(ErrorCode.MethodNotAllowed, `${method} is not allowed on ${path}`, {
+      status: 405,
+      headers: { Allow: allowed.join(', ') },
+    }),
+  unauthorized: (message = 'a valid credential is required') =>
+    new AppError(ErrorCode.Unauthorized, message, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } }),
+  forbidden: (message: string) => new AppError(ErrorCode.Forbidden, message, { status: 403 }),
+  rateLimited: (message: string, retryAfterSeconds: number) =>
+    new AppError(ErrorCode.RateLimited, message, {
+      status: 429,
+      retriable: true,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+      details: { retryAfterSeconds },
+    }),
+  conflict: (message: string) => new AppError(ErrorCode.Conflict, message, { status: 409 }),
+  notReady: (what: string) =>
+    new AppError(ErrorCode.NotReady, `${what} is not ready yet`, { status: 503, retriable: true, headers: { 'Retry-After': '1' } }),
+  shuttingDown: () =>
+    new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
+  storageFailure: (message: string, cause?: unknown) =>
+    new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
+  walCorrupt: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
+  internal: (cause?: unknown) => new AppError(ErrorCode.Internal, 'internal server error', { status: 500, cause }),
+};

@@ -1,0 +1,171 @@
+// The one HTTP app factory used by all seven services: request ids, per-service
+// child logger, tracing span, metrics by route template, body limits, schema
+// validation, /health, /ready, /openapi.json, 404/405 and the error middleware.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { AppConfig } from '../config/load-config.js';
+import { Errors } from '../errors.js';
+import type { HttpMetrics } from '../metrics/registry.js';
+import type { Readiness } from '../readiness.js';
+import type { ServiceModule } from '../service.js';
+import { activeTraceId, endSpan, withServerSpan } from '../tracing.js';
+import { errorHandler } from './error-handler.js';
+import { requestContext } from './request-context.js';
+import type { RouteSpec } from './route.js';
+
+export interface AppDeps {
+  config: AppConfig;
+  logger: Logger;
+  httpMetrics: HttpMetrics;
+  readiness: Readiness;
+  startedAt: number;
+}
+
+const JSON_TYPES = ['application/json'] as const;
+
+export function createServiceApp(service: ServiceModule, deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  const log = deps.logger.child({ service: service.id });
+  const limit = deps.config.http.bodyLimitBytes;
+
+  app.use(requestContext(log));
+  app.use(observe(service.id, deps));
+  app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
+  app.use(express.text({ limit, type: ['application/x-ndjson', 'text/plain'] }));
+
+  app.get('/health', (_req, res) => {
+    const extra = service.health?.() ?? { status: 'ok' as const };
+    res.json({
+      status: extra.status,
+      service: service.id,
+      version: deps.config.version,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      ...(extra.reasons?.length ? { reasons: extra.reasons } : {}),
+    });
+  });
+  app.get('/ready', (_req, res) => {
+    const ready = deps.readiness.isOpen(service.dependencies);
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : deps.readiness.isDraining ? 'draining' : 'not_ready',
+      service: service.id,
+      checks: deps.readiness.report(service.dependencies),
+    });
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(service, deps.config.version));
+  });
+
+  for (const spec of service.routes) {
+    app[spec.method](spec.path, routeHandler(spec, service, deps));
+  }
+
+  app.use(notFoundOrMethodNotAllowed(service));
+  app.use(errorHandler(limit));
+  return app;
+}
+
+function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
+  const requires = spec.requires ?? service.dependencies;
+  const bodyTypes = spec.bodyTypes ?? JSON_TYPES;
+  return async (req: Request, res: Response) => {
+    res.locals.operation = spec.operation;
+    if (!deps.readiness.isOpen(requires)) {
+      throw deps.readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(service.id);
+    }
+    let body: unknown;
+    if (spec.body) {
+      if (!req.is(bodyTypes as string[])) {
+        throw Errors.unsupportedMediaType(req.headers['content-type'], [...bodyTypes]);
+      }
+      body = spec.body.parse(req.body);
+    }
+    const query = spec.query ? spec.query.parse(req.query) : undefined;
+    const result = await spec.handler({ req, res, body: body as never, query: query as never });
+    if (!res.headersSent && result !== undefined) res.json(result);
+  };
+}
+
+/** Request log line, span and metrics, labelled by route template, never raw URL. */
+function observe(serviceId: string, deps: AppDeps) {
+  const { requests, duration } = deps.httpMetrics;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    withServerSpan(`${req.method} ${serviceId}`, req.headers, (span) => {
+      const traceId = activeTraceId();
+      if (traceId) req.log = req.log.child({ traceId });
+      res.on('finish', () => {
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        const route = req.route?.path ? String(req.route.path) : 'unmatched';
+        const labels = { service: serviceId, route, method: req.method, status: String(res.statusCode) };
+        requests.inc(labels);
+        duration.observe(labels, seconds);
+        span.updateName(`${req.method} ${route}`);
+        endSpan(span, res.statusCode);
+        const line = {
+          method: req.method,
+          route,
+          operation: res.locals.operation as string | undefined,
+          status: res.statusCode,
+          durationMs: Math.round(seconds * 1e5) / 100,
+        };
+        if (res.statusCode >= 500) req.log.error(line, 'request failed');
+        else if (res.statusCode >= 400) req.log.warn(line, 'request rejected');
+        else if (route !== '/health' && route !== '/ready' && route !== '/metrics') req.log.info(line, 'request completed');
+        else req.log.debug(line, 'request completed');
+      });
+      next();
+    });
+  };
+}
+
+/** 405 (with Allow) when the path exists under another method, 404 otherwise. */
+function notFoundOrMethodNotAllowed(service: ServiceModule) {
+  const matchers = [
+    ...service.routes.map((r) => ({ method: r.method.toUpperCase(), re: pathPattern(r.path) })),
+    { method: 'GET', re: /^\/health\/?$/ },
+    { method: 'GET', re: /^\/ready\/?$/ },
+    { method: 'GET', re: /^\/openapi\.json$/ },
+  ];
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const allowed = [...new Set(matchers.filter((m) => m.re.test(req.path)).map((m) => m.method))];
+    if (allowed.includes('GET')) allowed.push('HEAD');
+    next(allowed.length > 0 ? Errors.methodNotAllowed(req.method, req.path, allowed) : Errors.notFound(`route ${req.method} ${req.path}`));
+  };
+}
+
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
+function openApiDocument(service: ServiceModule, version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of service.routes) {
+    const p = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    paths[p] ??= {};
+    paths[p][r.method] = {
+      operationId: r.operation,
+      summary: r.summary,
+      ...(r.query ? { parameters: [{ in: 'query', name: 'query', schema: safeSchema(r.query) }] } : {}),
+      ...(r.body
+        ? { requestBody: { content: Object.fromEntries((r.bodyTypes ?? JSON_TYPES).map((t) => [t, { schema: safeSchema(r.body) }])) } }
+        : {}),
+    };
+  }
+  return { openapi: '3.1.0', info: { title: service.id, version }, paths };
+}
+
+function safeSchema(schema: unknown): unknown {
+  try {
+    return z.toJSONSchema(schema as z.ZodType, { unrepresentable: 'any', io: 'input' });
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,34 @@
+// One prom-client registry per process. Features register their own metrics
+// into it (each feature has its own metrics.ts); nothing uses the global one.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface HttpMetrics {
+  requests: Counter<'service' | 'route' | 'method' | 'status'>;
+  duration: Histogram<'service' | 'route' | 'method' | 'status'>;
+}
+
+export interface MetricsSetup {
+  registry: Registry;
+  http: HttpMetrics;
+}
+
+export function createMetrics(): MetricsSetup {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const http: HttpMetrics = {
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests served, by service, route template, method and status',
+      labelNames: ['service', 'route', 'method', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency, by service, route template, method and status',
+      labelNames: ['service', 'route', 'method', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+  return { registry, http };
+}

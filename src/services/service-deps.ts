@@ -1,0 +1,18 @@
+// What every service factory receives: config, observability and the shared
+// resources, built once by the boot sequence. No service imports a singleton.
+import type { AppConfig } from '../platform/config/load-config.js';
+import type { LogBuffer } from '../platform/log-buffer.js';
+import type { Logger } from '../platform/logger.js';
+import type { MetricsSetup } from '../platform/metrics/registry.js';
+import type { Readiness } from '../platform/readiness.js';
+import type { SharedResources } from '../platform/resources.js';
+
+export interface ServiceDeps {
+  config: AppConfig;
+  logger: Logger;
+  metrics: MetricsSetup;
+  logBuffer: LogBuffer;
+  readiness: Readiness;
+  resources: SharedResources;
+  startedAt: number;
+}
