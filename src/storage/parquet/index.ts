@@ -1,0 +1,7 @@
+// Public surface of the Parquet sink; everything else in this folder is internal.
+
+export { ParquetSink } from './parquet-sink.js';
+export type { ParquetSinkOptions } from './parquet-sink.js';
+export type { ColumnSpec, ColumnType, StoredRecord, WrittenPart } from './types.js';
+export { formatPartName, parsePartName } from './part-name.js';
+export type { PartRange } from './part-name.js';

@@ -1,0 +1,267 @@
+// The Parquet sink of the applier: one immutable file per (tenant, table, UTC
+// date) per applied batch, named by its LSN range.
+//
+// Idempotence comes from the names: replaying a batch produces the same
+// ranges, so the rename replaces the earlier file instead of adding a second.
+// Recovery relies on the applier calling removePartsAfter(checkpoint) before
+// replaying, which drops files of batches whose checkpoint never advanced
+// (their ranges could differ on replay if the batch size changed).
+
+import fs from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import path from 'node:path';
+import { Errors } from '../../platform/errors.js';
+import { fsyncDir, randomSuffix, writeFileAtomically } from './durable-file.js';
+import { encodePart } from './part-encoder.js';
+import { readPartFooter } from './part-footer.js';
+import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-name.js';
+import { assertName, isInside, isValidName, parsePartPath, partitionDir, partPath } from './part-paths.js';
+import type { ParsedPartPath } from './part-paths.js';
+import { assertColumns } from './part-schema.js';
+import { groupByUtcDate } from './utc-date.js';
+import type { ColumnSpec, StoredRecord, WrittenPart } from './types.js';
+
+export interface ParquetSinkOptions {
+  /** PARQUET_DIR. */
+  rootDir: string;
+  /**
+   * Rows per row group. Larger groups compress and scan better; each one is
+   * buffered in memory while it is encoded.
+   */
+  rowGroupRows?: number;
+}
+
+const DEFAULT_ROW_GROUP_ROWS = 32_768;
+
+export class ParquetSink {
+  readonly rootDir: string;
+  private readonly rowGroupRows: number;
+  /** Temp files of writes in progress, which the stale-temp sweep must not touch. */
+  private readonly inFlightTemps = new Set<string>();
+
+  constructor(opts: ParquetSinkOptions) {
+    if (!opts.rootDir) throw Errors.validation('ParquetSink needs a rootDir');
+    this.rootDir = path.resolve(opts.rootDir);
+    this.rowGroupRows = opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+    if (!Number.isSafeInteger(this.rowGroupRows) || this.rowGroupRows < 1) {
+      throw Errors.validation('rowGroupRows must be a positive integer', { rowGroupRows: this.rowGroupRows });
+    }
+  }
+
+  async writeBatch(
+    tenant: string,
+    table: string,
+    columns: ColumnSpec[],
+    records: StoredRecord[],
+  ): Promise<WrittenPart[]> {
+    assertName('tenant', tenant);
+    assertName('table', table);
+    assertColumns(columns);
+    records.forEach(assertRecord);
+    const groups = groupByUtcDate(records, (record, index) => {
+      throw Errors.validation('record timestamp has no UTC date in years 0000-9999', {
+        index,
+        dataId: record.dataId,
+        tsMs: record.tsMs,
+      });
+    });
+
+    const written: WrittenPart[] = [];
+    for (const [date, group] of groups) {
+      written.push(await this.writePart(tenant, table, date, columns, group));
+    }
+    return written;
+  }
+
+  private async writePart(
+    tenant: string,
+    table: string,
+    date: string,
+    columns: readonly ColumnSpec[],
+    records: StoredRecord[],
+  ): Promise<WrittenPart> {
+    const encoded = await encodePart(columns, records, { rowGroupRows: this.rowGroupRows });
+    const range = { firstLsn: encoded.firstLsn, lastLsn: encoded.lastLsn };
+    const dir = partitionDir(this.rootDir, tenant, table, date);
+    const finalPath = partPath(this.rootDir, tenant, table, date, range);
+    await this.ensureDirInsideRoot(dir);
+
+    const tempPath = path.join(dir, formatTempName(path.basename(finalPath), randomSuffix()));
+    this.inFlightTemps.add(tempPath);
+    try {
+      await writeFileAtomically(tempPath, finalPath, encoded.bytes);
+    } catch (err) {
+      throw Errors.storageFailure(`cannot write Parquet part ${finalPath}`, err);
+    } finally {
+      this.inFlightTemps.delete(tempPath);
+    }
+
+    return {
+      tenant,
+      table,
+      date,
+      path: finalPath,
+      relativePath: toRelative(this.rootDir, finalPath),
+      ...range,
+      rows: encoded.rows,
+      bytes: encoded.bytes.length,
+      minTsMs: encoded.minTsMs,
+      maxTsMs: encoded.maxTsMs,
+    };
+  }
+
+  /**
+   * The lexical check in partitionDir cannot see symlinks; a tenant directory
+   * replaced by a link to elsewhere must not receive files.
+   */
+  private async ensureDirInsideRoot(dir: string): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+    const [realRoot, realDir] = await Promise.all([fs.realpath(this.rootDir), fs.realpath(dir)]);
+    if (!isInside(realRoot, realDir)) {
+      throw Errors.storageFailure(`Parquet partition directory ${dir} resolves outside the Parquet root`);
+    }
+  }
+
+  /**
+   * Deletes parts whose lastLsn > lsn and every temp file that no write of this
+   * instance is using. Meant for startup, before replay; returns deleted part paths.
+   */
+  async removePartsAfter(lsn: number): Promise<string[]> {
+    if (!isValidLsn(lsn)) throw Errors.validation('removePartsAfter needs a non-negative safe integer LSN', { lsn });
+    const deleted: string[] = [];
+    for (const dir of await this.partitionDirs()) {
+      let touched = false;
+      for (const entry of await readDirIfExists(dir)) {
+        if (!entry.isFile()) continue;
+        const file = path.join(dir, entry.name);
+        if (isTempName(entry.name)) {
+          if (this.inFlightTemps.has(file)) continue;
+          await fs.rm(file, { force: true });
+          touched = true;
+          continue;
+        }
+        const part = parsePartPath(this.rootDir, file);
+        if (part && part.lastLsn > lsn) {
+          await fs.rm(file, { force: true });
+          deleted.push(file);
+          touched = true;
+        }
+      }
+      if (touched) await fsyncDir(dir);
+    }
+    return deleted.sort();
+  }
+
+  async listParts(tenant?: string, table?: string): Promise<WrittenPart[]> {
+    if (tenant !== undefined) assertName('tenant', tenant);
+    if (table !== undefined) assertName('table', table);
+    const parts: WrittenPart[] = [];
+    for (const dir of await this.partitionDirs(tenant, table)) {
+      for (const entry of await readDirIfExists(dir)) {
+        if (!entry.isFile()) continue;
+        const parsed = parsePartPath(this.rootDir, path.join(dir, entry.name));
+        if (parsed) parts.push(await this.describe(parsed));
+      }
+    }
+    return parts.sort(comparePart);
+  }
+
+  async deletePart(partFile: string): Promise<void> {
+    const parsed = parsePartPath(this.rootDir, path.resolve(this.rootDir, partFile));
+    if (!parsed) throw Errors.validation('not a Parquet part path under the Parquet root', { path: partFile });
+    await fs.rm(parsed.path, { force: true });
+    try {
+      await fsyncDir(path.dirname(parsed.path));
+    } catch (err) {
+      // The partition directory is gone: the file is gone with it.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private async describe(parsed: ParsedPartPath): Promise<WrittenPart> {
+    const [stat, footer] = await Promise.all([fs.stat(parsed.path), readPartFooter(parsed.path)]);
+    return {
+      tenant: parsed.tenant,
+      table: parsed.table,
+      date: parsed.date,
+      path: parsed.path,
+      relativePath: parsed.relativePath,
+      firstLsn: parsed.firstLsn,
+      lastLsn: parsed.lastLsn,
+      rows: footer.rows,
+      bytes: stat.size,
+      minTsMs: footer.minTsMs,
+      maxTsMs: footer.maxTsMs,
+    };
+  }
+
+  /** All <root>/<tenant>/<table>/date=<d> directories, optionally narrowed. */
+  private async partitionDirs(tenant?: string, table?: string): Promise<string[]> {
+    const dirs: string[] = [];
+    const tenants = tenant !== undefined ? [tenant] : await childDirs(this.rootDir);
+    for (const t of tenants) {
+      const tenantDir = path.join(this.rootDir, t);
+      const tables = table !== undefined ? [table] : await childDirs(tenantDir);
+      for (const tb of tables) {
+        const tableDir = path.join(tenantDir, tb);
+        for (const d of await childDirs(tableDir)) {
+          if (parseDateDir(d) !== null) dirs.push(path.join(tableDir, d));
+        }
+      }
+    }
+    return dirs;
+  }
+}
+
+function assertRecord(record: StoredRecord, index: number): void {
+  if (typeof record.dataId !== 'string') {
+    throw Errors.validation('record dataId must be a string', { index });
+  }
+  if (!isValidLsn(record.lsn)) {
+    throw Errors.validation('record lsn must be a non-negative safe integer', { index, dataId: record.dataId });
+  }
+  if (record.payload === null || typeof record.payload !== 'object' || Array.isArray(record.payload)) {
+    throw Errors.validation('record payload must be a JSON object', { index, dataId: record.dataId });
+  }
+}
+
+/** Names of child directories that could be tenants/tables/dates; [] if absent. */
+async function childDirs(dir: string): Promise<string[]> {
+  const entries = await readDirIfExists(dir);
+  return entries
+    .filter((e) => e.isDirectory() && (isValidName(e.name) || parseDateDir(e.name) !== null))
+    .map((e) => e.name)
+    .sort();
+}
+
+async function readDirIfExists(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+function toRelative(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}
+
+function comparePart(a: WrittenPart, b: WrittenPart): number {
+  return (
+    compareStrings(a.tenant, b.tenant) ||
+    compareStrings(a.table, b.table) ||
+    compareStrings(a.date, b.date) ||
+    a.firstLsn - b.firstLsn ||
+    a.lastLsn - b.lastLsn
+  );
+}
+
+// Code-unit order, not locale order: listings must not change with the locale.
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
