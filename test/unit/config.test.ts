@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, parseConfig } from '../../src/platform/config/load-config.js';
+import { envSchema } from '../../src/platform/config/schema.js';
+import { REPO_ROOT } from '../helpers/control-plane-process.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return [];
+}
+
+test('defaults give the SPEC ports and paths under DATA_DIR', () => {
+  const cfg = parseConfig({ DATA_DIR: '/tmp/x' });
+  assert.equal(cfg.ports['tenant-node'], 8000);
+  assert.equal(cfg.ports['auth-gateway'], 8090);
+  assert.equal(cfg.ports['query-interpreter'], 8085);
+  assert.equal(cfg.paths.walDir, '/tmp/x/wal');
+  assert.equal(cfg.paths.statePath, '/tmp/x/state');
+  assert.equal(cfg.paths.parquetDir, '/tmp/x/parquet');
+  assert.equal(cfg.paths.chdbPath, '/tmp/x/chdb');
+  assert.equal(cfg.services.length, 7);
+  assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.paths));
+});
+
+test('an invalid value names its key', () => {
+  assert.match(problemsOf({ TENANT_NODE_PORT: 'eighty' }).join('\n'), /TENANT_NODE_PORT/);
+  assert.match(problemsOf({ MONITORING_PORT: '70000' }).join('\n'), /MONITORING_PORT/);
+  assert.match(problemsOf({ SERVICES: 'tenant-node,bogus' }).join('\n'), /SERVICES.*bogus/);
+  assert.match(problemsOf({ LOG_LEVEL: 'loud' }).join('\n'), /LOG_LEVEL/);
+  assert.match(problemsOf({ WAL_SKIP_CORRUPT: 'maybe' }).join('\n'), /WAL_SKIP_CORRUPT/);
+  assert.match(problemsOf({ TENANT_NODE_URL: 'ftp://x' }).join('\n'), /TENANT_NODE_URL/);
+});
+
+test('production refuses the development secrets and accepts strong ones', () => {
+  const weak = problemsOf({ ENVIRONMENT: 'production' }).join('\n');
+  assert.match(weak, /JWT_SECRET/);
+  assert.match(weak, /ADMIN_PASSWORD/);
+  assert.match(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET: 'short', ADMIN_PASSWORD: 'a-long-admin-password' }).join('\n'), /JWT_SECRET/);
+  const ok = problemsOf({
+    ENVIRONMENT: 'production',
+    JWT_SECRET: 'Zq8v1Lr0pX3kT7bN5mW2cY9dH4gJ6sFa',
+    ADMIN_PASSWORD: 'a-long-admin-password',
+  });
+  assert.deepEqual(ok, []);
+});
+
+test('SERVICES picks a subset and worker URLs split on commas', () => {
+  const cfg = parseConfig({ SERVICES: 'tenant-node, monitoring', TENANT_NODE_URL: 'http://a:1, http://b:2' });
+  assert.deepEqual(cfg.services, ['tenant-node', 'monitoring']);
+  assert.deepEqual(cfg.workers.urls['tenant-node'], ['http://a:1', 'http://b:2']);
+});
+
+test('.env.example documents every key with its default', () => {
+  const text = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+  const documented = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) documented.set(m[1]!, m[2]!);
+  }
+  const keys = Object.keys(envSchema.shape);
+  for (const key of keys) assert.ok(documented.has(key), `.env.example lacks ${key}`);
+  for (const key of documented.keys()) assert.ok(keys.includes(key), `.env.example has unknown key ${key}`);
+  // The documented values must parse to exactly the built-in defaults.
+  const fromExample = parseConfig(Object.fromEntries(documented));
+  const fromNothing = parseConfig({});
+  assert.deepEqual(fromExample, fromNothing);
+});
