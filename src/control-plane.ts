@@ -12,6 +12,7 @@ import type { ServiceModule } from './platform/service.js';
 import { runPhases } from './platform/shutdown.js';
 import { StateStore } from './platform/state-store.js';
 import { startTracing } from './platform/tracing.js';
+import { openDataPath, type DataPath } from './data-path.js';
 import { SERVICE_FACTORIES } from './services/registry.js';
 import type { ServiceDeps } from './services/service-deps.js';
 
@@ -48,11 +49,17 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   logger.info({ ports, host: config.host, tracing: tracing.enabled }, 'listening');
 
   let stateStore: StateStore | undefined;
+  let dataPath: DataPath | undefined;
+  const needsDataPath = services.some((s) => s.dependencies.some((d) => d === 'wal' || d === 'clickhouse'));
   const ready = (async () => {
     readiness.set('stateStore', 'pending');
     stateStore = await StateStore.open(config.paths.statePath);
     resources.stateStore = stateStore;
     readiness.set('stateStore', 'open');
+    if (needsDataPath) {
+      dataPath = await openDataPath({ config, logger, metrics, readiness, state: stateStore });
+      resources.dataPath = dataPath;
+    }
     for (const service of services) await service.start?.();
     logger.info({ ms: Date.now() - startedAt, services: config.services }, 'control plane ready');
   })();
@@ -65,6 +72,7 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
       [
         { name: 'http-drain', timeoutMs: timeout + 1000, run: () => Promise.all(servers.map((s) => s.drain(timeout))) },
         { name: 'services', timeoutMs: timeout, run: () => Promise.all(services.map((s) => s.stop?.())) },
+        { name: 'data-path', timeoutMs: timeout, run: async () => dataPath?.close() },
         { name: 'state-store', timeoutMs: 5000, run: async () => stateStore?.close() },
         { name: 'tracing', timeoutMs: 2000, run: () => tracing.shutdown() },
       ],

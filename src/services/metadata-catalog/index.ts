@@ -1,10 +1,11 @@
 import type { ServiceModule } from '../../platform/service.js';
 import type { ServiceDeps } from '../service-deps.js';
+import { metadataCatalogRoutes } from './routes.js';
 
-export function createMetadataCatalogService(_deps: ServiceDeps): ServiceModule {
+export function createMetadataCatalogService(deps: ServiceDeps): ServiceModule {
   return {
     id: 'metadata-catalog',
-    dependencies: ['stateStore'],
-    routes: [],
+    dependencies: ['stateStore', 'wal'],
+    routes: metadataCatalogRoutes(deps),
   };
 }

@@ -1,10 +1,16 @@
 import type { ServiceModule } from '../../platform/service.js';
 import type { ServiceDeps } from '../service-deps.js';
+import { tenantNodeRoutes } from './routes.js';
 
-export function createTenantNodeService(_deps: ServiceDeps): ServiceModule {
+export function createTenantNodeService(deps: ServiceDeps): ServiceModule {
   return {
     id: 'tenant-node',
     dependencies: ['stateStore', 'wal', 'clickhouse'],
-    routes: [],
+    routes: tenantNodeRoutes(deps),
+    health() {
+      if (!deps.resources.hasDataPath) return { status: 'ok' };
+      const applier = deps.resources.dataPath.applier.health;
+      return applier.stalled ? { status: 'degraded', reasons: [`applier retrying: ${applier.lastError ?? 'unknown error'}`] } : { status: 'ok' };
+    },
   };
 }

@@ -1,0 +1,118 @@
+// Ingest benchmark, all figures from one run on the same generated rows:
+//   raw embedded insert rows/s (chdb JSONEachRow, no HTTP, no WAL)
+//   batched durable POST /data rows/s (1,000 rows a request)
+//   single-record durable POST /data requests/s at 64 concurrency
+//   fsyncs/s and mean group-commit size during that run
+//   an empty express route parsing the same JSON (the framework's floor)
+// Usage: node --import tsx scripts/bench/ingest.ts [seconds per phase=8]
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Session } from 'chdb';
+import { REPO_ROOT, startPlane } from '../../test/helpers/control-plane-process.js';
+import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
+import { runLoad } from './load.js';
+
+const seconds = Number(process.argv[2] ?? 8);
+const phaseMs = seconds * 1000;
+
+function row(i: number) {
+  return { data_id: `id-${i}`, timestamp: 1_790_000_000_000 + i, payload: { user: `u${i % 1000}`, amount: (i % 997) * 1.5, country: ['NL', 'DE', 'FR', 'US'][i % 4], ok: i % 2 === 0 } };
+}
+
+async function rawEmbeddedInsert(rows: number): Promise<number> {
+  const dir = makeTempDir('bench-raw');
+  const s = new Session(path.join(dir, 'chdb'));
+  try {
+    await s.queryAsync('CREATE DATABASE IF NOT EXISTS b');
+    await s.queryAsync(
+      'CREATE TABLE b.t (data_id String, ts_ms Int64, date Date, lsn UInt64, payload String, user Nullable(String), amount Nullable(Float64), country Nullable(String), ok Nullable(UInt8)) ENGINE = ReplacingMergeTree(lsn) PARTITION BY toYYYYMM(date) ORDER BY data_id',
+    );
+    const batch = 10_000;
+    const t0 = performance.now();
+    for (let start = 0; start < rows; start += batch) {
+      const lines: string[] = [];
+      for (let i = start; i < Math.min(rows, start + batch); i++) {
+        const r = row(i);
+        lines.push(JSON.stringify({ data_id: r.data_id, ts_ms: r.timestamp, date: '2026-09-21', lsn: i, payload: JSON.stringify(r.payload), ...r.payload, ok: r.payload.ok ? 1 : 0 }));
+      }
+      await s.insert({ table: 'b.t', values: Buffer.from(lines.join('\n')), format: 'JSONEachRow' });
+    }
+    return rows / ((performance.now() - t0) / 1000);
+  } finally {
+    s.close();
+    removeTempDir(dir);
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function emptyRoute(): Promise<{ perSecond: number; p50Ms: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/empty-route-server.ts'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (c: Buffer) => resolve((JSON.parse(c.toString()) as { port: number }).port)));
+  try {
+    const r = await runLoad({
+      origin: `http://127.0.0.1:${port}`,
+      path: '/data',
+      concurrency: 64,
+      durationMs: phaseMs,
+      headers: { 'content-type': 'application/json', 'x-tenant-id': 'bench' },
+      body: (w, s) => JSON.stringify(row(w * 10_000_000 + s)),
+      expectStatus: 201,
+    });
+    return r;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+const plane = await startPlane({
+  env: { SERVICES: 'tenant-node,monitoring', LOG_LEVEL: 'warn', INGEST_ROWS_PER_SECOND: '100000000', INGEST_BURST_ROWS: '100000000' },
+});
+try {
+  const origin = `http://127.0.0.1:${plane.ports['tenant-node']}`;
+  const metricsUrl = plane.url('monitoring', '/metrics');
+
+  const raw = await rawEmbeddedInsert(200_000);
+
+  const batched = await runLoad({
+    origin,
+    path: '/data?table=batched',
+    concurrency: 4,
+    durationMs: phaseMs,
+    headers: { 'content-type': 'application/json', 'x-tenant-id': 'bench' },
+    body: (w, s) => JSON.stringify(Array.from({ length: 1000 }, (_, k) => row((w * 1_000_000 + s) * 1000 + k))),
+    expectStatus: 201,
+  });
+
+  const fsyncsBefore = await metric(metricsUrl, 'wal_fsync_duration_seconds_count');
+  const groupSumBefore = await metric(metricsUrl, 'wal_group_commit_size_sum');
+  const single = await runLoad({
+    origin,
+    path: '/data?table=single',
+    concurrency: 64,
+    durationMs: phaseMs,
+    headers: { 'content-type': 'application/json', 'x-tenant-id': 'bench' },
+    body: (w, s) => JSON.stringify(row(900_000_000 + w * 10_000_000 + s)),
+    expectStatus: 201,
+  });
+  const fsyncs = (await metric(metricsUrl, 'wal_fsync_duration_seconds_count')) - fsyncsBefore;
+  const grouped = (await metric(metricsUrl, 'wal_group_commit_size_sum')) - groupSumBefore;
+
+  const empty = await emptyRoute();
+
+  const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(`raw embedded insert (chdb, JSONEachRow, 10k/insert): ${f(raw)} rows/s`);
+  console.log(`batched durable POST /data (1,000 rows/request, 4 clients): ${f(batched.perSecond * 1000)} rows/s (${f(batched.perSecond)} req/s, p50 ${batched.p50Ms.toFixed(1)} ms, errors ${batched.errors})`);
+  console.log(`single-record durable POST /data (64 clients): ${f(single.perSecond)} req/s (p50 ${single.p50Ms.toFixed(2)} ms, p99 ${single.p99Ms.toFixed(2)} ms, errors ${single.errors})`);
+  console.log(`fsyncs during single-record run: ${f(fsyncs / single.seconds)}/s, mean group size ${(grouped / Math.max(1, fsyncs)).toFixed(1)} appends/fsync`);
+  console.log(`empty express route parsing the same JSON (64 clients): ${f(empty.perSecond)} req/s (p50 ${empty.p50Ms.toFixed(2)} ms)`);
+  console.log(`ratio batched / raw: ${((batched.perSecond * 1000) / raw).toFixed(2)} (goal >= 0.7)`);
+  console.log(`ratio single / empty route: ${(single.perSecond / empty.perSecond).toFixed(2)} (goal >= 0.7)`);
+} finally {
+  await plane.stop('SIGTERM');
+  await plane.cleanup();
+}

@@ -1,0 +1,283 @@
+// Drains the WAL into both sinks in batches, then commits parts, table stats,
+// the data_id index and the checkpoint in one LevelDB batch, and only then lets
+// the WAL drop segments. Exactly-once comes from three facts:
+//  - rows whose (tenant, table, data_id) is already in the committed index are
+//    skipped (client retries, replays of committed batches);
+//  - ClickHouse inserts skip ids already present (a crash after the insert but
+//    before the commit);
+//  - Parquet parts past the checkpoint are deleted before a batch is (re)tried,
+//    and part names are LSN ranges, so a replay rewrites rather than adds.
+import type { Logger } from 'pino';
+import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
+import type { PendingRecords } from '../ingest/pending-records.js';
+import type { TableSchemas } from '../ingest/table-schemas.js';
+import { decodeBatch } from '../ingest/wal-entry.js';
+import type { StateStore } from '../platform/state-store.js';
+import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { ParquetSink } from '../storage/parquet/index.js';
+import type { StoredRecord } from '../storage/record-types.js';
+import type { WalEntry, WriteAheadLog } from '../storage/wal/index.js';
+import type { ApplierMetrics } from './metrics.js';
+
+export interface ApplierDeps {
+  wal: WriteAheadLog;
+  state: StateStore;
+  catalog: CatalogStore;
+  schemas: TableSchemas;
+  tables: TenantTableStore;
+  parquet: ParquetSink;
+  pending: PendingRecords;
+  metrics: ApplierMetrics;
+  logger: Logger;
+  batchRecords: number;
+  intervalMs: number;
+}
+
+export type ApplierState = 'idle' | 'applying' | 'retrying' | 'stopped';
+
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+export const idKey = (tenant: string, table: string, dataId: string) => `id\u0000${tenant}\u0000${table}\u0000${dataId}`;
+
+export class Applier {
+  private checkpointLsn = 0;
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private failures = 0;
+  private lastError?: string;
+  private lastProgressAt = Date.now();
+  private oldestPendingAt = new Map<number, number>();
+  state: ApplierState = 'idle';
+
+  constructor(private readonly deps: ApplierDeps) {}
+
+  get checkpoint(): number {
+    return this.checkpointLsn;
+  }
+
+  get lag(): { records: number; seconds: number } {
+    const records = Math.max(0, this.deps.wal.lastLsn - this.checkpointLsn);
+    const oldest = this.deps.pending.oldestLsn;
+    const at = oldest !== undefined ? this.oldestPendingAt.get(oldest) : undefined;
+    return { records, seconds: records > 0 && at !== undefined ? (Date.now() - at) / 1000 : 0 };
+  }
+
+  get health(): { stalled: boolean; lastError?: string; lastProgressAt: number; failures: number } {
+    return { stalled: this.failures > 0, lastError: this.lastError, lastProgressAt: this.lastProgressAt, failures: this.failures };
+  }
+
+  /** LSN under which each id key was committed (undefined when it was not). */
+  async committedLsns(keys: string[]): Promise<Array<number | undefined>> {
+    return keys.length === 0 ? [] : this.deps.state.sublevel<number>('ingest').getMany(keys);
+  }
+
+  /** Called by ingest after an append so the applier need not wait for its tick. */
+  notify(lsn: number): void {
+    this.oldestPendingAt.set(lsn, Date.now());
+    this.wake?.();
+  }
+
+  /** Loads the checkpoint, drops uncommitted Parquet parts, and refills read-your-writes from the WAL tail. */
+  async recover(): Promise<void> {
+    const { deps } = this;
+    this.checkpointLsn = await deps.catalog.checkpoint();
+    const removed = await deps.parquet.removePartsAfter(this.checkpointLsn);
+    if (removed.length > 0) deps.logger.warn({ removed: removed.length, checkpoint: this.checkpointLsn }, 'removed uncommitted parquet parts');
+    let from = this.checkpointLsn + 1;
+    let replayed = 0;
+    for (;;) {
+      const entries = await deps.wal.read(from, { maxRecords: 10_000, maxBytes: MAX_BATCH_BYTES });
+      if (entries.length === 0) break;
+      for (const e of entries) {
+        deps.pending.add(e.lsn, decodeBatch(e.payload));
+        this.oldestPendingAt.set(e.lsn, Date.now());
+      }
+      replayed += entries.length;
+      from = entries[entries.length - 1]!.lsn + 1;
+    }
+    deps.metrics.checkpoint.set(this.checkpointLsn);
+    deps.logger.info({ checkpoint: this.checkpointLsn, walLastLsn: deps.wal.lastLsn, replayedRecords: replayed }, 'applier recovered');
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after draining what is in the WAL now (bounded by the caller's timeout). */
+  async stop(drain = true): Promise<void> {
+    const target = this.deps.wal.lastLsn;
+    if (drain) {
+      while (this.running && this.checkpointLsn < target && this.failures === 0) {
+        this.wake?.();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.state = 'stopped';
+  }
+
+  /** Apply everything currently in the WAL; for tests and benchmarks. */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    const target = this.deps.wal.lastLsn;
+    const deadline = Date.now() + timeoutMs;
+    while (this.checkpointLsn < target) {
+      if (Date.now() > deadline) throw new Error(`applier did not reach LSN ${target} in ${timeoutMs} ms (at ${this.checkpointLsn})`);
+      this.wake?.();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { deps } = this;
+    while (this.running) {
+      let progressed = false;
+      try {
+        progressed = await this.applyOnce();
+        if (this.failures > 0) deps.logger.info({ checkpoint: this.checkpointLsn }, 'applier recovered from failures');
+        this.failures = 0;
+        this.lastError = undefined;
+      } catch (err) {
+        this.failures++;
+        this.state = 'retrying';
+        this.lastError = err instanceof Error ? err.message : String(err);
+        deps.metrics.failures.inc({ stage: 'batch' });
+        deps.logger.error({ err, failures: this.failures, checkpoint: this.checkpointLsn }, 'applier batch failed; will retry');
+      }
+      this.updateLag();
+      if (!progressed && this.running) {
+        const delay = this.failures > 0 ? Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6)) : deps.intervalMs;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  private updateLag(): void {
+    const lag = this.lag;
+    this.deps.metrics.lagRecords.set(lag.records);
+    this.deps.metrics.lagSeconds.set(lag.seconds);
+  }
+
+  /** One batch; returns whether anything was applied. */
+  private async applyOnce(): Promise<boolean> {
+    const { deps } = this;
+    const entries = await deps.wal.read(this.checkpointLsn + 1, { maxRecords: deps.batchRecords, maxBytes: MAX_BATCH_BYTES });
+    if (entries.length === 0) {
+      this.state = 'idle';
+      return false;
+    }
+    this.state = 'applying';
+    if (this.failures > 0) await deps.parquet.removePartsAfter(this.checkpointLsn);
+    const lastLsn = entries[entries.length - 1]!.lsn;
+    const groups = await this.newRowsByTable(entries);
+
+    const tableUpdates: TableEntry[] = [];
+    const parts: PartEntry[] = [];
+    const indexPuts: Array<{ key: string; value: number }> = [];
+    let applied = 0;
+    for (const g of groups.values()) {
+      if (g.records.length === 0) continue;
+      const columns = deps.schemas.columns(g.tenant, g.table);
+      const chStart = process.hrtime.bigint();
+      await deps.tables.ensureTable(g.tenant, g.table, columns);
+      await deps.tables.insertIdempotent(g.tenant, g.table, columns, g.records);
+      deps.metrics.batchSeconds.observe({ sink: 'clickhouse' }, Number(process.hrtime.bigint() - chStart) / 1e9);
+      const pqStart = process.hrtime.bigint();
+      const written = await deps.parquet.writeBatch(g.tenant, g.table, columns, g.records);
+      deps.metrics.batchSeconds.observe({ sink: 'parquet' }, Number(process.hrtime.bigint() - pqStart) / 1e9);
+
+      const before = (await deps.catalog.getTable(g.tenant, g.table)) ?? deps.schemas.entry(g.tenant, g.table);
+      const entry: TableEntry = {
+        tenant: g.tenant,
+        table: g.table,
+        columns,
+        rowCount: (before?.rowCount ?? 0) + g.records.length,
+        bytes: (before?.bytes ?? 0) + written.reduce((s, p) => s + p.bytes, 0),
+        partitions: (before?.partitions ?? 0) + written.length,
+        minTsMs: minOf(before?.minTsMs ?? null, ...written.map((p) => p.minTsMs)),
+        maxTsMs: maxOf(before?.maxTsMs ?? null, ...written.map((p) => p.maxTsMs)),
+        createdAt: before?.createdAt ?? Date.now(),
+        updatedAt: Date.now(),
+      };
+      tableUpdates.push(entry);
+      for (const p of written) {
+        parts.push({
+          tenant: p.tenant,
+          table: p.table,
+          date: p.date,
+          relativePath: p.relativePath,
+          firstLsn: p.firstLsn,
+          lastLsn: p.lastLsn,
+          rows: p.rows,
+          bytes: p.bytes,
+          minTsMs: p.minTsMs,
+          maxTsMs: p.maxTsMs,
+        });
+      }
+      for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), value: r.lsn });
+      applied += g.records.length;
+    }
+
+    await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts });
+    this.checkpointLsn = lastLsn;
+    for (const t of tableUpdates) deps.schemas.refresh(t);
+    deps.pending.evictThrough(lastLsn);
+    for (const e of entries) this.oldestPendingAt.delete(e.lsn);
+    this.lastProgressAt = Date.now();
+    deps.metrics.appliedRows.inc(applied);
+    deps.metrics.checkpoint.set(lastLsn);
+    const deleted = await deps.wal.truncateThrough(lastLsn);
+    if (deleted > 0) deps.logger.debug({ deleted, checkpoint: lastLsn }, 'wal segments released');
+    return true;
+  }
+
+  /** Decodes entries into per-table rows, dropping ids already committed or repeated in this batch. */
+  private async newRowsByTable(entries: WalEntry[]) {
+    const groups = new Map<string, { tenant: string; table: string; records: StoredRecord[] }>();
+    const candidates: Array<{ key: string; group: string; rec: StoredRecord }> = [];
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const batch = decodeBatch(e.payload);
+      for (const row of batch.rows) {
+        const key = idKey(batch.tenant, row.table, row.dataId);
+        if (seen.has(key)) {
+          this.deps.metrics.duplicateRows.inc();
+          continue;
+        }
+        seen.add(key);
+        const group = `${batch.tenant}/${row.table}`;
+        if (!groups.has(group)) groups.set(group, { tenant: batch.tenant, table: row.table, records: [] });
+        candidates.push({ key, group, rec: { dataId: row.dataId, tsMs: row.tsMs, lsn: e.lsn, payload: row.payload } });
+      }
+    }
+    const committed = await this.deps.state.sublevel<number>('ingest').getMany(candidates.map((c) => c.key));
+    for (let i = 0; i < candidates.length; i++) {
+      if (committed[i] !== undefined) {
+        this.deps.metrics.duplicateRows.inc();
+        continue;
+      }
+      groups.get(candidates[i]!.group)!.records.push(candidates[i]!.rec);
+    }
+    return groups;
+  }
+}
+
+function minOf(...values: Array<number | null>): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? Math.min(...v) : null;
+}
+
+function maxOf(...values: Array<number | null>): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? Math.max(...v) : null;
+}

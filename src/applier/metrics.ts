@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export class ApplierMetrics {
+  readonly lagRecords: Gauge;
+  readonly lagSeconds: Gauge;
+  readonly appliedRows: Counter;
+  readonly duplicateRows: Counter;
+  readonly batchSeconds: Histogram<'sink'>;
+  readonly failures: Counter<'stage'>;
+  readonly checkpoint: Gauge;
+
+  constructor(registry: Registry) {
+    this.lagRecords = new Gauge({ name: 'applier_lag_wal_records', help: 'WAL records acknowledged but not yet applied to every sink', registers: [registry] });
+    this.lagSeconds = new Gauge({ name: 'applier_lag_seconds', help: 'Age of the oldest acknowledged record not yet applied', registers: [registry] });
+    this.appliedRows = new Counter({ name: 'applier_rows_applied_total', help: 'Rows written to the sinks', registers: [registry] });
+    this.duplicateRows = new Counter({ name: 'applier_duplicate_rows_total', help: 'Rows skipped because their data_id was already stored', registers: [registry] });
+    this.batchSeconds = new Histogram({
+      name: 'applier_sink_duration_seconds',
+      help: 'Time per applied batch, by sink',
+      labelNames: ['sink'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.failures = new Counter({ name: 'applier_failures_total', help: 'Applier batch failures by stage', labelNames: ['stage'], registers: [registry] });
+    this.checkpoint = new Gauge({ name: 'applier_checkpoint_lsn', help: 'Highest LSN applied to every sink', registers: [registry] });
+  }
+}

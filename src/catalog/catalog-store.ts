@@ -1,0 +1,88 @@
+// The catalog lives in the state store's `catalog` sublevel: one entry per
+// tenant table (schema, row count, bytes, time range) and one per Parquet part.
+// The applier commits parts, stats and its checkpoint in a single LevelDB batch,
+// so a reader never sees a part without its rows or a checkpoint ahead of both.
+import type { StateStore } from '../platform/state-store.js';
+import type { ColumnSpec } from '../storage/record-types.js';
+
+export interface TableEntry {
+  tenant: string;
+  table: string;
+  columns: ColumnSpec[];
+  rowCount: number;
+  bytes: number;
+  partitions: number;
+  minTsMs: number | null;
+  maxTsMs: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PartEntry {
+  tenant: string;
+  table: string;
+  date: string;
+  relativePath: string;
+  firstLsn: number;
+  lastLsn: number;
+  rows: number;
+  bytes: number;
+  minTsMs: number;
+  maxTsMs: number;
+}
+
+const SEP = '\u0000';
+export const tableKey = (tenant: string, table: string) => `table${SEP}${tenant}${SEP}${table}`;
+export const partKey = (p: { tenant: string; table: string; date: string; relativePath: string }) =>
+  `part${SEP}${p.tenant}${SEP}${p.table}${SEP}${p.date}${SEP}${p.relativePath}`;
+const CHECKPOINT_KEY = 'applier.checkpoint';
+
+export class CatalogStore {
+  constructor(private readonly state: StateStore) {}
+
+  private get catalog() {
+    return this.state.sublevel<TableEntry | PartEntry>('catalog');
+  }
+
+  private get meta() {
+    return this.state.sublevel<number>('meta');
+  }
+
+  async getTable(tenant: string, table: string): Promise<TableEntry | undefined> {
+    return (await this.catalog.get(tableKey(tenant, table))) as TableEntry | undefined;
+  }
+
+  async listTables(tenant?: string): Promise<TableEntry[]> {
+    const prefix = tenant === undefined ? `table${SEP}` : `table${SEP}${tenant}${SEP}`;
+    const out: TableEntry[] = [];
+    for await (const v of this.catalog.values({ gte: prefix, lt: `${prefix}\uffff` })) out.push(v as TableEntry);
+    return out;
+  }
+
+  async listParts(tenant: string, table?: string): Promise<PartEntry[]> {
+    const prefix = table === undefined ? `part${SEP}${tenant}${SEP}` : `part${SEP}${tenant}${SEP}${table}${SEP}`;
+    const out: PartEntry[] = [];
+    for await (const v of this.catalog.values({ gte: prefix, lt: `${prefix}\uffff` })) out.push(v as PartEntry);
+    return out;
+  }
+
+  async putTable(entry: TableEntry): Promise<void> {
+    await this.catalog.put(tableKey(entry.tenant, entry.table), entry);
+  }
+
+  async checkpoint(): Promise<number> {
+    return (await this.meta.get(CHECKPOINT_KEY)) ?? 0;
+  }
+
+  /** One atomic commit of an applied batch. */
+  async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; extra?: Array<{ key: string; value: number }> }): Promise<void> {
+    const batch = this.state.batch();
+    for (const t of change.tables) batch.put(tableKey(t.tenant, t.table), t, { sublevel: this.catalog as never });
+    for (const p of change.parts) batch.put(partKey(p), p, { sublevel: this.catalog as never });
+    for (const p of change.removedParts ?? []) batch.del(partKey(p), { sublevel: this.catalog as never });
+    const ids = this.state.sublevel<number>('ingest');
+    for (const e of change.extra ?? []) batch.put(e.key, e.value, { sublevel: ids as never });
+    batch.put(CHECKPOINT_KEY, change.checkpoint, { sublevel: this.meta as never });
+    await batch.write();
+  }
+}

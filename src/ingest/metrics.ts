@@ -1,0 +1,43 @@
+// Ingest metrics. Per-tenant series are capped: past MAX_TENANT_LABELS distinct
+// tenants, the rest share the label "other" so cardinality stays bounded.
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export const MAX_TENANT_LABELS = 100;
+
+export class IngestMetrics {
+  readonly rows: Counter<'tenant'>;
+  readonly requests: Counter<'outcome'>;
+  readonly walBytes: Counter;
+  readonly walRecords: Counter;
+  readonly fsyncSeconds: Histogram;
+  readonly groupSize: Histogram;
+  private readonly tenantLabels = new Set<string>();
+
+  constructor(registry: Registry) {
+    this.rows = new Counter({ name: 'ingest_rows_total', help: 'Rows acknowledged, by tenant (capped; overflow is "other")', labelNames: ['tenant'], registers: [registry] });
+    this.requests = new Counter({ name: 'ingest_requests_total', help: 'Ingest requests by outcome', labelNames: ['outcome'], registers: [registry] });
+    this.walBytes = new Counter({ name: 'wal_bytes_written_total', help: 'Bytes appended to the WAL', registers: [registry] });
+    this.walRecords = new Counter({ name: 'wal_records_written_total', help: 'Records appended to the WAL', registers: [registry] });
+    this.fsyncSeconds = new Histogram({
+      name: 'wal_fsync_duration_seconds',
+      help: 'Time spent in fdatasync per group commit',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+      registers: [registry],
+    });
+    this.groupSize = new Histogram({
+      name: 'wal_group_commit_size',
+      help: 'Appends that shared one fsync',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    });
+  }
+
+  tenantLabel(tenant: string): string {
+    if (this.tenantLabels.has(tenant)) return tenant;
+    if (this.tenantLabels.size < MAX_TENANT_LABELS) {
+      this.tenantLabels.add(tenant);
+      return tenant;
+    }
+    return 'other';
+  }
+}

@@ -1,0 +1,64 @@
+// Read-your-writes: rows acknowledged (durable in the WAL) but not yet applied
+// to ClickHouse. GET /data merges these with what the sink already has. The
+// applier evicts them once its checkpoint passes their LSN.
+import type { StoredRecord } from '../storage/record-types.js';
+import type { IngestBatch } from './wal-entry.js';
+
+interface PendingBatch {
+  lsn: number;
+  tenant: string;
+  rows: IngestBatch['rows'];
+}
+
+export class PendingRecords {
+  private readonly batches: PendingBatch[] = [];
+  private rowCount = 0;
+
+  add(lsn: number, batch: IngestBatch): void {
+    // Appends complete in LSN order only per group; keep the list sorted anyway.
+    const entry = { lsn, tenant: batch.tenant, rows: batch.rows };
+    let i = this.batches.length;
+    while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
+    this.batches.splice(i, 0, entry);
+    this.rowCount += batch.rows.length;
+  }
+
+  evictThrough(lsn: number): void {
+    let n = 0;
+    while (n < this.batches.length && this.batches[n]!.lsn <= lsn) {
+      this.rowCount -= this.batches[n]!.rows.length;
+      n++;
+    }
+    if (n > 0) this.batches.splice(0, n);
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  get oldestLsn(): number | undefined {
+    return this.batches[0]?.lsn;
+  }
+
+  /** Pending rows of one tenant table, in LSN order, first occurrence of a data_id wins. */
+  find(tenant: string, table: string, match: (r: StoredRecord) => boolean): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    const seen = new Set<string>();
+    for (const b of this.batches) {
+      if (b.tenant !== tenant) continue;
+      for (const r of b.rows) {
+        if (r.table !== table || seen.has(r.dataId)) continue;
+        seen.add(r.dataId);
+        const rec = { dataId: r.dataId, tsMs: r.tsMs, lsn: b.lsn, payload: r.payload };
+        if (match(rec)) out.push(rec);
+      }
+    }
+    return out;
+  }
+
+  countFor(tenant: string): number {
+    let n = 0;
+    for (const b of this.batches) if (b.tenant === tenant) n += b.rows.length;
+    return n;
+  }
+}

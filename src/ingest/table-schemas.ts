@@ -1,0 +1,115 @@
+// Schemas of tenant tables, inferred from data and kept in the catalog. A
+// field's type is fixed by the first value seen; later records must agree (an
+// integer is fine in a Float64 column). Checks are synchronous against an
+// in-memory copy, so concurrent requests cannot race on a new column.
+import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
+import { Errors } from '../platform/errors.js';
+import type { ColumnSpec, ColumnType } from '../storage/record-types.js';
+import type { IngestRow } from './wal-entry.js';
+
+const PROMOTABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const RESERVED = new Set(['data_id', 'ts_ms', 'date', 'lsn', 'payload']);
+export const MAX_COLUMNS = 256;
+
+function typeOf(v: unknown): ColumnType | undefined {
+  switch (typeof v) {
+    case 'number':
+      return Number.isSafeInteger(v) ? 'Int64' : Number.isFinite(v) ? 'Float64' : undefined;
+    case 'string':
+      return 'String';
+    case 'boolean':
+      return 'Bool';
+    default:
+      return undefined; // objects, arrays and null stay in the payload JSON only
+  }
+}
+
+function compatible(column: ColumnType, value: ColumnType): boolean {
+  return column === value || (column === 'Float64' && value === 'Int64');
+}
+
+export class TableSchemas {
+  private readonly cache = new Map<string, TableEntry>();
+
+  constructor(private readonly catalog: CatalogStore) {}
+
+  async load(): Promise<void> {
+    for (const t of await this.catalog.listTables()) this.cache.set(`${t.tenant}/${t.table}`, t);
+  }
+
+  columns(tenant: string, table: string): ColumnSpec[] {
+    return this.cache.get(`${tenant}/${table}`)?.columns ?? [];
+  }
+
+  entry(tenant: string, table: string): TableEntry | undefined {
+    return this.cache.get(`${tenant}/${table}`);
+  }
+
+  /** Called by the applier after commit so stats in the cache stay fresh. */
+  refresh(entry: TableEntry): void {
+    const cached = this.cache.get(`${entry.tenant}/${entry.table}`);
+    // Columns only grow here; keep the newest list (ingest may have added some since).
+    const columns = cached && cached.columns.length > entry.columns.length ? cached.columns : entry.columns;
+    this.cache.set(`${entry.tenant}/${entry.table}`, { ...entry, columns });
+  }
+
+  /**
+   * Checks every row against its table's columns and works out new columns.
+   * Throws (writing nothing) on the first conflict; returns the tables whose
+   * schema grew so the caller can persist them before acknowledging.
+   */
+  checkAndExtend(tenant: string, rows: IngestRow[]): TableEntry[] {
+    const pending = new Map<string, { entry: TableEntry; byName: Map<string, ColumnType> }>();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const key = `${tenant}/${row.table}`;
+      let state = pending.get(key);
+      if (!state) {
+        const base = this.cache.get(key) ?? emptyEntry(tenant, row.table);
+        state = { entry: { ...base, columns: [...base.columns] }, byName: new Map(base.columns.map((c) => [c.name, c.type])) };
+        pending.set(key, state);
+      }
+      for (const [field, value] of Object.entries(row.payload)) {
+        if (value === null || !PROMOTABLE.test(field) || RESERVED.has(field)) continue;
+        const t = typeOf(value);
+        const existing = state.byName.get(field);
+        if (existing !== undefined) {
+          if (t === undefined || !compatible(existing, t)) {
+            throw Errors.validation(`record ${i}: payload.${field} must be ${existing} (table ${row.table} has it as ${existing})`, {
+              index: i,
+              field: `payload.${field}`,
+              expected: existing,
+            });
+          }
+        } else if (t !== undefined) {
+          if (state.byName.size >= MAX_COLUMNS) continue; // beyond the cap a field stays in the payload JSON only
+          state.byName.set(field, t);
+          state.entry.columns.push({ name: field, type: t });
+        }
+      }
+    }
+    const grown: TableEntry[] = [];
+    for (const [key, { entry }] of pending) {
+      const before = this.cache.get(key);
+      if (!before || before.columns.length !== entry.columns.length) {
+        entry.updatedAt = Date.now();
+        this.cache.set(key, entry);
+        grown.push(entry);
+      }
+    }
+    return grown;
+  }
+
+  async persist(entries: TableEntry[]): Promise<void> {
+    for (const e of entries) {
+      // Stats are owned by the applier; write schema onto the latest stats.
+      const current = (await this.catalog.getTable(e.tenant, e.table)) ?? e;
+      await this.catalog.putTable({ ...current, columns: this.columns(e.tenant, e.table) });
+    }
+  }
+}
+
+function emptyEntry(tenant: string, table: string): TableEntry {
+  const now = Date.now();
+  return { tenant, table, columns: [], rowCount: 0, bytes: 0, partitions: 0, minTsMs: null, maxTsMs: null, createdAt: now, updatedAt: now };
+}

@@ -1,0 +1,111 @@
+// Tenant Node routes: thin wrappers over the ingest pipeline and the reader.
+import type { Request } from 'express';
+import { Errors } from '../../platform/errors.js';
+import { route } from '../../platform/http/route.js';
+import { tenantIdOf } from '../../platform/http/tenant-id.js';
+import { parseNdjson } from '../../ingest/record-validator.js';
+import type { ServiceDeps } from '../service-deps.js';
+import { decodeCursor, encodeCursor } from './read-cursor.js';
+import { readRecords, toApiRecord } from './record-reader.js';
+import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
+
+const INGEST_TYPES = ['application/json', 'application/x-ndjson'] as const;
+const DEFAULT_PAGE = 100;
+const MAX_JSON_PAGE = 10_000;
+
+function recordsOf(req: Request, body: unknown): unknown[] {
+  if (req.is('application/x-ndjson')) return parseNdjson(typeof body === 'string' ? body : '');
+  return Array.isArray(body) ? body : [body];
+}
+
+export function tenantNodeRoutes(deps: ServiceDeps) {
+  const dp = () => deps.resources.dataPath;
+
+  const ingestHandler = route({
+    method: 'post',
+    path: '/data',
+    operation: 'tenant.ingest',
+    summary: 'Ingest one record, a JSON array of records, or NDJSON; 201 once durable in the WAL',
+    body: ingestBody,
+    query: ingestQuery,
+    bodyTypes: INGEST_TYPES,
+    requires: ['stateStore', 'wal'],
+    handler: async ({ req, res, body, query }) => {
+      const tenant = tenantIdOf(req);
+      const ack = await dp().ingest.ingest(tenant, recordsOf(req, body), {
+        table: query.table,
+        idempotencyKey: req.header('idempotency-key'),
+      });
+      res.status(ack.replayed ? 200 : 201);
+      return ack;
+    },
+  });
+
+  const readHandler = route({
+    method: 'get',
+    path: '/data',
+    operation: 'tenant.read',
+    summary: 'List/filter a tenant’s records (data_id, time range, cursor, limit); NDJSON with Accept or format=ndjson',
+    query: readQuery,
+    handler: async ({ req, res, query }) => {
+      const tenant = tenantIdOf(req);
+      const ndjson = query.format === 'ndjson' || (query.format === undefined && !!req.headers.accept?.includes('application/x-ndjson'));
+      const limit = query.limit ?? DEFAULT_PAGE;
+      if (!ndjson && limit > MAX_JSON_PAGE) throw Errors.validation(`limit above ${MAX_JSON_PAGE} needs format=ndjson`, { field: 'limit' });
+      if (query.from !== undefined && query.to !== undefined && query.from >= query.to) throw Errors.validation('from must be before to', { field: 'from' });
+      const page = await readRecords(dp(), tenant, {
+        table: query.table,
+        dataId: query.data_id,
+        fromMs: query.from,
+        toMs: query.to,
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        limit,
+      });
+      const nextCursor = page.hasMore && page.last ? encodeCursor(page.last) : null;
+      if (!ndjson) return { records: page.records.map(toApiRecord), count: page.records.length, next_cursor: nextCursor };
+      res.status(200).type('application/x-ndjson');
+      if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
+      // Written in slices so a large page does not build one giant string.
+      for (let i = 0; i < page.records.length; i += 1000) {
+        const chunk = page.records.slice(i, i + 1000).map((r) => JSON.stringify(toApiRecord(r))).join('\n') + '\n';
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+      return undefined;
+    },
+  });
+
+  const statsHandler = route({
+    method: 'get',
+    path: '/data/stats',
+    operation: 'tenant.stats',
+    summary: 'Rows, bytes, partitions, ingest rate and WAL lag of the tenant',
+    query: statsQuery,
+    requires: ['stateStore', 'wal'],
+    handler: async ({ req, query }) => {
+      const tenant = tenantIdOf(req);
+      const d = dp();
+      const tables = (await d.catalog.listTables(tenant)).filter((t) => query.table === undefined || t.table === query.table);
+      const pendingRows = d.pending.countFor(tenant);
+      const lag = d.applier.lag;
+      return {
+        tenant,
+        rows: tables.reduce((s, t) => s + t.rowCount, 0),
+        pendingRows,
+        bytes: tables.reduce((s, t) => s + t.bytes, 0),
+        partitions: tables.reduce((s, t) => s + t.partitions, 0),
+        ingestRowsPerSecond: Math.round(d.ingestRate.rate(tenant) * 100) / 100,
+        walLag: { records: lag.records, seconds: Math.round(lag.seconds * 1000) / 1000 },
+        tables: tables.map((t) => ({ table: t.table, rows: t.rowCount, bytes: t.bytes, partitions: t.partitions, minTs: t.minTsMs, maxTs: t.maxTsMs })),
+      };
+    },
+  });
+
+  return [
+    ingestHandler,
+    { ...ingestHandler, path: '/data/store', operation: 'tenant.store' },
+    readHandler,
+    { ...readHandler, path: '/data/retrieve', operation: 'tenant.retrieve' },
+    statsHandler,
+  ];
+}

@@ -1,0 +1,42 @@
+// The narrow interface both ClickHouse backends implement: embedded chdb for a
+// single node, a ClickHouse server (18.16 and newer) when CLICKHOUSE_URL is set.
+// SQL sent through it must parse on both: no query parameters, no DateTime64,
+// no ADD COLUMN IF NOT EXISTS; literals come from sql-literal.ts.
+//
+// Row contract, identical on both engines: rows are parsed JSONEachRow objects;
+// 64-bit integers ((U)Int64, and UInt64 results such as count()) arrive as
+// decimal *strings* (output_format_json_quote_64bit_integers=1), because a JS
+// number cannot hold them exactly. Callers convert where they know the range.
+//
+// Errors: engine failures reject with AppError storage_failure carrying the
+// engine's message; an aborted call rejects with the signal's reason (an
+// AbortError) so cancellation is not mistaken for a storage fault.
+
+export type EngineKind = 'embedded' | 'server';
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  queryId?: string;
+}
+
+export interface ClickHouseEngine {
+  readonly kind: EngineKind;
+  readonly database: string;
+  /** Creates the database if missing; must be called before anything else. */
+  open(): Promise<void>;
+  ping(): Promise<void>;
+  /** Statements without a result (DDL, INSERT … SELECT). */
+  exec(sql: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** The adapter adds FORMAT JSONEachRow; `sql` must not carry a FORMAT clause. */
+  query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;
+  /** Rows one by one; the whole result is never held in memory. */
+  queryStream(sql: string, opts?: QueryOptions): AsyncIterable<Record<string, unknown>>;
+  /** `table` is already quoted and db-qualified (see quoteIdentifier). */
+  insertJsonEachRow(table: string, rows: readonly object[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The settings both engines run with, so results look the same on either. */
+export const ENGINE_SETTINGS = {
+  output_format_json_quote_64bit_integers: 1,
+} as const;

@@ -1,0 +1,168 @@
+// A ClickHouse server over HTTP via @clickhouse/client. Must work against 18.16
+// (Debian's package) as well as current servers, so it relies on nothing newer
+// than the HTTP interface, JSONEachRow and URL-passed settings.
+
+import { randomUUID } from 'node:crypto';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { Errors } from '../../platform/errors.js';
+import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
+import { throwIfAborted, toEngineError } from './engine-errors.js';
+import { quoteIdentifier, quoteString } from './sql-literal.js';
+
+export interface ServerEngineOptions {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  requestTimeoutMs: number;
+}
+
+export class ServerEngine implements ClickHouseEngine {
+  readonly kind = 'server' as const;
+  readonly database: string;
+  private readonly opts: ServerEngineOptions;
+  private client: ClickHouseClient | undefined;
+
+  constructor(opts: ServerEngineOptions) {
+    this.opts = opts;
+    this.database = opts.database;
+  }
+
+  async open(): Promise<void> {
+    if (this.client) return;
+    // The database must exist before a client may name it as its default, so
+    // a throwaway client on `default` creates it first.
+    const bootstrap = this.newClient('default');
+    try {
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(this.database)}` });
+    } catch (err) {
+      throw toEngineError(err, 'open');
+    } finally {
+      await bootstrap.close();
+    }
+    this.client = this.newClient(this.database);
+  }
+
+  async ping(): Promise<void> {
+    const res = await this.requireClient().ping();
+    if (!res.success) throw toEngineError(res.error, 'ping');
+  }
+
+  async exec(sql: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = this.requireClient();
+    throwIfAborted(opts.signal);
+    const queryId = randomUUID();
+    const stopKill = this.killOnAbort(queryId, opts.signal);
+    try {
+      await client.command({ query: sql, query_id: queryId, ...(opts.signal ? { abort_signal: opts.signal } : {}) });
+    } catch (err) {
+      throw toEngineError(err, 'exec', opts.signal);
+    } finally {
+      stopKill();
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+    const client = this.requireClient();
+    throwIfAborted(opts.signal);
+    const queryId = opts.queryId ?? randomUUID();
+    const stopKill = this.killOnAbort(queryId, opts.signal);
+    try {
+      const rs = await client.query({ query: sql, format: 'JSONEachRow', ...queryParams(opts, queryId) });
+      return await rs.json<T>();
+    } catch (err) {
+      throw toEngineError(err, 'query', opts.signal);
+    } finally {
+      stopKill();
+    }
+  }
+
+  async *queryStream(sql: string, opts: QueryOptions = {}): AsyncIterable<Record<string, unknown>> {
+    const client = this.requireClient();
+    throwIfAborted(opts.signal);
+    const signal = opts.signal;
+    const queryId = opts.queryId ?? randomUUID();
+    const stopKill = this.killOnAbort(queryId, signal);
+    try {
+      const rs = await client.query({ query: sql, format: 'JSONEachRow', ...queryParams(opts, queryId) });
+      // The client honours abort_signal only until the response starts; after
+      // that, closing the result set is what stops the transfer.
+      const onAbort = () => rs.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        // The body is consumed as it arrives; an early break by the consumer
+        // ends the iterator, which destroys the socket stream.
+        for await (const batch of rs.stream<Record<string, unknown>>()) {
+          for (const row of batch) {
+            throwIfAborted(signal);
+            yield row.json();
+          }
+        }
+        // A closed stream may simply end; that must not look like a full result.
+        throwIfAborted(signal);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      throw toEngineError(err, 'stream', signal);
+    } finally {
+      stopKill();
+    }
+  }
+
+  async insertJsonEachRow(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      // The client renders `INSERT INTO <table> FORMAT JSONEachRow` verbatim,
+      // so the caller's quoted, db-qualified name passes through unchanged.
+      await this.requireClient().insert({ table, values: rows as object[], format: 'JSONEachRow' });
+    } catch (err) {
+      throw toEngineError(err, 'insert');
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
+  }
+
+  private newClient(database: string): ClickHouseClient {
+    return createClient({
+      url: this.opts.url,
+      database,
+      request_timeout: this.opts.requestTimeoutMs,
+      ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
+      ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
+      clickhouse_settings: { ...ENGINE_SETTINGS },
+      // Failures reach the caller as AppErrors and are logged there; the client's
+      // own console logging would report every abort as an ERROR.
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+  }
+
+  /**
+   * Dropping the HTTP connection does not stop a query on 18.16 (it notices
+   * only when it next writes), so an abort also sends KILL QUERY. Best effort:
+   * the caller already has its AbortError. Returns the listener's remover.
+   */
+  private killOnAbort(queryId: string, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => {};
+    const onAbort = () => {
+      this.client
+        ?.command({ query: `KILL QUERY WHERE query_id = ${quoteString(queryId)} ASYNC` })
+        .catch(() => {});
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }
+
+  private requireClient(): ClickHouseClient {
+    if (!this.client) throw Errors.storageFailure('ClickHouse engine is not open');
+    return this.client;
+  }
+}
+
+function queryParams(opts: QueryOptions, queryId: string): { abort_signal?: AbortSignal; query_id: string } {
+  return { query_id: queryId, ...(opts.signal ? { abort_signal: opts.signal } : {}) };
+}

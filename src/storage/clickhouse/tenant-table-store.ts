@@ -1,0 +1,244 @@
+// Sink (a) of the data path: one ClickHouse table per (tenant, table).
+//
+// Layout: data_id, ts_ms (Int64 ms, 18.16 has no DateTime64), date (UTC day of
+// ts_ms, the partition key), lsn, payload (the record's JSON text) plus one
+// Nullable column per promoted payload field. ReplacingMergeTree(lsn) is only a
+// safety net: exactness comes from insertIdempotent, which the single applier
+// calls, so count() equals the number of distinct ids without FINAL.
+// Reads are ordered by (lsn, data_id); data_id compares bytewise (UTF-8).
+
+import { Errors } from '../../platform/errors.js';
+import type { ClickHouseEngine } from './clickhouse-engine.js';
+import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
+import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
+import { columnDdl, promotedValue, utcDay, validateColumns } from './tenant-table-schema.js';
+
+export type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
+
+export interface ReadQuery {
+  dataId?: string;
+  /** Inclusive lower bound on ts_ms. */
+  fromMs?: number;
+  /** Exclusive upper bound on ts_ms. */
+  toMs?: number;
+  /** Only records with lsn > afterLsn. */
+  afterLsn?: number;
+  /** Keyset cursor: only records after (lsn, dataId) in (lsn, data_id) order. */
+  after?: { lsn: number; dataId: string };
+  limit: number;
+}
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+// Bounded so an IN list stays far below max_query_size on both engines.
+const ID_LOOKUP_CHUNK = 1000;
+const INSERT_CHUNK = 10_000;
+// 26.7: "(UNKNOWN_TABLE)"; 18.16: "Code: 60, ... Table x doesn't exist".
+const UNKNOWN_TABLE = /UNKNOWN_TABLE|Code: 60[,.]/;
+
+interface RawRow {
+  data_id: string;
+  ts_ms: string | number;
+  lsn: string | number;
+  payload: string;
+}
+
+export class TenantTableStore {
+  // Per table: promoted column name → type as known to exist in ClickHouse.
+  private readonly known = new Map<string, Map<string, ColumnType>>();
+
+  constructor(private readonly engine: ClickHouseEngine) {}
+
+  tableName(tenant: string, table: string): string {
+    return `${quoteIdentifier(this.engine.database)}.${quoteIdentifier(this.bareName(tenant, table))}`;
+  }
+
+  async ensureTable(tenant: string, table: string, columns: ColumnSpec[]): Promise<void> {
+    validateColumns(columns);
+    const name = this.tableName(tenant, table);
+    let existing = this.known.get(name);
+    if (existing && columns.every((c) => existing?.get(c.name) === c.type)) return;
+
+    if (!existing) {
+      await this.engine.exec(
+        `CREATE TABLE IF NOT EXISTS ${name} (` +
+          [
+            'data_id String',
+            'ts_ms Int64',
+            'date Date',
+            'lsn UInt64',
+            'payload String',
+            ...columns.map(columnDdl),
+          ].join(', ') +
+          ') ENGINE = ReplacingMergeTree(lsn) PARTITION BY toYYYYMM(date) ORDER BY data_id',
+      );
+      existing = await this.loadColumns(tenant, table);
+    }
+    for (const col of columns) {
+      const have = existing.get(col.name);
+      if (have === col.type) continue;
+      if (have !== undefined) {
+        throw Errors.conflict(`column ${col.name} of ${tenant}/${table} is ${have}, cannot change it to ${col.type}`);
+      }
+      // 18.16 has no ADD COLUMN IF NOT EXISTS: add, and if someone else won
+      // the race, re-read and check the type they chose.
+      try {
+        await this.engine.exec(`ALTER TABLE ${name} ADD COLUMN ${columnDdl(col)}`);
+        existing.set(col.name, col.type);
+      } catch (err) {
+        existing = await this.loadColumns(tenant, table);
+        if (existing.get(col.name) !== col.type) throw err;
+      }
+    }
+    this.known.set(name, existing);
+  }
+
+  async insertIdempotent(
+    tenant: string,
+    table: string,
+    columns: ColumnSpec[],
+    records: StoredRecord[],
+  ): Promise<{ inserted: number; skipped: number }> {
+    if (records.length === 0) return { inserted: 0, skipped: 0 };
+    await this.ensureTable(tenant, table, columns);
+    const name = this.tableName(tenant, table);
+
+    const firstById = new Map<string, StoredRecord>();
+    for (const r of records) if (!firstById.has(r.dataId)) firstById.set(r.dataId, r);
+    const ids = [...firstById.keys()];
+    for (let i = 0; i < ids.length; i += ID_LOOKUP_CHUNK) {
+      const chunk = ids.slice(i, i + ID_LOOKUP_CHUNK);
+      const found = await this.engine.query<{ data_id: string }>(
+        `SELECT DISTINCT data_id FROM ${name} WHERE data_id IN ${renderList(chunk)}`,
+      );
+      for (const row of found) firstById.delete(row.data_id);
+    }
+
+    const rows = [...firstById.values()].map((r) => toRow(r, columns));
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await this.engine.insertJsonEachRow(name, rows.slice(i, i + INSERT_CHUNK));
+    }
+    return { inserted: rows.length, skipped: records.length - rows.length };
+  }
+
+  async count(tenant: string, table: string): Promise<number> {
+    return this.scalar(tenant, table, 'count()');
+  }
+
+  async countDistinctIds(tenant: string, table: string): Promise<number> {
+    return this.scalar(tenant, table, 'uniqExact(data_id)');
+  }
+
+  async read(tenant: string, table: string, q: ReadQuery): Promise<StoredRecord[]> {
+    if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
+    if (q.limit === 0) return [];
+    const where: string[] = [];
+    if (q.dataId !== undefined) where.push(`data_id = ${quoteString(q.dataId)}`);
+    if (q.fromMs !== undefined) {
+      // The date predicate lets ClickHouse prune partitions; ts_ms is the exact bound.
+      where.push(`date >= toDate(${quoteString(utcDay(q.fromMs))})`, `ts_ms >= ${renderLiteral(q.fromMs)}`);
+    }
+    if (q.toMs !== undefined) {
+      where.push(`date <= toDate(${quoteString(utcDay(q.toMs))})`, `ts_ms < ${renderLiteral(q.toMs)}`);
+    }
+    if (q.afterLsn !== undefined) where.push(`lsn > ${renderLiteral(q.afterLsn)}`);
+    if (q.after !== undefined) {
+      const lsn = renderLiteral(q.after.lsn);
+      where.push(`(lsn > ${lsn} OR (lsn = ${lsn} AND data_id > ${quoteString(q.after.dataId)}))`);
+    }
+    const sql =
+      `SELECT data_id, ts_ms, lsn, payload FROM ${this.tableName(tenant, table)}` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY lsn, data_id LIMIT ${q.limit}`;
+    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RawRow>(sql), []);
+    return rows.map(fromRow);
+  }
+
+  async dropTable(tenant: string, table: string): Promise<void> {
+    const name = this.tableName(tenant, table);
+    this.known.delete(name);
+    await this.engine.exec(`DROP TABLE IF EXISTS ${name}`);
+  }
+
+  private bareName(tenant: string, table: string): string {
+    // The caller validates too; this keeps a slip there from reaching SQL.
+    if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {
+      throw Errors.badRequest('tenant and table names must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+    }
+    return `${tenant}__${table}`;
+  }
+
+  private async scalar(tenant: string, table: string, expr: string): Promise<number> {
+    const rows = await this.unlessMissing(
+      tenant,
+      table,
+      () => this.engine.query<{ c: string | number }>(`SELECT ${expr} AS c FROM ${this.tableName(tenant, table)}`),
+      [{ c: 0 }],
+    );
+    return Number(rows[0]?.c ?? 0);
+  }
+
+  // A table that was never written reads as empty. Existence is checked only on
+  // the error path, so the common case costs one query.
+  private async unlessMissing<T>(tenant: string, table: string, run: () => Promise<T>, empty: T): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      // The table may be created by the applier between the failed query and an
+      // existence check, so the engine's own "unknown table" answer decides first.
+      if (err instanceof Error && UNKNOWN_TABLE.test(err.message)) return empty;
+      if (await this.exists(tenant, table)) throw err;
+      return empty;
+    }
+  }
+
+  private async exists(tenant: string, table: string): Promise<boolean> {
+    const rows = await this.engine.query(
+      `SELECT 1 AS x FROM system.tables WHERE database = ${quoteString(this.engine.database)}` +
+        ` AND name = ${quoteString(this.bareName(tenant, table))}`,
+    );
+    return rows.length > 0;
+  }
+
+  private async loadColumns(tenant: string, table: string): Promise<Map<string, ColumnType>> {
+    const rows = await this.engine.query<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.engine.database)}` +
+        ` AND table = ${quoteString(this.bareName(tenant, table))}`,
+    );
+    const cols = new Map<string, ColumnType>();
+    for (const r of rows) {
+      const t = CH_TYPE_TO_COLUMN[r.type];
+      if (t) cols.set(r.name, t);
+    }
+    return cols;
+  }
+}
+
+const CH_TYPE_TO_COLUMN: Record<string, ColumnType> = {
+  'Nullable(Int64)': 'Int64',
+  'Nullable(Float64)': 'Float64',
+  'Nullable(String)': 'String',
+  'Nullable(UInt8)': 'Bool',
+};
+
+function toRow(r: StoredRecord, columns: ColumnSpec[]): Record<string, unknown> {
+  if (!Number.isSafeInteger(r.tsMs)) throw Errors.badRequest(`record ${r.dataId}: tsMs must be an integer`);
+  if (!Number.isSafeInteger(r.lsn) || r.lsn < 0) throw Errors.badRequest(`record ${r.dataId}: lsn must be a non-negative integer`);
+  const row: Record<string, unknown> = {
+    data_id: r.dataId,
+    ts_ms: r.tsMs,
+    date: utcDay(r.tsMs),
+    lsn: r.lsn,
+    payload: JSON.stringify(r.payload),
+  };
+  for (const c of columns) row[c.name] = promotedValue(c.type, r.payload[c.name]);
+  return row;
+}
+
+function fromRow(row: RawRow): StoredRecord {
+  return {
+    dataId: row.data_id,
+    tsMs: Number(row.ts_ms),
+    lsn: Number(row.lsn),
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+  };
+}
