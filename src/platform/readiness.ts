@@ -15,8 +15,14 @@ export class Readiness {
     return this.states.get(name)?.state ?? 'pending';
   }
 
+  /** For /ready: false once draining, so balancers stop sending new traffic. */
   isOpen(names: readonly DependencyName[]): boolean {
-    return !this.draining && names.every((n) => this.stateOf(n) === 'open');
+    return !this.draining && this.dependenciesOpen(names);
+  }
+
+  /** For requests: in-flight work may finish while draining, as long as its stores are open. */
+  dependenciesOpen(names: readonly DependencyName[]): boolean {
+    return names.every((n) => this.stateOf(n) === 'open');
   }
 
   /** Once shutdown starts, every service reports not ready so balancers stop sending traffic. */

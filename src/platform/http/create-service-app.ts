@@ -73,7 +73,7 @@ function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
   const bodyTypes = spec.bodyTypes ?? JSON_TYPES;
   return async (req: Request, res: Response) => {
     res.locals.operation = spec.operation;
-    if (!deps.readiness.isOpen(requires)) {
+    if (!deps.readiness.dependenciesOpen(requires)) {
       throw deps.readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(service.id);
     }
     let body: unknown;
