@@ -27,6 +27,8 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   const startedAt = Date.now();
   const { logger, buffer } = createLogging({ level: config.log.level, bufferEntries: config.log.bufferEntries, version: config.version });
   const tracing = await startTracing({ ...config.tracing, version: config.version });
+  // Lifecycle lines (listening, ready, shutdown) show even when LOG_LEVEL hides request logs.
+  const lifecycle = logger.child({ component: 'lifecycle' }, { level: config.log.level === 'silent' ? 'silent' : 'info' });
   const metrics = createMetrics();
   const readiness = new Readiness();
   const resources = new SharedResources();
@@ -46,7 +48,7 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
     await Promise.all(servers.map((s) => s.drain(1000)));
     throw err;
   }
-  logger.info({ ports, host: config.host, tracing: tracing.enabled }, 'listening');
+  lifecycle.info({ ports, host: config.host, tracing: tracing.enabled }, 'listening');
 
   let stateStore: StateStore | undefined;
   let dataPath: DataPath | undefined;
@@ -61,11 +63,11 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
       resources.dataPath = dataPath;
     }
     for (const service of services) await service.start?.();
-    logger.info({ ms: Date.now() - startedAt, services: config.services }, 'control plane ready');
+    lifecycle.info({ ms: Date.now() - startedAt, services: config.services }, 'control plane ready');
   })();
 
   const stop = async (reason: string): Promise<boolean> => {
-    logger.info({ reason }, 'draining');
+    lifecycle.info({ reason }, 'draining');
     readiness.markDraining();
     const timeout = config.http.shutdownTimeoutMs;
     const clean = await runPhases(
@@ -76,9 +78,9 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
         { name: 'state-store', timeoutMs: 5000, run: async () => stateStore?.close() },
         { name: 'tracing', timeoutMs: 2000, run: () => tracing.shutdown() },
       ],
-      logger,
+      lifecycle,
     );
-    logger.info({ clean }, 'stopped');
+    lifecycle.info({ clean }, 'stopped');
     return clean;
   };
 

@@ -148,7 +148,7 @@ await check('metadata-catalog GET /metadata/tables (after the applier ran)', asy
   });
   const r = await call('metadata-catalog', 'GET', '/metadata/tables?table=events');
   const t = (r.json.tables as Array<{ columns: Array<{ name: string; type: string }> }>)[0]!;
-  expect(t.columns.some((c) => c.name === 'amount' && c.type === 'Int64'), `columns ${JSON.stringify(t.columns)}`);
+  expect(t.columns.some((c) => c.name === 'amount' && c.type === 'Float64'), `columns ${JSON.stringify(t.columns)}`);
 });
 await check('metadata-catalog POST /metadata/partitions', async () => {
   const r = await call('metadata-catalog', 'POST', '/metadata/partitions', { body: JSON.stringify({ table: 'clicks' }) });

@@ -49,7 +49,9 @@ export class Applier {
   private oldestPendingAt = new Map<number, number>();
   state: ApplierState = 'idle';
 
-  constructor(private readonly deps: ApplierDeps) {}
+  constructor(private readonly deps: ApplierDeps) {
+    deps.metrics.lagSource = () => this.lag;
+  }
 
   get checkpoint(): number {
     return this.checkpointLsn;
@@ -147,7 +149,6 @@ export class Applier {
         deps.metrics.failures.inc({ stage: 'batch' });
         deps.logger.error({ err, failures: this.failures, checkpoint: this.checkpointLsn }, 'applier batch failed; will retry');
       }
-      this.updateLag();
       if (!progressed && this.running) {
         const delay = this.failures > 0 ? Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6)) : deps.intervalMs;
         await new Promise<void>((resolve) => {
@@ -160,12 +161,6 @@ export class Applier {
         this.wake = undefined;
       }
     }
-  }
-
-  private updateLag(): void {
-    const lag = this.lag;
-    this.deps.metrics.lagRecords.set(lag.records);
-    this.deps.metrics.lagSeconds.set(lag.seconds);
   }
 
   /** One batch; returns whether anything was applied. */

@@ -8,10 +8,27 @@ export class ApplierMetrics {
   readonly batchSeconds: Histogram<'sink'>;
   readonly failures: Counter<'stage'>;
   readonly checkpoint: Gauge;
+  /** Set by the applier; read at scrape time so lag is never stale. */
+  lagSource: () => { records: number; seconds: number } = () => ({ records: 0, seconds: 0 });
 
   constructor(registry: Registry) {
-    this.lagRecords = new Gauge({ name: 'applier_lag_wal_records', help: 'WAL records acknowledged but not yet applied to every sink', registers: [registry] });
-    this.lagSeconds = new Gauge({ name: 'applier_lag_seconds', help: 'Age of the oldest acknowledged record not yet applied', registers: [registry] });
+    const source = () => this.lagSource();
+    this.lagRecords = new Gauge({
+      name: 'applier_lag_wal_records',
+      help: 'WAL records acknowledged but not yet applied to every sink',
+      registers: [registry],
+      collect() {
+        this.set(source().records);
+      },
+    });
+    this.lagSeconds = new Gauge({
+      name: 'applier_lag_seconds',
+      help: 'Age of the oldest acknowledged record not yet applied',
+      registers: [registry],
+      collect() {
+        this.set(source().seconds);
+      },
+    });
     this.appliedRows = new Counter({ name: 'applier_rows_applied_total', help: 'Rows written to the sinks', registers: [registry] });
     this.duplicateRows = new Counter({ name: 'applier_duplicate_rows_total', help: 'Rows skipped because their data_id was already stored', registers: [registry] });
     this.batchSeconds = new Histogram({

@@ -14,7 +14,9 @@ export const MAX_COLUMNS = 256;
 function typeOf(v: unknown): ColumnType | undefined {
   switch (typeof v) {
     case 'number':
-      return Number.isSafeInteger(v) ? 'Int64' : Number.isFinite(v) ? 'Float64' : undefined;
+      // JSON numbers are doubles once parsed, and a field seen first as 3 may
+      // carry 1.5 next: inferring Int64 from one value would reject good data.
+      return Number.isFinite(v) ? 'Float64' : undefined;
     case 'string':
       return 'String';
     case 'boolean':

@@ -10,6 +10,9 @@ export type SublevelName = (typeof SUBLEVELS)[number];
 export type JsonSublevel<V = unknown> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>;
 
 export class StateStore {
+  // Sublevel objects are not free to build; one per name, reused.
+  private readonly sublevels = new Map<SublevelName, JsonSublevel<unknown>>();
+
   private constructor(
     readonly path: string,
     private readonly db: ClassicLevel<string, unknown>,
@@ -24,7 +27,12 @@ export class StateStore {
 
   /** A typed view of one concern's keyspace. */
   sublevel<V>(name: SublevelName): JsonSublevel<V> {
-    return this.db.sublevel<string, V>(name, { valueEncoding: 'json' }) as unknown as JsonSublevel<V>;
+    let sub = this.sublevels.get(name);
+    if (!sub) {
+      sub = this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' }) as unknown as JsonSublevel<unknown>;
+      this.sublevels.set(name, sub);
+    }
+    return sub as unknown as JsonSublevel<V>;
   }
 
   /** Atomic writes across sublevels (e.g. catalog + checkpoint in one step). */

@@ -37,6 +37,8 @@ export interface StartOptions {
   /** Keep the data dir on cleanup (for restart tests that own it). */
   keepDataDir?: boolean;
   waitForReady?: boolean;
+  /** Extra node flags, e.g. --cpu-prof for profiling runs. */
+  nodeArgs?: string[];
 }
 
 export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane> {
@@ -52,7 +54,7 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     ...Object.fromEntries(Object.values(SERVICE_PORT_ENV).map((k) => [k, '0'])),
     ...opts.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {

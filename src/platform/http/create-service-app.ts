@@ -96,7 +96,7 @@ function observe(serviceId: string, deps: AppDeps) {
     const start = process.hrtime.bigint();
     withServerSpan(`${req.method} ${serviceId}`, req.headers, (span) => {
       const traceId = activeTraceId();
-      if (traceId) req.log = req.log.child({ traceId });
+      if (traceId) req.logBindings.traceId = traceId;
       res.on('finish', () => {
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
         const route = req.route?.path ? String(req.route.path) : 'unmatched';
