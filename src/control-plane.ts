@@ -2,6 +2,7 @@
 // service's port (so /health answers at once and /ready says 503), then open
 // the stores (WAL replay included) and flip readiness. stop() reverses it.
 import type { AppConfig } from './platform/config/load-config.js';
+import { HealthBoard } from './platform/health-board.js';
 import { createServiceApp } from './platform/http/create-service-app.js';
 import { listen, type RunningServer } from './platform/http/http-server.js';
 import { createLogging } from './platform/logger.js';
@@ -32,7 +33,8 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   const metrics = createMetrics();
   const readiness = new Readiness();
   const resources = new SharedResources();
-  const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, startedAt };
+  const healthBoard = new HealthBoard(readiness);
+  const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, healthBoard, startedAt };
 
   const services: ServiceModule[] = config.services.map((id) => SERVICE_FACTORIES[id](deps));
   const servers: RunningServer[] = [];
@@ -43,6 +45,7 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
       const server = await listen(service.id, app, config.host, config.ports[service.id]);
       servers.push(server);
       ports[service.id] = server.port;
+      healthBoard.register(service, server.port);
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.drain(1000)));

@@ -1,6 +1,7 @@
 // What every service factory receives: config, observability and the shared
 // resources, built once by the boot sequence. No service imports a singleton.
 import type { AppConfig } from '../platform/config/load-config.js';
+import type { HealthBoard } from '../platform/health-board.js';
 import type { LogBuffer } from '../platform/log-buffer.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsSetup } from '../platform/metrics/registry.js';
@@ -14,5 +15,7 @@ export interface ServiceDeps {
   logBuffer: LogBuffer;
   readiness: Readiness;
   resources: SharedResources;
+  /** Health of every service in this process (filled in as they start listening). */
+  healthBoard: HealthBoard;
   startedAt: number;
 }

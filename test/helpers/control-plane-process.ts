@@ -110,3 +110,11 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
   if (opts.waitForReady !== false) await plane.waitReady();
   return plane;
 }
+
+/**
+ * Headers that authenticate a test as the bootstrapped admin (who may act for
+ * any tenant). Until the auth gateway enforces credentials this is empty.
+ */
+export async function adminHeaders(_plane: RunningPlane): Promise<Record<string, string>> {
+  return {};
+}

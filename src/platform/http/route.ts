@@ -7,6 +7,17 @@ import type { DependencyName } from '../readiness.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
+/**
+ * Who may call a route (enforced in one place, create-service-app.ts):
+ * - 'public': no credential (only /health, /ready, /auth/login and the dashboard page shell);
+ * - 'authenticated': any valid credential;
+ * - 'tenant:read' / 'tenant:write': a user or API key of the X-Tenant-Id tenant with that
+ *   right (writer implies read), or an admin for any tenant;
+ * - 'admin': role admin;
+ * - 'service': role service (Python workers) or admin.
+ */
+export type RouteAuth = 'public' | 'authenticated' | 'tenant:read' | 'tenant:write' | 'admin' | 'service';
+
 type Infer<S> = S extends ZodType ? z.infer<S> : undefined;
 
 export interface RouteContext<B, Q> {
@@ -21,6 +32,8 @@ export interface RouteSpec<BS extends ZodType | undefined = ZodType | undefined,
   path: string;
   operation: string;
   summary: string;
+  /** Required: every route says who may call it. */
+  auth: RouteAuth;
   body?: BS;
   query?: QS;
   /** Content types the body may have; JSON by default. Anything else is 415. */

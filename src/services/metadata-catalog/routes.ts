@@ -13,6 +13,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/metadata/tables',
       operation: 'catalog.tables',
+      auth: 'tenant:read',
       summary: 'Tables of the tenant: columns, types, row counts, bytes, time range',
       query: tablesQuery,
       handler: async ({ req, query }) => {
@@ -44,6 +45,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       method: 'post',
       path: '/metadata/partitions',
       operation: 'catalog.partitions',
+      auth: 'tenant:read',
       summary: 'Parquet partitions (files, rows, bytes, min/max time) filtered by table and time range',
       body: partitionsBody,
       handler: async ({ req, body }) => {
@@ -72,6 +74,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/metadata/indexes',
       operation: 'catalog.indexes',
+      auth: 'tenant:read',
       summary: 'Sort keys, partition keys and skipping indexes of the tenant’s tables',
       query: tablesQuery,
       handler: async ({ req, query }) => {
@@ -84,6 +87,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/metadata/stats',
       operation: 'catalog.stats',
+      auth: 'tenant:read',
       summary: 'Totals of the tenant’s catalog: tables, rows, bytes, partitions, applier checkpoint',
       handler: async ({ req }) => {
         const tenant = tenantIdOf(req);

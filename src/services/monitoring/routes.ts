@@ -9,6 +9,7 @@ export function monitoringRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/metrics',
       operation: 'monitoring.metrics',
+      auth: 'service',
       summary: 'Prometheus text exposition of every metric in this process',
       handler: async ({ res }) => {
         const text = await deps.metrics.registry.metrics();
@@ -20,6 +21,7 @@ export function monitoringRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/logs',
       operation: 'monitoring.logs',
+      auth: 'admin',
       summary: 'Recent structured log entries (bounded buffer), filterable',
       query: logsQuery,
       handler: ({ query }) => {

@@ -25,6 +25,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     method: 'post',
     path: '/data',
     operation: 'tenant.ingest',
+    auth: 'tenant:write',
     summary: 'Ingest one record, a JSON array of records, or NDJSON; 201 once durable in the WAL',
     body: ingestBody,
     query: ingestQuery,
@@ -45,6 +46,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     method: 'get',
     path: '/data',
     operation: 'tenant.read',
+    auth: 'tenant:read',
     summary: 'List/filter a tenant’s records (data_id, time range, cursor, limit); NDJSON with Accept or format=ndjson',
     query: readQuery,
     handler: async ({ req, res, query }) => {
@@ -79,6 +81,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     method: 'get',
     path: '/data/stats',
     operation: 'tenant.stats',
+    auth: 'tenant:read',
     summary: 'Rows, bytes, partitions, ingest rate and WAL lag of the tenant',
     query: statsQuery,
     requires: ['stateStore', 'wal'],
