@@ -1,0 +1,151 @@
+// The ingest path against the real process: validation writes nothing, limits
+// answer 429, idempotency keys replay, reads see acknowledged rows at once, and
+// a SIGKILL after acknowledgement loses nothing on restart.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { adminHeaders, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+
+async function post(plane: RunningPlane, tenant: string, body: unknown, extra: Record<string, string> = {}, path = '/data') {
+  const res = await fetch(plane.url('tenant-node', path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tenant-id': tenant, ...(await adminHeaders(plane)), ...extra },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function get(plane: RunningPlane, service: string, tenant: string, path: string) {
+  const res = await fetch(plane.url(service, path), { headers: { 'x-tenant-id': tenant, ...(await adminHeaders(plane)) } });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function walLastLsn(plane: RunningPlane, tenant: string): Promise<number> {
+  return (await get(plane, 'metadata-catalog', tenant, '/metadata/stats')).json.walLastLsn as number;
+}
+
+describe('ingest validation and limits', () => {
+  let plane: RunningPlane;
+  before(async () => {
+    plane = await startPlane({ env: { INGEST_ROWS_PER_SECOND: '50', INGEST_BURST_ROWS: '100', BODY_LIMIT_BYTES: '100000' } });
+  });
+  after(async () => plane?.cleanup());
+
+  test('bad tenant ids are 400 and write nothing', async () => {
+    const before = await walLastLsn(plane, 'acme');
+    for (const tenant of ['../x', 'A B', 'x'.repeat(64), 'café', '-lead', 'UPPER']) {
+      const r = await post(plane, tenant, { data_id: 'a', payload: {} });
+      assert.equal(r.status, 400, tenant);
+      assert.equal((r.json.error as Record<string, unknown>).code, 'invalid_tenant_id');
+    }
+    const empty = await fetch(plane.url('tenant-node', '/data'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await adminHeaders(plane)) },
+      body: '{"data_id":"a","payload":{}}',
+    });
+    assert.ok(empty.status === 400 || empty.status === 403, `missing tenant → ${empty.status}`);
+    assert.equal(await walLastLsn(plane, 'acme'), before, 'WAL untouched');
+  });
+
+  test('one invalid record rejects the request with index and field; nothing is written', async () => {
+    const before = await walLastLsn(plane, 'acme');
+    const r = await post(plane, 'acme', [{ data_id: 'v1', payload: { n: 1 } }, { data_id: 'v2', payload: { n: 2 } }, { data_id: 'v3', payload: 'x' }]);
+    assert.equal(r.status, 400);
+    const err = r.json.error as { code: string; message: string; details: { index: number; field: string } };
+    assert.equal(err.code, 'validation_failed');
+    assert.deepEqual([err.details.index, err.details.field], [2, 'payload']);
+    assert.equal(await walLastLsn(plane, 'acme'), before);
+    const read = await get(plane, 'tenant-node', 'acme', '/data?data_id=v1');
+    assert.deepEqual(read.json.records, []);
+  });
+
+  test('a field whose type conflicts with the table schema is rejected with its name', async () => {
+    assert.equal((await post(plane, 'acme', { data_id: 's1', payload: { color: 'red' } }, {}, '/data?table=typed')).status, 201);
+    const r = await post(plane, 'acme', [{ data_id: 's2', payload: { color: 'blue' } }, { data_id: 's3', payload: { color: 7 } }], {}, '/data?table=typed');
+    assert.equal(r.status, 400);
+    assert.match((r.json.error as { message: string }).message, /record 1: payload\.color must be String/);
+  });
+
+  test('over the tenant burst → 429 with Retry-After, nothing written; other tenants unaffected', async () => {
+    const rows = (n: number, p: string) => Array.from({ length: n }, (_, i) => ({ data_id: `${p}-${i}`, payload: { i } }));
+    assert.equal((await post(plane, 'limited', rows(90, 'first'))).status, 201);
+    const before = await walLastLsn(plane, 'limited');
+    const over = await post(plane, 'limited', rows(50, 'second'));
+    assert.equal(over.status, 429);
+    assert.equal((over.json.error as { code: string }).code, 'rate_limited');
+    assert.ok(Number(over.headers.get('retry-after')) >= 1);
+    assert.equal(await walLastLsn(plane, 'limited'), before, 'rejected request wrote nothing');
+    const read = await get(plane, 'tenant-node', 'limited', '/data?data_id=second-0');
+    assert.deepEqual(read.json.records, []);
+    assert.equal((await post(plane, 'other-tenant', rows(50, 'x'))).status, 201, 'buckets are per tenant');
+    const tooBig = await post(plane, 'big', rows(101, 'y'));
+    assert.equal(tooBig.status, 400, 'a request larger than the burst can never pass: 400, not 429');
+  });
+
+  test('Idempotency-Key replays the first answer; the same data_id twice is stored once', async () => {
+    const first = await post(plane, 'idem', { data_id: 'k1', payload: { v: 1 } }, { 'idempotency-key': 'req-123' });
+    assert.equal(first.status, 201);
+    const again = await post(plane, 'idem', { data_id: 'k1', payload: { v: 1 } }, { 'idempotency-key': 'req-123' });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.lsn, first.json.lsn);
+    assert.equal(again.json.replayed, true);
+    const retry = await post(plane, 'idem', { data_id: 'k1', payload: { v: 2 } });
+    assert.equal(retry.status, 201);
+    const read = await get(plane, 'tenant-node', 'idem', '/data?data_id=k1');
+    const recs = read.json.records as Array<{ payload: { v: number } }>;
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0]!.payload.v, 1, 'the first acknowledged version wins');
+  });
+
+  test('acknowledged rows are readable at once and reach both sinks', async () => {
+    const rows = Array.from({ length: 80 }, (_, i) => ({ data_id: `ryw-${i}`, payload: { i }, timestamp: Date.parse('2026-01-02T03:04:05Z') + i }));
+    assert.equal((await post(plane, 'ryw', rows)).status, 201);
+    const read = await get(plane, 'tenant-node', 'ryw', '/data?limit=1000');
+    assert.equal((read.json.records as unknown[]).length, 80);
+    for (let i = 0; i < 100; i++) {
+      const t = await get(plane, 'metadata-catalog', 'ryw', '/metadata/tables');
+      if ((t.json.tables as Array<{ rowCount: number }>)[0]?.rowCount === 80) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const parts = await fetch(plane.url('metadata-catalog', '/metadata/partitions'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tenant-id': 'ryw', ...(await adminHeaders(plane)) },
+      body: '{}',
+    });
+    const body = (await parts.json()) as { partitions: Array<{ rows: number; date: string; minTs: string; maxTs: string }> };
+    assert.equal(body.partitions.reduce((s, p) => s + p.rows, 0), 80);
+    assert.equal(body.partitions[0]!.date, '2026-01-02');
+    assert.equal(body.partitions[0]!.minTs, '2026-01-02T03:04:05.000Z');
+    assert.equal(body.partitions[0]!.maxTs, new Date(Date.parse('2026-01-02T03:04:05Z') + 79).toISOString());
+  });
+});
+
+describe('restart', () => {
+  test('rows acknowledged before SIGKILL are there after restart, once', async () => {
+    const dataDir = makeTempDir('ingest-restart');
+    try {
+      let plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node,metadata-catalog' } });
+      const rows = Array.from({ length: 500 }, (_, i) => ({ data_id: `r-${i}`, payload: { i } }));
+      assert.equal((await post(plane, 'restart', rows)).status, 201);
+      plane.child.kill('SIGKILL');
+      await plane.exited;
+      plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node,metadata-catalog' } });
+      try {
+        assert.equal((await post(plane, 'restart', rows.slice(0, 10))).status, 201, 'a client retry after the crash');
+        const read = await get(plane, 'tenant-node', 'restart', '/data?limit=1000');
+        assert.equal((read.json.records as unknown[]).length, 500);
+        let stats: Record<string, unknown> = {};
+        for (let i = 0; i < 100; i++) {
+          stats = (await get(plane, 'metadata-catalog', 'restart', '/metadata/stats')).json;
+          if (stats.applierCheckpointLsn === stats.walLastLsn) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(stats.rows, 500, 'applied exactly once');
+      } finally {
+        await plane.cleanup();
+      }
+    } finally {
+      removeTempDir(dataDir);
+    }
+  });
+});
