@@ -25,6 +25,19 @@ export interface AppConfig {
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
+  monitoring: {
+    sampleIntervalMs: number;
+    alerts: {
+      evalIntervalMs: number;
+      forMs: number;
+      walLagRecords: number;
+      applierLagSeconds: number;
+      applierStallSeconds: number;
+      errorRatio: number;
+      diskFreeRatio: number;
+      rulesFile?: string;
+    };
+  };
   auth: { jwtSecret: string; adminUsername: string; adminPassword: string };
   tracing: { otlpEndpoint?: string; serviceName: string };
   workers: { distributedMode: boolean; urls: Readonly<Record<ServiceId, readonly string[]>> };
@@ -86,6 +99,19 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     },
     http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },
+    monitoring: {
+      sampleIntervalMs: env.MONITORING_SAMPLE_INTERVAL_MS,
+      alerts: {
+        evalIntervalMs: env.ALERT_EVAL_INTERVAL_MS,
+        forMs: env.ALERT_FOR_MS,
+        walLagRecords: env.ALERT_WAL_LAG_RECORDS,
+        applierLagSeconds: env.ALERT_APPLIER_LAG_SECONDS,
+        applierStallSeconds: env.ALERT_APPLIER_STALL_SECONDS,
+        errorRatio: env.ALERT_ERROR_RATIO,
+        diskFreeRatio: env.ALERT_DISK_FREE_RATIO,
+        rulesFile: env.ALERT_RULES_FILE,
+      },
+    },
     auth: { jwtSecret: env.JWT_SECRET, adminUsername: env.ADMIN_USERNAME, adminPassword: env.ADMIN_PASSWORD },
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     workers: {

@@ -84,6 +84,16 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_BUFFER_ENTRIES: positiveInt(2000),
 
+  MONITORING_SAMPLE_INTERVAL_MS: positiveInt(1000),
+  ALERT_EVAL_INTERVAL_MS: positiveInt(5000),
+  ALERT_FOR_MS: z.coerce.number().int().nonnegative().default(30_000),
+  ALERT_WAL_LAG_RECORDS: z.coerce.number().nonnegative().default(100_000),
+  ALERT_APPLIER_LAG_SECONDS: z.coerce.number().nonnegative().default(120),
+  ALERT_APPLIER_STALL_SECONDS: z.coerce.number().nonnegative().default(60),
+  ALERT_ERROR_RATIO: z.coerce.number().min(0).max(1).default(0.05),
+  ALERT_DISK_FREE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+  ALERT_RULES_FILE: optionalString,
+
   JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(1).default(DEV_ADMIN_PASSWORD),
