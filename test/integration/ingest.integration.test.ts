@@ -120,6 +120,29 @@ describe('ingest validation and limits', () => {
   });
 });
 
+describe('streaming reads', () => {
+  test('NDJSON streams every row once, in order, across applied and pending rows', async () => {
+    const plane = await startPlane({ env: { SERVICES: 'tenant-node', INGEST_BURST_ROWS: '1000000', INGEST_ROWS_PER_SECOND: '1000000' } });
+    try {
+      for (let b = 0; b < 10; b++) {
+        const rows = Array.from({ length: 2000 }, (_, i) => ({ data_id: `s-${b}-${i}`, payload: { b, i } }));
+        assert.equal((await post(plane, 'stream', rows)).status, 201);
+      }
+      const res = await fetch(plane.url('tenant-node', '/data?format=ndjson&limit=100000'), { headers: { 'x-tenant-id': 'stream', ...(await adminHeaders(plane)) } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /application\/x-ndjson/);
+      const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { data_id: string; lsn: number });
+      assert.equal(lines.length, 20_000);
+      assert.equal(new Set(lines.map((l) => l.data_id)).size, 20_000);
+      for (let i = 1; i < lines.length; i++) assert.ok(lines[i]!.lsn >= lines[i - 1]!.lsn, 'ordered by lsn');
+      const limited = await fetch(plane.url('tenant-node', '/data?format=ndjson&limit=7'), { headers: { 'x-tenant-id': 'stream', ...(await adminHeaders(plane)) } });
+      assert.equal((await limited.text()).trim().split('\n').length, 7);
+    } finally {
+      await plane.cleanup();
+    }
+  });
+});
+
 describe('restart', () => {
   test('rows acknowledged before SIGKILL are there after restart, once', async () => {
     const dataDir = makeTempDir('ingest-restart');

@@ -21,15 +21,8 @@ export interface RecordPage {
   hasMore: boolean;
 }
 
-export async function readRecords(dp: DataPath, tenant: string, f: RecordFilter): Promise<RecordPage> {
-  const fetch = f.limit + 1;
-  const applied = await dp.tables.read(tenant, f.table, {
-    dataId: f.dataId,
-    fromMs: f.fromMs,
-    toMs: f.toMs,
-    after: f.after,
-    limit: fetch,
-  });
+/** Pending (not yet applied) rows matching the filter, minus retries of ids already committed. */
+async function pendingMatches(dp: DataPath, tenant: string, f: RecordFilter): Promise<StoredRecord[]> {
   const inPending = dp.pending.find(
     tenant,
     f.table,
@@ -39,12 +32,51 @@ export async function readRecords(dp: DataPath, tenant: string, f: RecordFilter)
       (f.toMs === undefined || r.tsMs < f.toMs) &&
       isAfter(r, f.after),
   );
-  // A pending row whose id was committed earlier is a retry: the stored one stands.
-  let pending = inPending;
-  if (inPending.length > 0) {
-    const committed = await dp.applier.committedLsns(inPending.map((r) => idKey(tenant, f.table, r.dataId)));
-    pending = inPending.filter((r, i) => committed[i] === undefined || committed[i] === r.lsn);
+  if (inPending.length === 0) return inPending;
+  const committed = await dp.applier.committedLsns(inPending.map((r) => idKey(tenant, f.table, r.dataId)));
+  return inPending.filter((r, i) => committed[i] === undefined || committed[i] === r.lsn).sort(compareRows);
+}
+
+/**
+ * Streams up to f.limit records in (lsn, data_id) order, merging the
+ * ClickHouse stream with pending rows; memory holds only the pending rows.
+ */
+export async function* streamRecords(dp: DataPath, tenant: string, f: RecordFilter, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
+  const pending = await pendingMatches(dp, tenant, f);
+  const pendingIds = new Set(pending.map((r) => r.dataId));
+  let p = 0;
+  let emitted = 0;
+  const applied = dp.tables.stream(tenant, f.table, { dataId: f.dataId, fromMs: f.fromMs, toMs: f.toMs, after: f.after, limit: f.limit }, signal);
+  for await (const row of applied) {
+    while (p < pending.length && compareRows(pending[p]!, row) < 0) {
+      if (emitted++ >= f.limit) return;
+      yield pending[p++]!;
+    }
+    // A row being applied right now is in both places: ClickHouse's copy stands.
+    if (pendingIds.has(row.dataId)) {
+      const i = pending.findIndex((x, k) => k >= p && x.dataId === row.dataId);
+      if (i >= 0) pending.splice(i, 1);
+    }
+    if (emitted++ >= f.limit) return;
+    yield row;
   }
+  while (p < pending.length) {
+    if (emitted++ >= f.limit) return;
+    yield pending[p++]!;
+  }
+}
+
+export async function readRecords(dp: DataPath, tenant: string, f: RecordFilter): Promise<RecordPage> {
+  const fetch = f.limit + 1;
+  const applied = await dp.tables.read(tenant, f.table, {
+    dataId: f.dataId,
+    fromMs: f.fromMs,
+    toMs: f.toMs,
+    after: f.after,
+    limit: fetch,
+  });
+  // A pending row whose id was committed earlier is a retry: the stored one stands.
+  const pending = await pendingMatches(dp, tenant, f);
   const seen = new Set<string>();
   const merged: StoredRecord[] = [];
   for (const r of [...applied, ...pending].sort(compareRows)) {

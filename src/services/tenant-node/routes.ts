@@ -6,7 +6,7 @@ import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { parseNdjson } from '../../ingest/record-validator.js';
 import type { ServiceDeps } from '../service-deps.js';
 import { decodeCursor, encodeCursor } from './read-cursor.js';
-import { readRecords, toApiRecord } from './record-reader.js';
+import { readRecords, streamRecords, toApiRecord } from './record-reader.js';
 import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
 
 const INGEST_TYPES = ['application/json', 'application/x-ndjson'] as const;
@@ -55,23 +55,32 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
       const limit = query.limit ?? DEFAULT_PAGE;
       if (!ndjson && limit > MAX_JSON_PAGE) throw Errors.validation(`limit above ${MAX_JSON_PAGE} needs format=ndjson`, { field: 'limit' });
       if (query.from !== undefined && query.to !== undefined && query.from >= query.to) throw Errors.validation('from must be before to', { field: 'from' });
-      const page = await readRecords(dp(), tenant, {
+      const filter = {
         table: query.table,
         dataId: query.data_id,
         fromMs: query.from,
         toMs: query.to,
         after: query.cursor ? decodeCursor(query.cursor) : undefined,
         limit,
-      });
-      const nextCursor = page.hasMore && page.last ? encodeCursor(page.last) : null;
-      if (!ndjson) return { records: page.records.map(toApiRecord), count: page.records.length, next_cursor: nextCursor };
-      res.status(200).type('application/x-ndjson');
-      if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
-      // Written in slices so a large page does not build one giant string.
-      for (let i = 0; i < page.records.length; i += 1000) {
-        const chunk = page.records.slice(i, i + 1000).map((r) => JSON.stringify(toApiRecord(r))).join('\n') + '\n';
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      };
+      if (!ndjson) {
+        const page = await readRecords(dp(), tenant, filter);
+        const nextCursor = page.hasMore && page.last ? encodeCursor(page.last) : null;
+        return { records: page.records.map(toApiRecord), count: page.records.length, next_cursor: nextCursor };
       }
+      // NDJSON streams straight from the engine; the client stops early by closing the connection.
+      const abort = new AbortController();
+      res.on('close', () => abort.abort());
+      res.status(200).type('application/x-ndjson');
+      let buffer = '';
+      for await (const r of streamRecords(dp(), tenant, filter, abort.signal)) {
+        buffer += JSON.stringify(toApiRecord(r)) + '\n';
+        if (buffer.length >= 64 * 1024) {
+          if (!res.write(buffer)) await new Promise((resolve) => res.once('drain', resolve));
+          buffer = '';
+        }
+      }
+      if (buffer) res.write(buffer);
       res.end();
       return undefined;
     },

@@ -131,6 +131,28 @@ export class TenantTableStore {
   async read(tenant: string, table: string, q: ReadQuery): Promise<StoredRecord[]> {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
     if (q.limit === 0) return [];
+    const sql = this.readSql(tenant, table, q);
+    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RawRow>(sql), []);
+    return rows.map(fromRow);
+  }
+
+  /** Same rows as read(), one at a time, never holding the whole result. */
+  async *stream(tenant: string, table: string, q: ReadQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
+    if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
+    if (q.limit === 0) return;
+    const rows = this.engine.queryStream(this.readSql(tenant, table, q), { signal })[Symbol.asyncIterator]();
+    let first: IteratorResult<Record<string, unknown>>;
+    try {
+      first = await rows.next();
+    } catch (err) {
+      if (err instanceof Error && UNKNOWN_TABLE.test(err.message)) return;
+      if (!(await this.exists(tenant, table))) return;
+      throw err;
+    }
+    for (let r = first; !r.done; r = await rows.next()) yield fromRow(r.value as unknown as RawRow);
+  }
+
+  private readSql(tenant: string, table: string, q: ReadQuery): string {
     const where: string[] = [];
     if (q.dataId !== undefined) where.push(`data_id = ${quoteString(q.dataId)}`);
     if (q.fromMs !== undefined) {
@@ -145,13 +167,13 @@ export class TenantTableStore {
       const lsn = renderLiteral(q.after.lsn);
       where.push(`(lsn > ${lsn} OR (lsn = ${lsn} AND data_id > ${quoteString(q.after.dataId)}))`);
     }
-    const sql =
+    return (
       `SELECT data_id, ts_ms, lsn, payload FROM ${this.tableName(tenant, table)}` +
       (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY lsn, data_id LIMIT ${q.limit}`;
-    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RawRow>(sql), []);
-    return rows.map(fromRow);
+      ` ORDER BY lsn, data_id LIMIT ${q.limit}`
+    );
   }
+
 
   async dropTable(tenant: string, table: string): Promise<void> {
     const name = this.tableName(tenant, table);
