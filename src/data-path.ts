@@ -147,6 +147,7 @@ export async function openDataPath(opts: {
     async close() {
       closed = true;
       await applier.stop(true);
+      await parquet.close();
       readiness.set('applier', 'closed');
       await connecting;
       await wal.close();

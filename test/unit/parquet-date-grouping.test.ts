@@ -44,6 +44,18 @@ describe('UTC date grouping', () => {
     assert.throws(() => groupByUtcDate([rec(1, Number.NaN)], fail), /invalid record 0/);
   });
 
+  it('groups every record under utcDateOf(tsMs), also across days, years and the year-9999 edge', () => {
+    const day = 86_400_000;
+    const edges = [0, -1, MIDNIGHT, MIDNIGHT - 1, Date.UTC(0, 0, 1), Date.UTC(0, 0, 1) - 1, Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1)];
+    const stamps = [...edges, ...Array.from({ length: 200 }, (_, i) => -5 * day + i * 3_600_000 * 7 + (i % 13) - 6)];
+    const records = stamps.map((ts, i) => rec(i + 1, ts));
+    const valid = records.filter((r) => utcDateOf(r.tsMs) !== null);
+    const groups = groupByUtcDate(valid, fail);
+    for (const [date, group] of groups) for (const r of group) assert.equal(utcDateOf(r.tsMs), date, String(r.tsMs));
+    assert.equal([...groups.values()].reduce((sum, g) => sum + g.length, 0), valid.length);
+    assert.throws(() => groupByUtcDate([rec(1, Date.UTC(10000, 0, 1) + 5)], fail), /invalid record 0/);
+  });
+
   it('validates partition dates', () => {
     assert.ok(isValidDate('2024-02-29'));
     assert.ok(!isValidDate('2023-02-29'));

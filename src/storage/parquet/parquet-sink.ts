@@ -6,13 +6,18 @@
 // Recovery relies on the applier calling removePartsAfter(checkpoint) before
 // replaying, which drops files of batches whose checkpoint never advanced
 // (their ranges could differ on replay if the batch size changed).
+//
+// The Parquet bytes are built on worker threads (EncodePool) so that encoding
+// does not block the event loop; the file itself is written, fsynced and
+// renamed here.
 
 import fs from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { Errors } from '../../platform/errors.js';
 import { fsyncDir, randomSuffix, writeFileAtomically } from './durable-file.js';
-import { encodePart } from './part-encoder.js';
+import { EncodePool } from './encode-pool.js';
+import type { EncodedPart } from './part-encoder.js';
 import { readPartFooter } from './part-footer.js';
 import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-name.js';
 import { assertName, isInside, isValidName, parsePartPath, partitionDir, partPath } from './part-paths.js';
@@ -29,15 +34,19 @@ export interface ParquetSinkOptions {
    * buffered in memory while it is encoded.
    */
   rowGroupRows?: number;
+  /** Encoder worker threads (default 1); each encodes one part at a time. */
+  workers?: number;
 }
 
 const DEFAULT_ROW_GROUP_ROWS = 32_768;
+const DEFAULT_WORKERS = 1;
 
 export class ParquetSink {
   readonly rootDir: string;
   private readonly rowGroupRows: number;
   /** Temp files of writes in progress, which the stale-temp sweep must not touch. */
   private readonly inFlightTemps = new Set<string>();
+  private readonly encoders: EncodePool;
 
   constructor(opts: ParquetSinkOptions) {
     if (!opts.rootDir) throw Errors.validation('ParquetSink needs a rootDir');
@@ -46,6 +55,20 @@ export class ParquetSink {
     if (!Number.isSafeInteger(this.rowGroupRows) || this.rowGroupRows < 1) {
       throw Errors.validation('rowGroupRows must be a positive integer', { rowGroupRows: this.rowGroupRows });
     }
+    const workers = opts.workers ?? DEFAULT_WORKERS;
+    if (!Number.isSafeInteger(workers) || workers < 1) {
+      throw Errors.validation('workers must be a positive integer', { workers });
+    }
+    this.encoders = new EncodePool(workers);
+  }
+
+  /**
+   * Terminates the encoder workers; writes still running fail with
+   * storage_failure, later ones too. Listing and deleting keep working.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    return this.encoders.close();
   }
 
   async writeBatch(
@@ -66,9 +89,19 @@ export class ParquetSink {
       });
     });
 
+    // Every partition is queued for encoding at once (with several workers
+    // they encode in parallel, with one the next encodes while a file is
+    // written); files are still written one by one, in date order, and the
+    // first failure ends the batch as before.
+    const opts = { rowGroupRows: this.rowGroupRows };
+    const encodes = [...groups].map(([date, group]) => {
+      const encoded = this.encoders.encode(columns, group, opts);
+      encoded.catch(() => {}); // awaited below; a batch that fails earlier must not leave it unhandled
+      return { date, encoded };
+    });
     const written: WrittenPart[] = [];
-    for (const [date, group] of groups) {
-      written.push(await this.writePart(tenant, table, date, columns, group));
+    for (const { date, encoded } of encodes) {
+      written.push(await this.writePart(tenant, table, date, await encoded));
     }
     return written;
   }
@@ -77,10 +110,8 @@ export class ParquetSink {
     tenant: string,
     table: string,
     date: string,
-    columns: readonly ColumnSpec[],
-    records: StoredRecord[],
+    encoded: EncodedPart,
   ): Promise<WrittenPart> {
-    const encoded = await encodePart(columns, records, { rowGroupRows: this.rowGroupRows });
     const range = { firstLsn: encoded.firstLsn, lastLsn: encoded.lastLsn };
     const dir = partitionDir(this.rootDir, tenant, table, date);
     const finalPath = partPath(this.rootDir, tenant, table, date, range);

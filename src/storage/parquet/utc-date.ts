@@ -4,6 +4,7 @@
 import type { StoredRecord } from './types.js';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const MS_PER_DAY = 86_400_000;
 
 /** YYYY-MM-DD (UTC) of a millisecond timestamp; null outside years 0000–9999. */
 export function utcDateOf(tsMs: number): string | null {
@@ -32,8 +33,17 @@ export function groupByUtcDate(
   onInvalid: (record: StoredRecord, index: number) => never,
 ): Map<string, StoredRecord[]> {
   const groups = new Map<string, StoredRecord[]>();
+  // Every timestamp of one UTC day has that day's date (or none, for all of
+  // them), so the string is built once per day instead of once per record.
+  const dateOfDay = new Map<number, string | null>();
   records.forEach((record, index) => {
-    const date = utcDateOf(record.tsMs);
+    let date: string | null = null;
+    if (Number.isSafeInteger(record.tsMs)) {
+      const day = Math.floor(record.tsMs / MS_PER_DAY);
+      const cached = dateOfDay.get(day);
+      if (cached !== undefined) date = cached;
+      else dateOfDay.set(day, (date = utcDateOf(day * MS_PER_DAY)));
+    }
     if (date === null) onInvalid(record, index);
     let group = groups.get(date);
     if (!group) {
