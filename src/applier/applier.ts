@@ -68,6 +68,18 @@ export class Applier {
     return { stalled: this.failures > 0, lastError: this.lastError, lastProgressAt: this.lastProgressAt, failures: this.failures };
   }
 
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs fn between batches, never during one: retention and compaction change
+   * the same catalog entries a batch commit reads and writes.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** LSN under which each id key was committed (undefined when it was not). */
   async committedLsns(keys: string[]): Promise<Array<number | undefined>> {
     return keys.length === 0 ? [] : this.deps.state.sublevel<number>('ingest').getMany(keys);
@@ -138,7 +150,7 @@ export class Applier {
     while (this.running) {
       let progressed = false;
       try {
-        progressed = await this.applyOnce();
+        progressed = await this.exclusive(() => this.applyOnce());
         if (this.failures > 0) deps.logger.info({ checkpoint: this.checkpointLsn }, 'applier recovered from failures');
         this.failures = 0;
         this.lastError = undefined;

@@ -122,7 +122,7 @@ describe('ingest validation and limits', () => {
 
 describe('streaming reads', () => {
   test('NDJSON streams every row once, in order, across applied and pending rows', async () => {
-    const plane = await startPlane({ env: { SERVICES: 'tenant-node', INGEST_BURST_ROWS: '1000000', INGEST_ROWS_PER_SECOND: '1000000' } });
+    const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node', INGEST_BURST_ROWS: '1000000', INGEST_ROWS_PER_SECOND: '1000000' } });
     try {
       for (let b = 0; b < 10; b++) {
         const rows = Array.from({ length: 2000 }, (_, i) => ({ data_id: `s-${b}-${i}`, payload: { b, i } }));
@@ -143,16 +143,46 @@ describe('streaming reads', () => {
   });
 });
 
+describe('retention', () => {
+  test('a sweep drops whole days before the cutoff from both sinks and the catalog', async () => {
+    const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog' } });
+    try {
+      const day = (d: string, i: number) => ({ data_id: `${d}-${i}`, payload: { i }, timestamp: `${d}T12:00:0${i}Z` });
+      const rows = ['2026-03-01', '2026-03-02', '2026-03-03'].flatMap((d) => [day(d, 0), day(d, 1), day(d, 2)]);
+      assert.equal((await post(plane, 'ttl', rows)).status, 201);
+      for (let i = 0; i < 100; i++) {
+        const s = (await get(plane, 'metadata-catalog', 'ttl', '/metadata/stats')).json;
+        if (s.rows === 9) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const sweep = await post(plane, 'ttl', { before: '2026-03-02T08:00:00Z' }, {}, '/data/retention/sweep');
+      assert.equal(sweep.status, 200, JSON.stringify(sweep.json));
+      assert.equal(sweep.json.rowsDeleted, 3);
+      assert.equal(sweep.json.partitionsDropped, 1);
+      const left = await get(plane, 'tenant-node', 'ttl', '/data?limit=100');
+      assert.deepEqual((left.json.records as Array<{ data_id: string }>).map((r) => r.data_id).sort(), rows.slice(3).map((r) => r.data_id).sort());
+      const stats = (await get(plane, 'metadata-catalog', 'ttl', '/metadata/stats')).json;
+      assert.equal(stats.rows, 6);
+      const tables = (await get(plane, 'metadata-catalog', 'ttl', '/metadata/tables')).json.tables as Array<{ minTs: number }>;
+      assert.equal(tables[0]!.minTs, Date.parse('2026-03-02T12:00:00Z'));
+      const bad = await post(plane, 'ttl', { before: 'not a time' }, {}, '/data/retention/sweep');
+      assert.equal(bad.status, 400);
+    } finally {
+      await plane.cleanup();
+    }
+  });
+});
+
 describe('restart', () => {
   test('rows acknowledged before SIGKILL are there after restart, once', async () => {
     const dataDir = makeTempDir('ingest-restart');
     try {
-      let plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node,metadata-catalog' } });
+      let plane = await startPlane({ dataDir, env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog' } });
       const rows = Array.from({ length: 500 }, (_, i) => ({ data_id: `r-${i}`, payload: { i } }));
       assert.equal((await post(plane, 'restart', rows)).status, 201);
       plane.child.kill('SIGKILL');
       await plane.exited;
-      plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node,metadata-catalog' } });
+      plane = await startPlane({ dataDir, env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog' } });
       try {
         assert.equal((await post(plane, 'restart', rows.slice(0, 10))).status, 201, 'a client retry after the crash');
         const read = await get(plane, 'tenant-node', 'restart', '/data?limit=1000');

@@ -7,6 +7,7 @@ import { parseNdjson } from '../../ingest/record-validator.js';
 import type { ServiceDeps } from '../service-deps.js';
 import { decodeCursor, encodeCursor } from './read-cursor.js';
 import { readRecords, streamRecords, toApiRecord } from './record-reader.js';
+import { retentionRoute } from './retention-route.js';
 import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
 
 const INGEST_TYPES = ['application/json', 'application/x-ndjson'] as const;
@@ -119,5 +120,6 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     readHandler,
     { ...readHandler, path: '/data/retrieve', operation: 'tenant.retrieve' },
     statsHandler,
+    retentionRoute(deps),
   ];
 }

@@ -181,6 +181,11 @@ export class TenantTableStore {
     await this.engine.exec(`DROP TABLE IF EXISTS ${name}`);
   }
 
+  /** The unquoted table name, for lookups in system tables. */
+  bareTableName(tenant: string, table: string): string {
+    return this.bareName(tenant, table);
+  }
+
   private bareName(tenant: string, table: string): string {
     // The caller validates too; this keeps a slip there from reaching SQL.
     if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {

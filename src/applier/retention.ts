@@ -1,0 +1,78 @@
+// Retention: drops a tenant's data older than a cutoff from both sinks and the
+// catalog. It works by whole UTC days, the partition unit both sinks share
+// (Parquet `date=` directories, ClickHouse's `date` column), so the two stay
+// equal and catalog row counts stay exact. Runs between applier batches.
+import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
+import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
+import { quoteString } from '../storage/clickhouse/sql-literal.js';
+import type { ParquetSink } from '../storage/parquet/index.js';
+import type { Applier } from './applier.js';
+
+export interface RetentionDeps {
+  applier: Applier;
+  catalog: CatalogStore;
+  tables: TenantTableStore;
+  engine: ClickHouseEngine;
+  parquet: ParquetSink;
+}
+
+export interface SweepResult {
+  cutoffDate: string;
+  tables: number;
+  partitionsDropped: number;
+  rowsDeleted: number;
+  bytesFreed: number;
+}
+
+/** Days strictly before the UTC day of `beforeMs` are dropped. */
+export async function sweepRetention(deps: RetentionDeps, tenant: string, table: string | undefined, beforeMs: number): Promise<SweepResult> {
+  const cutoffDate = new Date(beforeMs).toISOString().slice(0, 10);
+  return deps.applier.exclusive(async () => {
+    const tables = (await deps.catalog.listTables(tenant)).filter((t) => table === undefined || t.table === table);
+    const result: SweepResult = { cutoffDate, tables: tables.length, partitionsDropped: 0, rowsDeleted: 0, bytesFreed: 0 };
+    for (const t of tables) {
+      const parts = (await deps.catalog.listParts(tenant, t.table)).filter((p) => p.date < cutoffDate);
+      if (parts.length === 0) continue;
+      // ClickHouse first: if it fails, nothing else changed and the sweep can be retried.
+      await deps.engine.exec(`ALTER TABLE ${deps.tables.tableName(tenant, t.table)} DELETE WHERE date < toDate(${quoteString(cutoffDate)})`);
+      await waitForMutations(deps.engine, deps.tables.bareTableName(tenant, t.table));
+      const rows = sum(parts, 'rows');
+      const bytes = sum(parts, 'bytes');
+      const remaining = (await deps.catalog.listParts(tenant, t.table)).filter((p) => p.date >= cutoffDate);
+      const updated: TableEntry = {
+        ...t,
+        rowCount: Math.max(0, t.rowCount - rows),
+        bytes: Math.max(0, t.bytes - bytes),
+        partitions: Math.max(0, t.partitions - parts.length),
+        minTsMs: remaining.length ? Math.min(...remaining.map((p) => p.minTsMs)) : null,
+        maxTsMs: remaining.length ? Math.max(...remaining.map((p) => p.maxTsMs)) : null,
+        updatedAt: Date.now(),
+      };
+      // Catalog next (readers stop seeing the parts), files last (a crash leaves only orphans, never dangling entries).
+      await deps.catalog.commitBatch({ tables: [updated], parts: [], removedParts: parts, checkpoint: deps.applier.checkpoint });
+      for (const p of parts) await deps.parquet.deletePart(p.relativePath);
+      result.partitionsDropped += parts.length;
+      result.rowsDeleted += rows;
+      result.bytesFreed += bytes;
+    }
+    return result;
+  });
+}
+
+/** ALTER … DELETE is asynchronous on every version we run; wait until it is done (mutations_sync does not exist on 18.16). */
+async function waitForMutations(engine: ClickHouseEngine, table: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await engine.query<{ n: string }>(
+      `SELECT count() AS n FROM system.mutations WHERE database = ${quoteString(engine.database)} AND table = ${quoteString(table)} AND is_done = 0`,
+    );
+    if (Number(rows[0]?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`retention delete on ${table} still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function sum(parts: PartEntry[], key: 'rows' | 'bytes'): number {
+  return parts.reduce((s, p) => s + p[key], 0);
+}

@@ -1,0 +1,43 @@
+// POST /data/retention/sweep: drop a tenant's data older than a cutoff (whole
+// UTC days) from ClickHouse, Parquet and the catalog. Called by retention jobs
+// (Python workers, role service) or an admin.
+import { z } from 'zod';
+import { sweepRetention } from '../../applier/retention.js';
+import { route } from '../../platform/http/route.js';
+import { TABLE_NAME_PATTERN, tenantIdOf } from '../../platform/http/tenant-id.js';
+import type { ServiceDeps } from '../service-deps.js';
+
+const sweepBody = z
+  .object({
+    table: z.string().regex(TABLE_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$').optional(),
+    before: z.union([
+      z.number().int().nonnegative(),
+      z.string().max(64).transform((s, ctx) => {
+        const ms = Date.parse(s);
+        if (!Number.isFinite(ms)) {
+          ctx.addIssue({ code: 'custom', message: 'must be epoch milliseconds or an ISO-8601 time' });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    ]),
+  })
+  .strict();
+
+export function retentionRoute(deps: ServiceDeps) {
+  return route({
+    method: 'post',
+    path: '/data/retention/sweep',
+    operation: 'tenant.retention.sweep',
+    auth: 'service',
+    summary: 'Drop the tenant’s data on UTC days before `before` from both sinks and the catalog',
+    body: sweepBody,
+    handler: async ({ req, body }) => {
+      const tenant = tenantIdOf(req);
+      const dp = deps.resources.dataPath;
+      const result = await sweepRetention(dp, tenant, body.table, body.before);
+      req.log.info({ tenant, table: body.table, ...result }, 'retention sweep');
+      return { tenant, ...result };
+    },
+  });
+}
