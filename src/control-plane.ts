@@ -1,6 +1,7 @@
 // The boot sequence: build the shared clients once, listen on every selected
 // service's port (so /health answers at once and /ready says 503), then open
 // the stores (WAL replay included) and flip readiness. stop() reverses it.
+import { AuthRuntime } from './platform/auth/auth-runtime.js';
 import type { AppConfig } from './platform/config/load-config.js';
 import { HealthBoard } from './platform/health-board.js';
 import { createServiceApp } from './platform/http/create-service-app.js';
@@ -34,14 +35,16 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   const readiness = new Readiness();
   const resources = new SharedResources();
   const healthBoard = new HealthBoard(readiness);
-  const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, healthBoard, startedAt };
+  // One auth runtime for every service: tokens are verified locally, and revocations are seen by all at once.
+  const auth = new AuthRuntime(config.auth, () => resources.stateStore, logger);
+  const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, healthBoard, auth, startedAt };
 
   const services: ServiceModule[] = config.services.map((id) => SERVICE_FACTORIES[id](deps));
   const servers: RunningServer[] = [];
   const ports: Record<string, number> = {};
   try {
     for (const service of services) {
-      const app = createServiceApp(service, { config, logger, httpMetrics: metrics.http, readiness, startedAt });
+      const app = createServiceApp(service, { config, logger, httpMetrics: metrics.http, readiness, auth, startedAt });
       const server = await listen(service.id, app, config.host, config.ports[service.id]);
       servers.push(server);
       ports[service.id] = server.port;

@@ -12,6 +12,14 @@ export const REDACT_PATHS = [
   '*.token',
   'refreshToken',
   '*.refreshToken',
+  'refresh_token',
+  '*.refresh_token',
+  'access_token',
+  '*.access_token',
+  'req.body.password',
+  'req.body.refresh_token',
+  'passwordHash',
+  '*.passwordHash',
   'apiKey',
   '*.apiKey',
   'secret',
@@ -23,6 +31,8 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'headers["x-api-key"]',
+  'request.headers.authorization',
 ];
 
 export const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };

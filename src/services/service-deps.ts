@@ -1,5 +1,6 @@
 // What every service factory receives: config, observability and the shared
 // resources, built once by the boot sequence. No service imports a singleton.
+import type { AuthRuntime } from '../platform/auth/auth-runtime.js';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { HealthBoard } from '../platform/health-board.js';
 import type { LogBuffer } from '../platform/log-buffer.js';
@@ -17,5 +18,7 @@ export interface ServiceDeps {
   resources: SharedResources;
   /** Health of every service in this process (filled in as they start listening). */
   healthBoard: HealthBoard;
+  /** Credentials, sessions, API keys, users and tenants (shared by every service's auth guard). */
+  auth: AuthRuntime;
   startedAt: number;
 }

@@ -8,6 +8,11 @@ import { makeTempDir, removeTempDir } from './temp-dir.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Credentials every test plane boots with (ENVIRONMENT=test accepts them); tests sign forged tokens with TEST_JWT_SECRET. */
+export const TEST_ADMIN_USERNAME = 'admin';
+export const TEST_ADMIN_PASSWORD = 'test-admin-password';
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789-abcdefghij';
+
 export const SERVICE_PORT_ENV: Record<string, string> = {
   'auth-gateway': 'AUTH_GATEWAY_PORT',
   'tenant-node': 'TENANT_NODE_PORT',
@@ -51,6 +56,9 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     ENV_FILE: '/nonexistent/.env',
+    ADMIN_USERNAME: TEST_ADMIN_USERNAME,
+    ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+    JWT_SECRET: TEST_JWT_SECRET,
     ...Object.fromEntries(Object.values(SERVICE_PORT_ENV).map((k) => [k, '0'])),
     ...opts.env,
   };
@@ -111,10 +119,68 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
   return plane;
 }
 
+export interface LoginResult {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  user: { username: string; role: string; tenant?: string };
+}
+
+/** POST /auth/login on the plane's auth gateway; throws with the answer unless it is 200. */
+export async function login(plane: RunningPlane, username: string, password: string): Promise<LoginResult> {
+  if (plane.ports['auth-gateway'] === undefined) {
+    throw new Error('logging in needs the auth-gateway service: add it to SERVICES of this plane');
+  }
+  const res = await fetch(plane.url('auth-gateway', '/auth/login'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`login as ${username} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as LoginResult;
+}
+
+const adminTokens = new WeakMap<RunningPlane, Promise<string>>();
+
 /**
- * Headers that authenticate a test as the bootstrapped admin (who may act for
- * any tenant). Until the auth gateway enforces credentials this is empty.
+ * Headers that authenticate a test as the bootstrapped admin, who may act for
+ * any tenant: spread them into fetch headers next to X-Tenant-Id. One login per
+ * plane (the plane must run the auth-gateway service).
  */
-export async function adminHeaders(_plane: RunningPlane): Promise<Record<string, string>> {
-  return {};
+export async function adminHeaders(plane: RunningPlane): Promise<Record<string, string>> {
+  let token = adminTokens.get(plane);
+  if (!token) {
+    token = login(plane, TEST_ADMIN_USERNAME, TEST_ADMIN_PASSWORD).then((r) => r.access_token);
+    token.catch(() => adminTokens.delete(plane));
+    adminTokens.set(plane, token);
+  }
+  return { authorization: `Bearer ${await token}` };
+}
+
+/**
+ * Creates a tenant (if new) and an API key for it through the admin API, and
+ * returns headers that act as that key: `{authorization, 'x-tenant-id'}`.
+ */
+export async function tenantKeyHeaders(
+  plane: RunningPlane,
+  tenant: string,
+  opts: { role?: 'writer' | 'reader'; limits?: { ingestRowsPerSecond?: number; ingestBurstRows?: number } } = {},
+): Promise<{ key: string; headers: Record<string, string> }> {
+  const admin = { ...(await adminHeaders(plane)), 'content-type': 'application/json' };
+  const created = await fetch(plane.url('auth-gateway', '/admin/tenants'), {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ id: tenant, ...(opts.limits ? { limits: opts.limits } : {}) }),
+  });
+  if (created.status !== 201 && created.status !== 409) throw new Error(`create tenant ${tenant}: ${created.status} ${await created.text()}`);
+  const res = await fetch(plane.url('auth-gateway', '/admin/api-keys'), {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ name: `test ${opts.role ?? 'writer'} of ${tenant}`, tenant, role: opts.role ?? 'writer' }),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`create API key for ${tenant}: ${res.status} ${text}`);
+  const { key } = JSON.parse(text) as { key: string };
+  return { key, headers: { authorization: `Bearer ${key}`, 'x-tenant-id': tenant } };
 }

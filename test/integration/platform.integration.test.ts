@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
+import { adminHeaders, REPO_ROOT, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
 
 const SERVICES = ['auth-gateway', 'tenant-node', 'operation-node', 'cbo-engine', 'metadata-catalog', 'monitoring', 'query-interpreter'];
 
@@ -75,7 +75,7 @@ describe('all seven services in one process', () => {
 
   test('malformed JSON is 400, oversized is 413, wrong type is 415, bad tenant is 400', async () => {
     const url = plane.url('tenant-node', '/data');
-    const headers = { 'content-type': 'application/json', 'x-tenant-id': 'acme' };
+    const headers = { ...(await adminHeaders(plane)), 'content-type': 'application/json', 'x-tenant-id': 'acme' };
     const malformed = await fetch(url, { method: 'POST', headers, body: '{"data_id": "a", ' });
     assert.equal(malformed.status, 400);
     expectErrorShape(await malformed.json(), 'invalid_json');
@@ -100,7 +100,7 @@ describe('all seven services in one process', () => {
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     const hostile = await fetch(plane.url('tenant-node', '/health'), { headers: { 'x-request-id': 'bad id with spaces' } });
     assert.notEqual(hostile.headers.get('x-request-id'), 'bad id with spaces');
-    const logs = await fetch(plane.url('monitoring', '/logs?requestId=req-platform-test-1'));
+    const logs = await fetch(plane.url('monitoring', '/logs?requestId=req-platform-test-1'), { headers: await adminHeaders(plane) });
     const { entries } = (await logs.json()) as { entries: Array<Record<string, unknown>> };
     assert.ok(entries.length >= 1, 'the request left a log line');
     assert.ok(entries.every((e) => e.requestId === 'req-platform-test-1'));
@@ -108,9 +108,10 @@ describe('all seven services in one process', () => {
   });
 
   test('metrics are labelled by route template, never by raw path', async () => {
-    await fetch(plane.url('tenant-node', '/data?table=events&data_id=abc'), { headers: { 'x-tenant-id': 'acme' } });
+    const admin = await adminHeaders(plane);
+    await fetch(plane.url('tenant-node', '/data?table=events&data_id=abc'), { headers: { ...admin, 'x-tenant-id': 'acme' } });
     await fetch(plane.url('monitoring', '/some/random/path/12345'));
-    const text = await (await fetch(plane.url('monitoring', '/metrics'))).text();
+    const text = await (await fetch(plane.url('monitoring', '/metrics'), { headers: admin })).text();
     assert.match(text, /^# TYPE http_requests_total counter$/m);
     assert.match(text, /^# TYPE http_request_duration_seconds histogram$/m);
     assert.match(text, /http_requests_total\{service="tenant-node",route="\/data",method="GET",status="200"\} \d+/);
@@ -160,7 +161,7 @@ describe('subsets and readiness', () => {
 
   test('/ready is 503 while ClickHouse is unreachable, /health still 200, ingest still durable', async () => {
     const plane = await startPlane({
-      env: { SERVICES: 'tenant-node,monitoring', CLICKHOUSE_URL: 'http://127.0.0.1:9', CLICKHOUSE_TIMEOUT_MS: '500' },
+      env: { SERVICES: 'tenant-node,monitoring,auth-gateway', CLICKHOUSE_URL: 'http://127.0.0.1:9', CLICKHOUSE_TIMEOUT_MS: '500' },
       waitForReady: false,
     });
     try {
@@ -178,7 +179,7 @@ describe('subsets and readiness', () => {
       assert.equal((await fetch(plane.url('tenant-node', '/health'))).status, 200);
       const ingest = await fetch(plane.url('tenant-node', '/data'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tenant-id': 'acme' },
+        headers: { ...(await adminHeaders(plane)), 'content-type': 'application/json', 'x-tenant-id': 'acme' },
         body: JSON.stringify({ data_id: 'while-ch-down', payload: { n: 1 } }),
       });
       assert.equal(ingest.status, 201, 'the WAL path does not need ClickHouse');
@@ -190,8 +191,9 @@ describe('subsets and readiness', () => {
 
 describe('SIGTERM', () => {
   test('a slow request in flight during SIGTERM still completes, then the process exits 0', async () => {
-    const plane = await startPlane({ env: { SERVICES: 'tenant-node' } });
+    const plane = await startPlane({ env: { SERVICES: 'tenant-node,auth-gateway' } });
     try {
+      const { authorization } = await adminHeaders(plane);
       const body = JSON.stringify([{ data_id: 'slow-1', payload: { n: 1 } }, { data_id: 'slow-2', payload: { n: 2 } }]);
       const half = Math.floor(body.length / 2);
       const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -204,7 +206,7 @@ describe('SIGTERM', () => {
         });
         socket.on('error', reject);
         socket.write(
-          `POST /data HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Tenant-Id: acme\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n` +
+          `POST /data HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nX-Tenant-Id: acme\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n` +
             body.slice(0, half),
         );
         setTimeout(() => {

@@ -38,7 +38,15 @@ export interface AppConfig {
       rulesFile?: string;
     };
   };
-  auth: { jwtSecret: string; adminUsername: string; adminPassword: string };
+  auth: {
+    jwtSecret: string;
+    adminUsername: string;
+    adminPassword: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    apiKeyCacheSeconds: number;
+    login: { maxFailuresPerUser: number; maxFailuresPerIp: number; lockoutSeconds: number; maxLockoutSeconds: number; windowSeconds: number };
+  };
   tracing: { otlpEndpoint?: string; serviceName: string };
   workers: { distributedMode: boolean; urls: Readonly<Record<ServiceId, readonly string[]>> };
 }
@@ -112,7 +120,21 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         rulesFile: env.ALERT_RULES_FILE,
       },
     },
-    auth: { jwtSecret: env.JWT_SECRET, adminUsername: env.ADMIN_USERNAME, adminPassword: env.ADMIN_PASSWORD },
+    auth: {
+      jwtSecret: env.JWT_SECRET,
+      adminUsername: env.ADMIN_USERNAME,
+      adminPassword: env.ADMIN_PASSWORD,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS,
+      login: {
+        maxFailuresPerUser: env.LOGIN_MAX_FAILURES,
+        maxFailuresPerIp: env.LOGIN_IP_MAX_FAILURES,
+        lockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
+        maxLockoutSeconds: 3600,
+        windowSeconds: 900,
+      },
+    },
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     workers: {
       distributedMode: env.DISTRIBUTED_MODE,

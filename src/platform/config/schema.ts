@@ -97,6 +97,12 @@ export const envSchema = z.object({
   JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(1).default(DEV_ADMIN_PASSWORD),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt(7 * 24 * 3600),
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  LOGIN_MAX_FAILURES: positiveInt(5),
+  LOGIN_IP_MAX_FAILURES: positiveInt(50),
+  LOGIN_LOCKOUT_SECONDS: positiveInt(30),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),

@@ -1,9 +1,11 @@
 // The one HTTP app factory used by all seven services: request ids, per-service
-// child logger, tracing span, metrics by route template, body limits, schema
-// validation, /health, /ready, /openapi.json, 404/405 and the error middleware.
+// child logger, tracing span, metrics by route template, the auth guard of
+// every route, body limits, schema validation, /health, /ready, /openapi.json,
+// 404/405 and the error middleware.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { AuthRuntime } from '../auth/auth-runtime.js';
 import type { AppConfig } from '../config/load-config.js';
 import { Errors } from '../errors.js';
 import type { HttpMetrics } from '../metrics/registry.js';
@@ -19,6 +21,7 @@ export interface AppDeps {
   logger: Logger;
   httpMetrics: HttpMetrics;
   readiness: Readiness;
+  auth: AuthRuntime;
   startedAt: number;
 }
 
@@ -34,8 +37,11 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
 
   app.use(requestContext(log));
   app.use(observe(service.id, deps));
-  app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
-  app.use(express.text({ limit, type: ['application/x-ndjson', 'text/plain'] }));
+  // Bodies are parsed per route, after the auth guard: an unauthenticated client never makes us read 16 MB of JSON.
+  const bodyParsers = [
+    express.json({ limit, type: ['application/json', 'application/*+json'] }),
+    express.text({ limit, type: ['application/x-ndjson', 'text/plain'] }),
+  ];
 
   app.get('/health', (_req, res) => {
     const extra = service.health?.() ?? { status: 'ok' as const };
@@ -60,7 +66,7 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
   });
 
   for (const spec of service.routes) {
-    app[spec.method](spec.path, routeHandler(spec, service, deps));
+    app[spec.method](spec.path, authGuard(spec, deps.auth), ...bodyParsers, routeHandler(spec, service, deps));
   }
 
   app.use(notFoundOrMethodNotAllowed(service));
@@ -86,6 +92,25 @@ function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
     const query = spec.query ? spec.query.parse(req.query) : undefined;
     const result = await spec.handler({ req, res, body: body as never, query: query as never });
     if (!res.headersSent && result !== undefined) res.json(result);
+  };
+}
+
+/**
+ * The one place a route's `auth` policy is enforced, before its body is read or
+ * its handler runs: 401 without a valid credential, 403 for the wrong role,
+ * tenant or a disabled tenant. Puts the principal (and the tenant of tenant
+ * routes) on the request.
+ */
+function authGuard(spec: RouteSpec, auth: AuthRuntime) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    res.locals.operation = spec.operation;
+    if (spec.auth === 'public') return next();
+    const principal = await auth.authenticate(req);
+    req.principal = principal;
+    req.logBindings.principal = `${principal.kind}:${principal.subject}`;
+    await auth.authorize(principal, spec.auth, req);
+    if (req.tenantId) req.logBindings.tenant = req.tenantId;
+    next();
   };
 }
 
@@ -153,13 +178,20 @@ function openApiDocument(service: ServiceModule, version: string) {
     paths[p][r.method] = {
       operationId: r.operation,
       summary: r.summary,
+      'x-auth': r.auth,
+      ...(r.auth === 'public' ? { security: [] } : { security: [{ bearer: [] }] }),
       ...(r.query ? { parameters: [{ in: 'query', name: 'query', schema: safeSchema(r.query) }] } : {}),
       ...(r.body
         ? { requestBody: { content: Object.fromEntries((r.bodyTypes ?? JSON_TYPES).map((t) => [t, { schema: safeSchema(r.body) }])) } }
         : {}),
     };
   }
-  return { openapi: '3.1.0', info: { title: service.id, version }, paths };
+  return {
+    openapi: '3.1.0',
+    info: { title: service.id, version },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'access token (JWT) or API key' } } },
+    paths,
+  };
 }
 
 function safeSchema(schema: unknown): unknown {

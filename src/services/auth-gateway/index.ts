@@ -1,10 +1,14 @@
 import type { ServiceModule } from '../../platform/service.js';
 import type { ServiceDeps } from '../service-deps.js';
+import { authGatewayRoutes } from './routes.js';
 
-export function createAuthGatewayService(_deps: ServiceDeps): ServiceModule {
+export function createAuthGatewayService(deps: ServiceDeps): ServiceModule {
   return {
     id: 'auth-gateway',
     dependencies: ['stateStore'],
-    routes: [],
+    routes: authGatewayRoutes(deps),
+    async start() {
+      await deps.auth.ensureBootstrapped();
+    },
   };
 }

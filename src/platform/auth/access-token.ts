@@ -1,0 +1,84 @@
+// Short-lived access tokens: HS256 JWTs signed with JWT_SECRET, algorithm,
+// issuer and audience pinned on verification. Every service verifies them
+// locally; the session id inside lets logout revoke them at once.
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Principal, Role } from './principal.js';
+
+export const TOKEN_ISSUER = 'storage-control-plane';
+export const TOKEN_AUDIENCE = 'storage-control-plane';
+const ALGORITHM = 'HS256';
+
+export interface AccessClaims {
+  sub: string;
+  role: Role;
+  tenant?: string;
+  sid: string;
+  kind: 'user';
+  iat: number;
+  exp: number;
+  jti?: string;
+}
+
+export type TokenFailure = 'expired' | 'not_yet_valid' | 'invalid';
+
+export class AccessTokens {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async sign(p: { subject: string; role: Role; tenant?: string; sessionId: string }): Promise<string> {
+    return new SignJWT({ role: p.role, ...(p.tenant ? { tenant: p.tenant } : {}), sid: p.sessionId, kind: 'user' })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(p.subject)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /** Claims of a valid token, or why it is not valid. Never throws for a bad token. */
+  async verify(token: string): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenFailure }> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        requiredClaims: ['sub', 'exp', 'iat', 'sid', 'role'],
+        clockTolerance: 5,
+      });
+      if (!isClaims(payload)) return { ok: false, reason: 'invalid' };
+      return { ok: true, claims: payload };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired' };
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf') return { ok: false, reason: 'not_yet_valid' };
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') {
+        return { ok: false, reason: 'not_yet_valid' };
+      }
+      return { ok: false, reason: 'invalid' };
+    }
+  }
+}
+
+const ROLES = new Set(['admin', 'writer', 'reader', 'service']);
+
+function isClaims(p: Record<string, unknown>): p is AccessClaims & Record<string, unknown> {
+  return (
+    typeof p.sub === 'string' &&
+    typeof p.sid === 'string' &&
+    typeof p.role === 'string' &&
+    ROLES.has(p.role) &&
+    p.kind === 'user' &&
+    (p.tenant === undefined || typeof p.tenant === 'string')
+  );
+}
+
+export function principalOf(claims: AccessClaims): Principal {
+  return { subject: claims.sub, role: claims.role, tenant: claims.tenant, sessionId: claims.sid, kind: 'user' };
+}

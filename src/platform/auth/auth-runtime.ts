@@ -1,0 +1,211 @@
+// Everything the services need to know about who is calling, built once at
+// boot and shared by all seven services: access tokens, sessions, API keys,
+// users, tenants, the login limiter and the admin bootstrap. `authenticate`
+// and `authorize` are the only way a request gets a principal.
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import { Errors } from '../errors.js';
+import type { RouteAuth } from '../http/route.js';
+import { resolveTenant } from '../http/tenant-id.js';
+import type { StateStore } from '../state-store.js';
+import { AccessTokens, principalOf } from './access-token.js';
+import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
+import { LoginLimiter, type LoginLimits } from './login-limiter.js';
+import { dummyPasswordHash, hashSecret, verifySecret } from './password-hash.js';
+import type { Principal, UserRole } from './principal.js';
+import { SessionStore, type SessionRecord } from './session-store.js';
+import { TenantStore } from './tenant-store.js';
+import { UserStore, type UserRecord } from './user-store.js';
+
+export interface AuthSettings {
+  jwtSecret: string;
+  adminUsername: string;
+  adminPassword: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  apiKeyCacheSeconds: number;
+  login: LoginLimits;
+}
+
+export interface IssuedTokens {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+const BOOTSTRAP_KEY = 'auth.adminBootstrap';
+
+export class AuthRuntime {
+  readonly tokens: AccessTokens;
+  readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly tenants: TenantStore;
+  readonly users: UserStore;
+  readonly loginLimiter: LoginLimiter;
+  private bootstrapped?: Promise<void>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly state: () => StateStore,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'auth' });
+    this.tokens = new AccessTokens(settings.jwtSecret, settings.accessTokenTtlSeconds);
+    this.sessions = new SessionStore(state, settings.refreshTokenTtlSeconds);
+    this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000);
+    this.tenants = new TenantStore(state);
+    this.users = new UserStore(state);
+    this.loginLimiter = new LoginLimiter(settings.login);
+  }
+
+  /** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD; later starts leave users alone. */
+  ensureBootstrapped(): Promise<void> {
+    this.bootstrapped ??= (async () => {
+      const meta = this.state().sublevel<{ at: number; username: string }>('meta');
+      if (await meta.get(BOOTSTRAP_KEY)) return;
+      const { adminUsername: username, adminPassword } = this.settings;
+      if (!(await this.users.get(username))) {
+        await this.users.put({ username, role: 'admin', passwordHash: await hashSecret(adminPassword), createdAt: Date.now(), createdBy: 'bootstrap' });
+        this.log.info({ username }, 'bootstrapped the admin user from ADMIN_USERNAME/ADMIN_PASSWORD');
+      }
+      await meta.put(BOOTSTRAP_KEY, { at: Date.now(), username });
+      const pruned = await this.sessions.prune();
+      if (pruned > 0) this.log.info({ pruned }, 'pruned expired sessions');
+    })();
+    this.bootstrapped.catch(() => (this.bootstrapped = undefined));
+    return this.bootstrapped;
+  }
+
+  // ---- per request ----
+
+  /** The principal behind the request's bearer credential; 401 if there is none or it is not valid. */
+  async authenticate(req: Request): Promise<Principal> {
+    const header = req.headers.authorization;
+    if (!header) throw Errors.unauthorized('missing credential: send Authorization: Bearer <access token or API key>');
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    if (!m) throw Errors.unauthorized('malformed Authorization header: expected Bearer <token>');
+    const token = m[1]!;
+    if (looksLikeApiKey(token)) {
+      const principal = await this.apiKeys.verify(token);
+      if (!principal) throw Errors.unauthorized('invalid or revoked API key');
+      return principal;
+    }
+    const result = await this.tokens.verify(token);
+    if (!result.ok) {
+      const why = { expired: 'access token expired', not_yet_valid: 'access token not yet valid', invalid: 'invalid access token' }[result.reason];
+      throw Errors.unauthorized(why);
+    }
+    if (!(await this.sessions.isActive(result.claims.sid))) throw Errors.unauthorized('session revoked or expired');
+    return principalOf(result.claims);
+  }
+
+  /** 403 unless the principal may call a route with this policy; resolves the tenant of tenant routes. */
+  async authorize(principal: Principal, policy: RouteAuth, req: Request): Promise<void> {
+    switch (policy) {
+      case 'public':
+      case 'authenticated':
+        return;
+      case 'admin':
+        if (principal.role !== 'admin') throw Errors.forbidden('this route needs role admin');
+        return;
+      case 'service':
+        if (principal.role !== 'service' && principal.role !== 'admin') throw Errors.forbidden('this route needs role service or admin');
+        return;
+      case 'tenant:read':
+      case 'tenant:write': {
+        if (principal.role === 'service') throw Errors.forbidden('service credentials cannot access tenant data');
+        if (policy === 'tenant:write' && principal.role === 'reader') throw Errors.forbidden('role reader cannot write');
+        const tenant = resolveTenant(req, principal);
+        if (principal.role === 'admin') return;
+        const record = await this.tenants.get(tenant);
+        if (!record) throw Errors.forbidden(`tenant ${tenant} does not exist`);
+        if (record.disabled) throw Errors.forbidden(`tenant ${tenant} is disabled`);
+        return;
+      }
+    }
+  }
+
+  // ---- the auth gateway's operations ----
+
+  async login(username: string, password: string, ip: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
+    await this.ensureBootstrapped();
+    const wait = this.loginLimiter.retryAfter(username, ip);
+    if (wait > 0) {
+      this.log.warn({ event: 'login_locked', username, ip, retryAfterSeconds: wait }, 'login refused: too many failed attempts');
+      throw Errors.rateLimited('too many failed login attempts; try again later', wait);
+    }
+    const user = await this.users.get(username);
+    // The same scrypt work whether or not the user exists, so timing does not reveal usernames.
+    const ok = await verifySecret(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    if (!user || !ok) {
+      this.loginLimiter.recordFailure(username, ip);
+      this.log.warn({ event: 'login_failed', username, ip, reason: user ? 'bad_password' : 'unknown_user' }, 'login failed');
+      throw Errors.unauthorized('invalid username or password');
+    }
+    this.loginLimiter.recordSuccess(username);
+    if (user.disabled) throw Errors.forbidden('user is disabled');
+    if (user.tenant) {
+      const tenant = await this.tenants.get(user.tenant);
+      if (!tenant || tenant.disabled) throw Errors.forbidden(`tenant ${user.tenant} is disabled`);
+    }
+    const { session, refreshToken } = await this.sessions.create(user);
+    this.log.info({ event: 'login', username, role: user.role, sessionId: session.id }, 'login');
+    return { tokens: await this.issue(session, refreshToken), user };
+  }
+
+  async refresh(refreshToken: string): Promise<IssuedTokens> {
+    const outcome = await this.sessions.refresh(refreshToken);
+    if (!outcome.ok) {
+      if (outcome.reason === 'reused') {
+        this.log.warn({ event: 'refresh_reuse', sessionId: /^rt_([^.]+)/.exec(refreshToken)?.[1] }, 'spent refresh token reused: session revoked');
+      }
+      throw Errors.unauthorized(outcome.reason === 'reused' ? 'refresh token already used; the session is revoked' : `refresh token ${outcome.reason}`);
+    }
+    const user = await this.users.get(outcome.session.username);
+    if (!user || user.disabled) {
+      await this.sessions.revoke(outcome.session.id, 'user_disabled');
+      throw Errors.unauthorized('user is disabled');
+    }
+    return this.issue(outcome.session, outcome.refreshToken);
+  }
+
+  async logout(principal: Principal): Promise<boolean> {
+    if (!principal.sessionId) return false;
+    const revoked = await this.sessions.revoke(principal.sessionId, 'logout');
+    this.log.info({ event: 'logout', username: principal.subject, sessionId: principal.sessionId }, 'logout');
+    return revoked;
+  }
+
+  async createUser(input: { username: string; password: string; role: UserRole; tenant?: string }, createdBy: string): Promise<UserRecord> {
+    const user: UserRecord = {
+      username: input.username,
+      role: input.role,
+      ...(input.tenant ? { tenant: input.tenant } : {}),
+      passwordHash: await hashSecret(input.password),
+      createdAt: Date.now(),
+      createdBy,
+    };
+    await this.users.put(user);
+    return user;
+  }
+
+  async disableUser(user: UserRecord): Promise<number> {
+    user.disabled = true;
+    await this.users.put(user);
+    return this.sessions.revokeUser(user.username, 'user_disabled');
+  }
+
+  private async issue(session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
+    const access = await this.tokens.sign({ subject: session.username, role: session.role, tenant: session.tenant, sessionId: session.id });
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: this.tokens.ttlSeconds,
+      refresh_token: refreshToken,
+      refresh_expires_in: Math.max(0, Math.round((session.expiresAt - Date.now()) / 1000)),
+    };
+  }
+}

@@ -1,0 +1,281 @@
+// Auth Gateway routes: login, token refresh/validation/logout, and the admin
+// API for tenants, users and API keys. Thin: the work is in AuthRuntime.
+import type { Request } from 'express';
+import { decodeJwt } from 'jose';
+import { looksLikeApiKey, publicView } from '../../platform/auth/api-key-store.js';
+import type { Principal } from '../../platform/auth/principal.js';
+import type { TenantRecord } from '../../platform/auth/tenant-store.js';
+import { publicUser } from '../../platform/auth/user-store.js';
+import { Errors } from '../../platform/errors.js';
+import { route } from '../../platform/http/route.js';
+import { isValidTenantId } from '../../platform/http/tenant-id.js';
+import type { ServiceDeps } from '../service-deps.js';
+import {
+  createApiKeyBody,
+  createTenantBody,
+  createUserBody,
+  loginBody,
+  refreshBody,
+  serviceCredentialBody,
+  tenantFilterQuery,
+  updateTenantBody,
+} from './schemas.js';
+
+function principalOf(req: Request): Principal {
+  if (!req.principal) throw Errors.unauthorized();
+  return req.principal;
+}
+
+function param(req: Request, name: string): string {
+  const v = req.params[name];
+  if (typeof v !== 'string') throw Errors.badRequest(`missing path parameter ${name}`);
+  return v;
+}
+
+function clientAddress(req: Request): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+export function authGatewayRoutes(deps: ServiceDeps) {
+  const auth = deps.auth;
+
+  const tenantOr404 = async (id: string): Promise<TenantRecord> => {
+    const t = isValidTenantId(id) ? await auth.tenants.get(id) : null;
+    if (!t) throw Errors.notFound(`tenant ${id}`);
+    return t;
+  };
+  const saveTenant = async (t: TenantRecord) => {
+    await auth.tenants.put(t);
+    // The ingest limiter caches limits for a few seconds; drop them so a change applies at once.
+    if (deps.resources.hasDataPath) deps.resources.dataPath.limiter.invalidate(t.id);
+  };
+
+  return [
+    // ---- tokens ----
+    route({
+      method: 'post',
+      path: '/auth/login',
+      operation: 'auth.login',
+      auth: 'public',
+      summary: 'Username + password → 15-minute access token (JWT) and a rotating refresh token; 429 with Retry-After after repeated failures',
+      body: loginBody,
+      handler: async ({ req, body }) => {
+        const { tokens, user } = await auth.login(body.username, body.password, clientAddress(req));
+        return { ...tokens, user: publicUser(user) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/refresh',
+      operation: 'auth.refresh',
+      auth: 'public',
+      summary: 'Rotate a refresh token (the refresh token is the credential); reusing a spent one revokes its whole session',
+      body: refreshBody,
+      handler: async ({ body }) => auth.refresh(body.refresh_token),
+    }),
+    route({
+      method: 'post',
+      path: '/auth/validate',
+      operation: 'auth.validate',
+      auth: 'authenticated',
+      summary: 'Validate the bearer credential (access token or API key): its principal and claims, or 401',
+      handler: ({ req }) => {
+        const principal = principalOf(req);
+        const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        return { valid: true, principal, ...(looksLikeApiKey(token) ? {} : { claims: decodeJwt(token) }) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/logout',
+      operation: 'auth.logout',
+      auth: 'authenticated',
+      summary: 'Revoke the session of this access token: it and its refresh tokens stop working at once on every service',
+      handler: async ({ req }) => {
+        const principal = principalOf(req);
+        if (!principal.sessionId) throw Errors.badRequest('API keys are not sessions; revoke them with DELETE /admin/api-keys/:id');
+        return { revoked: await auth.logout(principal) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/auth/me',
+      operation: 'auth.me',
+      auth: 'authenticated',
+      summary: 'Who the bearer credential is: role, tenant, session',
+      handler: async ({ req }) => {
+        const principal = principalOf(req);
+        const user = principal.kind === 'user' ? await auth.users.get(principal.subject) : undefined;
+        return { principal, ...(user ? { user: publicUser(user) } : {}) };
+      },
+    }),
+
+    // ---- tenants ----
+    route({
+      method: 'post',
+      path: '/admin/tenants',
+      operation: 'admin.tenants.create',
+      auth: 'admin',
+      summary: 'Create a tenant (id, name, ingest limits)',
+      body: createTenantBody,
+      handler: async ({ res, body }) => {
+        if (await auth.tenants.get(body.id)) throw Errors.conflict(`tenant ${body.id} already exists`);
+        const now = Date.now();
+        const tenant: TenantRecord = { id: body.id, ...(body.name ? { name: body.name } : {}), limits: body.limits ?? {}, createdAt: now, updatedAt: now };
+        await saveTenant(tenant);
+        res.status(201);
+        return tenant;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/admin/tenants',
+      operation: 'admin.tenants.list',
+      auth: 'admin',
+      summary: 'List tenants',
+      handler: async () => {
+        const tenants = await auth.tenants.list();
+        return { tenants, count: tenants.length };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/admin/tenants/:id',
+      operation: 'admin.tenants.get',
+      auth: 'admin',
+      summary: 'One tenant',
+      handler: async ({ req }) => tenantOr404(param(req, 'id')),
+    }),
+    route({
+      method: 'patch',
+      path: '/admin/tenants/:id',
+      operation: 'admin.tenants.update',
+      auth: 'admin',
+      summary: 'Change a tenant’s name, limits (merged) or disabled flag',
+      body: updateTenantBody,
+      handler: async ({ req, body }) => {
+        const tenant = await tenantOr404(param(req, 'id'));
+        const updated: TenantRecord = {
+          ...tenant,
+          ...(body.name !== undefined ? { name: body.name } : {}),
+          ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
+          limits: { ...tenant.limits, ...body.limits },
+          updatedAt: Date.now(),
+        };
+        await saveTenant(updated);
+        return updated;
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/admin/tenants/:id/disable',
+      operation: 'admin.tenants.disable',
+      auth: 'admin',
+      summary: 'Disable a tenant: its users and API keys get 403 on every tenant route',
+      handler: async ({ req }) => {
+        const tenant = await tenantOr404(param(req, 'id'));
+        const updated: TenantRecord = { ...tenant, disabled: true, updatedAt: Date.now() };
+        await saveTenant(updated);
+        return updated;
+      },
+    }),
+
+    // ---- users ----
+    route({
+      method: 'post',
+      path: '/admin/users',
+      operation: 'admin.users.create',
+      auth: 'admin',
+      summary: 'Create a user: role admin, or writer/reader of a tenant',
+      body: createUserBody,
+      handler: async ({ req, res, body }) => {
+        if (body.tenant) await tenantOr404(body.tenant);
+        if (await auth.users.get(body.username)) throw Errors.conflict(`user ${body.username} already exists`);
+        const user = await auth.createUser(body, principalOf(req).subject);
+        res.status(201);
+        return publicUser(user);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/admin/users',
+      operation: 'admin.users.list',
+      auth: 'admin',
+      summary: 'List users (optionally of one tenant)',
+      query: tenantFilterQuery,
+      handler: async ({ query }) => {
+        const users = (await auth.users.list({ tenant: query.tenant })).map(publicUser);
+        return { users, count: users.length };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/admin/users/:username/disable',
+      operation: 'admin.users.disable',
+      auth: 'admin',
+      summary: 'Disable a user and revoke all of their sessions',
+      handler: async ({ req }) => {
+        const username = param(req, 'username');
+        const user = await auth.users.get(username);
+        if (!user) throw Errors.notFound(`user ${username}`);
+        if (username === principalOf(req).subject) throw Errors.badRequest('an admin cannot disable themselves');
+        const revokedSessions = await auth.disableUser(user);
+        return { user: publicUser(user), revokedSessions };
+      },
+    }),
+
+    // ---- API keys ----
+    route({
+      method: 'post',
+      path: '/admin/api-keys',
+      operation: 'admin.apiKeys.create',
+      auth: 'admin',
+      summary: 'Create an API key (writer/reader of a tenant, or service); the key is in this response only',
+      body: createApiKeyBody,
+      handler: async ({ req, res, body }) => {
+        if (body.tenant) await tenantOr404(body.tenant);
+        const { key, record } = await auth.apiKeys.create({ ...body, createdBy: principalOf(req).subject });
+        res.status(201);
+        return { ...publicView(record), key };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/admin/service-credentials',
+      operation: 'admin.serviceCredentials.create',
+      auth: 'admin',
+      summary: 'Mint a credential with role service for a Python worker (an API key without tenant); shown once',
+      body: serviceCredentialBody,
+      handler: async ({ req, res, body }) => {
+        const { key, record } = await auth.apiKeys.create({ name: body.name, role: 'service', createdBy: principalOf(req).subject });
+        res.status(201);
+        return { ...publicView(record), key };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/admin/api-keys',
+      operation: 'admin.apiKeys.list',
+      auth: 'admin',
+      summary: 'List API keys (never the keys themselves)',
+      query: tenantFilterQuery,
+      handler: async ({ query }) => {
+        const keys = (await auth.apiKeys.list({ tenant: query.tenant })).map(publicView);
+        return { apiKeys: keys, count: keys.length };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/admin/api-keys/:id',
+      operation: 'admin.apiKeys.revoke',
+      auth: 'admin',
+      summary: 'Revoke an API key; it stops working at once',
+      handler: async ({ req }) => {
+        const id = param(req, 'id');
+        const record = await auth.apiKeys.revoke(id);
+        if (!record) throw Errors.notFound(`API key ${id}`);
+        return publicView(record);
+      },
+    }),
+  ];
+}
