@@ -21,6 +21,9 @@ export const ErrorCode = {
   UpstreamTimeout: 'upstream_timeout',
   StorageFailure: 'storage_failure',
   WalCorrupt: 'wal_corrupt',
+  InvalidQuery: 'invalid_query',
+  QueryCancelled: 'query_cancelled',
+  QueryTimeout: 'query_timeout',
   Internal: 'internal_error',
 } as const;
 
@@ -103,5 +106,14 @@ export const Errors = {
     new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
   walCorrupt: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
+  /** SQL or DSL that does not parse, names what does not exist, or is not allowed; `details` carries line/column for SQL. */
+  invalidQuery: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.InvalidQuery, message, { status: 400, details }),
+  queryCancelled: (id: string) => new AppError(ErrorCode.QueryCancelled, `query ${id} was cancelled`, { status: 409, details: { queryId: id } }),
+  queryTimeout: (id: string, timeoutMs: number) =>
+    new AppError(ErrorCode.QueryTimeout, `query ${id} exceeded its timeout of ${timeoutMs} ms and was stopped`, {
+      status: 504,
+      details: { queryId: id, timeoutMs },
+    }),
   internal: (cause?: unknown) => new AppError(ErrorCode.Internal, 'internal server error', { status: 500, cause }),
 };
