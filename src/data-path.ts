@@ -5,6 +5,7 @@
 // ingest keeps acknowledging into the WAL.
 import type { Logger } from 'pino';
 import { Applier } from './applier/applier.js';
+import { compactAll, removeOrphanParts } from './applier/compaction.js';
 import { ApplierMetrics } from './applier/metrics.js';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { IngestLimiter } from './ingest/ingest-limiter.js';
@@ -91,6 +92,7 @@ export async function openDataPath(opts: {
     intervalMs: config.applier.intervalMs,
   });
   await applier.recover();
+  await removeOrphanParts({ catalog, parquet, logger: log }, applier.checkpoint);
   readiness.set('wal', 'open');
 
   const ingestRate = new IngestRate();
@@ -118,6 +120,7 @@ export async function openDataPath(opts: {
     for (let attempt = 1; !closed; attempt++) {
       try {
         await engine.open();
+        if (closed) return; // shutdown began while connecting: do not start the applier now
         readiness.set('clickhouse', 'open');
         log.info({ engine: engine.kind }, 'clickhouse open');
         applier.start();
@@ -131,6 +134,20 @@ export async function openDataPath(opts: {
     }
   };
   const connecting = connect();
+
+  // Small-file compaction in the background, between applier batches.
+  let compacting: Promise<unknown> = Promise.resolve();
+  const compactionTimer = setInterval(() => {
+    compacting = compacting.then(async () => {
+      try {
+        const r = await compactAll({ applier, catalog, schemas, parquet, logger: log }, config.compaction);
+        if (r.partsMerged > 0) log.info(r, 'compaction pass');
+      } catch (err) {
+        log.error({ err }, 'compaction pass failed; will retry');
+      }
+    });
+  }, config.compaction.intervalMs);
+  compactionTimer.unref();
 
   return {
     wal,
@@ -146,6 +163,8 @@ export async function openDataPath(opts: {
     applier,
     async close() {
       closed = true;
+      clearInterval(compactionTimer);
+      await compacting;
       await applier.stop(true);
       await parquet.close();
       readiness.set('applier', 'closed');

@@ -22,6 +22,7 @@ export interface AppConfig {
   clickhouse: { url?: string; database: string; username?: string; password?: string; timeoutMs: number };
   wal: { segmentBytes: number; skipCorrupt: boolean };
   applier: { batchRecords: number; intervalMs: number };
+  compaction: { intervalMs: number; minParts: number; maxRows: number };
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
@@ -48,7 +49,18 @@ export interface AppConfig {
     login: { maxFailuresPerUser: number; maxFailuresPerIp: number; lockoutSeconds: number; maxLockoutSeconds: number; windowSeconds: number };
   };
   tracing: { otlpEndpoint?: string; serviceName: string };
-  workers: { distributedMode: boolean; urls: Readonly<Record<ServiceId, readonly string[]>> };
+  workers: {
+    distributedMode: boolean;
+    urls: Readonly<Record<ServiceId, readonly string[]>>;
+    timeoutMs: number;
+    retries: number;
+    healthIntervalMs: number;
+    breakerFailures: number;
+    breakerOpenMs: number;
+    heartbeatTtlMs: number;
+    jobLeaseMs: number;
+    jobMaxAttempts: number;
+  };
 }
 
 const PACKAGE_VERSION = process.env.npm_package_version ?? '0.1.0';
@@ -100,6 +112,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     },
     wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
     applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS },
+    compaction: { intervalMs: env.COMPACTION_INTERVAL_MS, minParts: env.COMPACTION_MIN_PARTS, maxRows: env.COMPACTION_MAX_ROWS },
     ingest: {
       maxRecordsPerRequest: env.INGEST_MAX_RECORDS,
       rowsPerSecond: env.INGEST_ROWS_PER_SECOND,
@@ -147,6 +160,14 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         monitoring: env.MONITORING_URL,
         'query-interpreter': env.QUERY_INTERPRETER_URL,
       },
+      timeoutMs: env.WORKER_TIMEOUT_MS,
+      retries: env.WORKER_RETRIES,
+      healthIntervalMs: env.WORKER_HEALTH_INTERVAL_MS,
+      breakerFailures: env.WORKER_BREAKER_FAILURES,
+      breakerOpenMs: env.WORKER_BREAKER_OPEN_MS,
+      heartbeatTtlMs: env.WORKER_HEARTBEAT_TTL_MS,
+      jobLeaseMs: env.JOB_LEASE_MS,
+      jobMaxAttempts: env.JOB_MAX_ATTEMPTS,
     },
   };
   return deepFreeze(cfg);

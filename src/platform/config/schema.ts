@@ -75,6 +75,9 @@ export const envSchema = z.object({
   WAL_SKIP_CORRUPT: bool(false),
   APPLIER_BATCH_RECORDS: positiveInt(10_000),
   APPLIER_INTERVAL_MS: positiveInt(200),
+  COMPACTION_INTERVAL_MS: positiveInt(60_000),
+  COMPACTION_MIN_PARTS: z.coerce.number().int().min(2).default(8),
+  COMPACTION_MAX_ROWS: positiveInt(1_000_000),
   INGEST_MAX_RECORDS: positiveInt(100_000),
   INGEST_ROWS_PER_SECOND: positiveInt(50_000),
   INGEST_BURST_ROWS: positiveInt(100_000),
@@ -115,6 +118,14 @@ export const envSchema = z.object({
   METADATA_CATALOG_URL: workerUrls,
   MONITORING_URL: workerUrls,
   QUERY_INTERPRETER_URL: workerUrls,
+  WORKER_TIMEOUT_MS: positiveInt(5000),
+  WORKER_RETRIES: z.coerce.number().int().min(0).max(5).default(1),
+  WORKER_HEALTH_INTERVAL_MS: positiveInt(2000),
+  WORKER_BREAKER_FAILURES: positiveInt(5),
+  WORKER_BREAKER_OPEN_MS: positiveInt(5000),
+  WORKER_HEARTBEAT_TTL_MS: positiveInt(15_000),
+  JOB_LEASE_MS: positiveInt(30_000),
+  JOB_MAX_ATTEMPTS: positiveInt(5),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -5,3 +5,4 @@ export type { ParquetSinkOptions } from './parquet-sink.js';
 export type { ColumnSpec, ColumnType, StoredRecord, WrittenPart } from './types.js';
 export { formatPartName, parsePartName } from './part-name.js';
 export type { PartRange } from './part-name.js';
+export { readPartRecords } from './part-reader.js';
