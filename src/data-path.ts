@@ -108,6 +108,7 @@ export async function openDataPath(opts: {
     pending,
     metrics: ingestMetrics,
     limits: { maxRecords: config.ingest.maxRecordsPerRequest, maxDataIdBytes: 512 },
+    maxPendingRows: config.ingest.maxPendingRows,
     onAccepted: (tenant, rows) => {
       ingestRate.record(tenant, rows);
       applier.notify(wal.lastLsn);

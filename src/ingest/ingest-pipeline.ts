@@ -26,6 +26,8 @@ export interface IngestDeps {
   pending: PendingRecords;
   metrics: IngestMetrics;
   limits: ValidationLimits;
+  /** Acknowledged rows allowed to wait for the applier before ingest pushes back. */
+  maxPendingRows: number;
   /** Rows acknowledged per second, over a sliding window (for /data/stats). */
   onAccepted?: (tenant: string, rows: number) => void;
 }
@@ -50,6 +52,10 @@ export class IngestPipeline {
         deps.metrics.requests.inc({ outcome: 'replayed' });
         return { accepted: prior.accepted, lsn: prior.lsn, replayed: true };
       }
+    }
+    if (deps.pending.rows + rows.length > deps.maxPendingRows) {
+      deps.metrics.requests.inc({ outcome: 'backpressure' });
+      throw Errors.applierBehind(deps.pending.rows);
     }
     await deps.limiter.admit(tenant, rows.length);
     const grown = deps.schemas.checkAndExtend(tenant, rows);

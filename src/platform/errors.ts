@@ -16,6 +16,7 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   Conflict: 'conflict',
   NotReady: 'not_ready',
+  Backpressure: 'ingest_backpressure',
   ShuttingDown: 'shutting_down',
   UpstreamUnavailable: 'upstream_unavailable',
   UpstreamTimeout: 'upstream_timeout',
@@ -104,6 +105,13 @@ export const Errors = {
     new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
   storageFailure: (message: string, cause?: unknown) =>
     new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
+  applierBehind: (pendingRows: number) =>
+    new AppError(ErrorCode.Backpressure, `ingest is paused: ${pendingRows} acknowledged rows are waiting for the sinks; retry later`, {
+      status: 503,
+      retriable: true,
+      headers: { 'Retry-After': '5' },
+      details: { pendingRows },
+    }),
   walCorrupt: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
   /** SQL or DSL that does not parse, names what does not exist, or is not allowed; `details` carries line/column for SQL. */

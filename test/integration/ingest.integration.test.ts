@@ -143,6 +143,37 @@ describe('streaming reads', () => {
   });
 });
 
+describe('backpressure', () => {
+  test('with the sinks down, ingest stays durable up to the pending cap, then answers 503 with Retry-After', async () => {
+    const plane = await startPlane({
+      env: { SERVICES: 'auth-gateway,tenant-node', CLICKHOUSE_URL: 'http://127.0.0.1:9', CLICKHOUSE_TIMEOUT_MS: '300', INGEST_MAX_PENDING_ROWS: '5' },
+      waitForReady: false,
+    });
+    try {
+      for (let i = 0; i < 200; i++) {
+        const r = await fetch(plane.url('auth-gateway', '/ready')).catch(() => undefined);
+        if (r?.status === 200) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const rows = (n: number, p: string) => Array.from({ length: n }, (_, i) => ({ data_id: `${p}-${i}`, payload: {} }));
+      let first: Awaited<ReturnType<typeof post>> | undefined;
+      for (let i = 0; i < 100; i++) {
+        first = await post(plane, 'bp', rows(5, 'a'));
+        if (first.status !== 503 || (first.json.error as { code: string }).code !== 'not_ready') break;
+        await new Promise((res) => setTimeout(res, 50)); // WAL still replaying
+      }
+      assert.equal(first!.status, 201);
+      const over = await post(plane, 'bp', rows(1, 'b'));
+      assert.equal(over.status, 503);
+      assert.equal((over.json.error as { code: string }).code, 'ingest_backpressure');
+      assert.match((over.json.error as { message: string }).message, /waiting for the sinks/);
+      assert.equal(over.headers.get('retry-after'), '5');
+    } finally {
+      await plane.cleanup();
+    }
+  });
+});
+
 describe('retention', () => {
   test('a sweep drops whole days before the cutoff from both sinks and the catalog', async () => {
     const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog' } });

@@ -23,7 +23,7 @@ export interface AppConfig {
   wal: { segmentBytes: number; skipCorrupt: boolean };
   applier: { batchRecords: number; intervalMs: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
-  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number };
+  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
   monitoring: {
@@ -117,6 +117,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       maxRecordsPerRequest: env.INGEST_MAX_RECORDS,
       rowsPerSecond: env.INGEST_ROWS_PER_SECOND,
       burstRows: env.INGEST_BURST_ROWS,
+      maxPendingRows: env.INGEST_MAX_PENDING_ROWS,
     },
     http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },

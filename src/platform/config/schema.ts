@@ -81,6 +81,7 @@ export const envSchema = z.object({
   INGEST_MAX_RECORDS: positiveInt(100_000),
   INGEST_ROWS_PER_SECOND: positiveInt(50_000),
   INGEST_BURST_ROWS: positiveInt(100_000),
+  INGEST_MAX_PENDING_ROWS: positiveInt(2_000_000),
   BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 
