@@ -4,23 +4,14 @@
 import { z } from 'zod';
 import { sweepRetention } from '../../applier/retention.js';
 import { route } from '../../platform/http/route.js';
-import { TABLE_NAME_PATTERN, tenantIdOf } from '../../platform/http/tenant-id.js';
+import { instantSchema, tableNameSchema } from '../../platform/http/common-schemas.js';
+import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import type { ServiceDeps } from '../service-deps.js';
 
 const sweepBody = z
   .object({
-    table: z.string().regex(TABLE_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$').optional(),
-    before: z.union([
-      z.number().int().nonnegative(),
-      z.string().max(64).transform((s, ctx) => {
-        const ms = Date.parse(s);
-        if (!Number.isFinite(ms)) {
-          ctx.addIssue({ code: 'custom', message: 'must be epoch milliseconds or an ISO-8601 time' });
-          return z.NEVER;
-        }
-        return ms;
-      }),
-    ]),
+    table: tableNameSchema.optional(),
+    before: instantSchema,
   })
   .strict();
 
