@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Session } from 'chdb';
-import { REPO_ROOT, startPlane } from '../../test/helpers/control-plane-process.js';
+import { adminHeaders, REPO_ROOT, startPlane, tenantKeyHeaders } from '../../test/helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 import { runLoad } from './load.js';
 
@@ -44,8 +44,10 @@ async function rawEmbeddedInsert(rows: number): Promise<number> {
   }
 }
 
+let metricsHeaders: Record<string, string> = {};
+
 async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
+  const text = await (await fetch(url, { headers: metricsHeaders })).text();
   const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
@@ -70,11 +72,15 @@ async function emptyRoute(): Promise<{ perSecond: number; p50Ms: number }> {
 }
 
 const plane = await startPlane({
-  env: { SERVICES: 'tenant-node,monitoring', LOG_LEVEL: 'warn', INGEST_ROWS_PER_SECOND: '100000000', INGEST_BURST_ROWS: '100000000' },
+  env: { SERVICES: 'tenant-node,monitoring,auth-gateway', LOG_LEVEL: 'warn', INGEST_ROWS_PER_SECOND: '100000000', INGEST_BURST_ROWS: '100000000' },
 });
 try {
   const origin = `http://127.0.0.1:${plane.ports['tenant-node']}`;
   const metricsUrl = plane.url('monitoring', '/metrics');
+  metricsHeaders = await adminHeaders(plane);
+  // Clients authenticate as a real ingestion client would: a writer API key (verified by scrypt once, then cached).
+  const { headers: keyHeaders } = await tenantKeyHeaders(plane, 'bench');
+  const ingestHeaders = { ...keyHeaders, 'content-type': 'application/json' };
 
   const raw = await rawEmbeddedInsert(200_000);
 
@@ -83,7 +89,7 @@ try {
     path: '/data?table=batched',
     concurrency: 4,
     durationMs: phaseMs,
-    headers: { 'content-type': 'application/json', 'x-tenant-id': 'bench' },
+    headers: ingestHeaders,
     body: (w, s) => JSON.stringify(Array.from({ length: 1000 }, (_, k) => row((w * 1_000_000 + s) * 1000 + k))),
     expectStatus: 201,
   });
@@ -104,7 +110,7 @@ try {
     path: '/data?table=single',
     concurrency: 64,
     durationMs: phaseMs,
-    headers: { 'content-type': 'application/json', 'x-tenant-id': 'bench' },
+    headers: ingestHeaders,
     body: (w, s) => JSON.stringify(row(900_000_000 + w * 10_000_000 + s)),
     expectStatus: 201,
   });

@@ -7,7 +7,7 @@
 // must be there exactly once.
 import { Session } from 'chdb';
 import path from 'node:path';
-import { startPlane, type RunningPlane } from '../../test/helpers/control-plane-process.js';
+import { startPlane, tenantKeyHeaders, type RunningPlane } from '../../test/helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
 export interface CrashTestOptions {
@@ -31,6 +31,8 @@ export interface CrashTestResult {
 }
 
 const TENANT = 'crash';
+// The auth gateway runs too: the tenant and its writer API key are created on the first start and persist across kills.
+const PLANE_ENV = { SERVICES: 'tenant-node,auth-gateway', APPLIER_INTERVAL_MS: '20', LOG_LEVEL: 'warn' };
 
 export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestResult> {
   const log = opts.log ?? (() => {});
@@ -38,9 +40,11 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
   const acked = new Set<string>();
   let failed = 0;
   let plane: RunningPlane | undefined;
+  let headers: Record<string, string> | undefined;
   try {
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-      plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node', APPLIER_INTERVAL_MS: '20', LOG_LEVEL: 'warn' } });
+      plane = await startPlane({ dataDir, env: PLANE_ENV });
+      headers ??= { ...(await tenantKeyHeaders(plane, TENANT)).headers, 'content-type': 'application/json' };
       const url = plane.url('tenant-node', '/data');
       const uptime = opts.minUptimeMs + Math.random() * (opts.maxUptimeMs - opts.minUptimeMs);
       let alive = true;
@@ -54,7 +58,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
             try {
               const res = await fetch(url, {
                 method: 'POST',
-                headers: { 'content-type': 'application/json', 'x-tenant-id': TENANT },
+                headers,
                 body: JSON.stringify(batch.map((d) => ({ data_id: d, payload: { cycle, client: c, i } }))),
               });
               if (res.status === 201 || res.status === 200) {
@@ -79,7 +83,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
       for (const batch of resend) {
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-tenant-id': TENANT },
+          headers,
           body: JSON.stringify(batch.map((d) => ({ data_id: d, payload: { resent: true } }))),
         });
         if (res.status === 201 || res.status === 200) for (const d of batch) acked.add(d);
@@ -92,11 +96,12 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
       log(`cycle ${cycle}/${opts.cycles}: killed after ${Math.round(uptime)} ms; acknowledged so far ${acked.size}`);
     }
     // Final start: replay, resend what was in flight, let the applier drain, stop cleanly.
-    plane = await startPlane({ dataDir, env: { SERVICES: 'tenant-node', APPLIER_INTERVAL_MS: '20', LOG_LEVEL: 'warn' } });
+    plane = await startPlane({ dataDir, env: PLANE_ENV });
+    headers ??= { ...(await tenantKeyHeaders(plane, TENANT)).headers, 'content-type': 'application/json' };
     for (const batch of pendingRetries.splice(0)) {
       const res = await fetch(plane.url('tenant-node', '/data'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tenant-id': TENANT },
+        headers,
         body: JSON.stringify(batch.map((d) => ({ data_id: d, payload: { resent: true } }))),
       });
       if (res.status === 201 || res.status === 200) for (const d of batch) acked.add(d);

@@ -1,7 +1,9 @@
 // End-to-end check against a running instance. Host from BASE_HOST (default
 // 127.0.0.1), ports from the same variables the server reads. Calls every route
 // that exists, checks status and shape, prints one PASS/FAIL line per check and
-// exits non-zero on any failure.
+// exits non-zero on any failure. Logs in as the admin (E2E_ADMIN_USERNAME /
+// E2E_ADMIN_PASSWORD, default admin/admin-dev-password), creates its own tenant
+// and a writer API key, and drives the tenant routes with that key.
 //   npm start &   then   npm run e2e
 import { randomUUID } from 'node:crypto';
 
@@ -19,6 +21,10 @@ const base = {
 type Service = keyof typeof base;
 
 const tenant = `e2e-${randomUUID().slice(0, 8)}`;
+const adminUsername = process.env.E2E_ADMIN_USERNAME ?? 'admin';
+const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? 'admin-dev-password';
+/** Bearer credentials: the admin's access token, and the tenant's writer API key (default for `call`). */
+const creds = { admin: '', writer: '' };
 let failures = 0;
 let passes = 0;
 
@@ -37,10 +43,17 @@ function expect(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
-async function call(service: Service, method: string, path: string, opts: { body?: string; type?: string; tenant?: string | null; accept?: string } = {}) {
+async function call(
+  service: Service,
+  method: string,
+  path: string,
+  opts: { body?: string; type?: string; tenant?: string | null; accept?: string; bearer?: string | null } = {},
+) {
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json';
   if (opts.tenant !== null) headers['x-tenant-id'] = opts.tenant ?? tenant;
+  const bearer = opts.bearer === undefined ? creds.writer : opts.bearer;
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   if (opts.accept) headers.accept = opts.accept;
   const res = await fetch(`${base[service]}${path}`, { method, headers, body: opts.body });
   const text = await res.text();
@@ -83,6 +96,107 @@ for (const service of Object.keys(base) as Service[]) {
   });
   await check(`${service} unknown route → 404 JSON`, async () => expectError(await call(service, 'GET', '/definitely/not/here'), 404, 'not_found'));
 }
+
+const json = (v: unknown) => JSON.stringify(v);
+const admin = () => ({ bearer: creds.admin, tenant: null });
+const errorCode = (r: { json: Record<string, unknown> }) => (r.json?.error as { code?: string } | undefined)?.code;
+
+// ---- auth gateway: login, tokens, admin API ----
+await check('auth-gateway POST /auth/login as admin → access + refresh token', async () => {
+  const r = await call('auth-gateway', 'POST', '/auth/login', { body: json({ username: adminUsername, password: adminPassword }), bearer: null, tenant: null });
+  expect(r.status === 200 && typeof r.json.access_token === 'string' && typeof r.json.refresh_token === 'string' && r.json.expires_in === 900, `${r.status} ${r.text}`);
+  creds.admin = String(r.json.access_token);
+});
+await check('auth-gateway POST /auth/login wrong password → 401', async () =>
+  expectError(await call('auth-gateway', 'POST', '/auth/login', { body: json({ username: `nobody-${tenant}`, password: 'wrong' }), bearer: null, tenant: null }), 401, 'unauthorized'));
+await check('auth-gateway GET /auth/me as admin', async () => {
+  const r = await call('auth-gateway', 'GET', '/auth/me', admin());
+  expect(r.status === 200 && (r.json.principal as Record<string, unknown>).role === 'admin', r.text);
+});
+await check('auth-gateway POST /auth/validate → claims', async () => {
+  const r = await call('auth-gateway', 'POST', '/auth/validate', admin());
+  expect(r.status === 200 && r.json.valid === true && (r.json.claims as Record<string, unknown>).sub === adminUsername, r.text);
+});
+await check('auth-gateway POST /auth/validate without a token → 401', async () =>
+  expectError(await call('auth-gateway', 'POST', '/auth/validate', { bearer: null, tenant: null }), 401, 'unauthorized'));
+await check('auth-gateway POST /admin/tenants → 201, again → 409', async () => {
+  const r = await call('auth-gateway', 'POST', '/admin/tenants', { ...admin(), body: json({ id: tenant, name: 'e2e tenant', limits: { ingestRowsPerSecond: 10_000 } }) });
+  expect(r.status === 201 && r.json.id === tenant, `${r.status} ${r.text}`);
+  expectError(await call('auth-gateway', 'POST', '/admin/tenants', { ...admin(), body: json({ id: tenant }) }), 409, 'conflict');
+});
+await check('auth-gateway GET /admin/tenants and /admin/tenants/:id', async () => {
+  const list = await call('auth-gateway', 'GET', '/admin/tenants', admin());
+  expect(list.status === 200 && (list.json.tenants as Array<{ id: string }>).some((t) => t.id === tenant), list.text);
+  const one = await call('auth-gateway', 'GET', `/admin/tenants/${tenant}`, admin());
+  expect(one.status === 200 && (one.json.limits as Record<string, unknown>).ingestRowsPerSecond === 10_000, one.text);
+});
+await check('auth-gateway PATCH /admin/tenants/:id limits', async () => {
+  const r = await call('auth-gateway', 'PATCH', `/admin/tenants/${tenant}`, { ...admin(), body: json({ limits: { ingestBurstRows: 50_000 } }) });
+  const limits = r.json.limits as Record<string, unknown>;
+  expect(r.status === 200 && limits.ingestBurstRows === 50_000 && limits.ingestRowsPerSecond === 10_000, r.text);
+});
+await check('auth-gateway POST /admin/api-keys (writer) → 201, key shown once', async () => {
+  const r = await call('auth-gateway', 'POST', '/admin/api-keys', { ...admin(), body: json({ name: 'e2e writer', tenant, role: 'writer' }) });
+  expect(r.status === 201 && typeof r.json.key === 'string' && String(r.json.key).startsWith('cpk_') && r.json.hash === undefined, `${r.status} ${r.text}`);
+  creds.writer = String(r.json.key);
+  const list = await call('auth-gateway', 'GET', `/admin/api-keys?tenant=${tenant}`, admin());
+  expect(list.status === 200 && !list.text.includes(creds.writer) && !list.text.includes('scrypt$'), 'listing never shows keys or hashes');
+});
+await check('auth-gateway admin routes refuse a tenant API key → 403', async () =>
+  expectError(await call('auth-gateway', 'GET', '/admin/tenants', { tenant: null }), 403, 'forbidden'));
+await check('auth-gateway users: create reader, log in, refresh rotates, reuse revokes, logout', async () => {
+  const username = `reader-${tenant}`;
+  const created = await call('auth-gateway', 'POST', '/admin/users', { ...admin(), body: json({ username, password: 'reader-password-1', role: 'reader', tenant }) });
+  expect(created.status === 201 && created.json.passwordHash === undefined, `${created.status} ${created.text}`);
+  const users = await call('auth-gateway', 'GET', `/admin/users?tenant=${tenant}`, admin());
+  expect(users.status === 200 && (users.json.users as Array<{ username: string }>).some((u) => u.username === username), users.text);
+  const login = await call('auth-gateway', 'POST', '/auth/login', { body: json({ username, password: 'reader-password-1' }), bearer: null, tenant: null });
+  expect(login.status === 200, login.text);
+  const refreshed = await call('auth-gateway', 'POST', '/auth/refresh', { body: json({ refresh_token: login.json.refresh_token }), bearer: null, tenant: null });
+  expect(refreshed.status === 200 && refreshed.json.refresh_token !== login.json.refresh_token, `refresh ${refreshed.status} ${refreshed.text}`);
+  const reader = String(refreshed.json.access_token);
+  const read = await call('tenant-node', 'GET', '/data/stats', { bearer: reader });
+  expect(read.status === 200, `reader reads: ${read.status}`);
+  expectError(await call('tenant-node', 'POST', '/data', { bearer: reader, body: json({ data_id: 'r', payload: {} }) }), 403, 'forbidden');
+  const reused = await call('auth-gateway', 'POST', '/auth/refresh', { body: json({ refresh_token: login.json.refresh_token }), bearer: null, tenant: null });
+  expectError(reused, 401, 'unauthorized');
+  expectError(await call('tenant-node', 'GET', '/data/stats', { bearer: reader }), 401, 'unauthorized');
+  const again = await call('auth-gateway', 'POST', '/auth/login', { body: json({ username, password: 'reader-password-1' }), bearer: null, tenant: null });
+  const token = String(again.json.access_token);
+  const out = await call('auth-gateway', 'POST', '/auth/logout', { bearer: token, tenant: null });
+  expect(out.status === 200 && out.json.revoked === true, out.text);
+  expectError(await call('auth-gateway', 'GET', '/auth/me', { bearer: token, tenant: null }), 401, 'unauthorized');
+  const disabled = await call('auth-gateway', 'POST', `/admin/users/${username}/disable`, admin());
+  expect(disabled.status === 200 && (disabled.json.user as Record<string, unknown>).disabled === true, disabled.text);
+});
+await check('auth-gateway POST /admin/service-credentials → service key; it cannot touch tenant data', async () => {
+  const r = await call('auth-gateway', 'POST', '/admin/service-credentials', { ...admin(), body: json({ name: 'e2e worker' }) });
+  expect(r.status === 201 && r.json.role === 'service', r.text);
+  const me = await call('auth-gateway', 'GET', '/auth/me', { bearer: String(r.json.key), tenant: null });
+  expect(me.status === 200 && (me.json.principal as Record<string, unknown>).kind === 'service', me.text);
+  expectError(await call('tenant-node', 'GET', '/data', { bearer: String(r.json.key) }), 403, 'forbidden');
+});
+await check('auth-gateway DELETE /admin/api-keys/:id revokes at once', async () => {
+  const made = await call('auth-gateway', 'POST', '/admin/api-keys', { ...admin(), body: json({ name: 'short-lived', tenant, role: 'reader' }) });
+  const key = String(made.json.key);
+  expect((await call('tenant-node', 'GET', '/data/stats', { bearer: key })).status === 200, 'works before revocation');
+  const del = await call('auth-gateway', 'DELETE', `/admin/api-keys/${String(made.json.id)}`, admin());
+  expect(del.status === 200 && typeof del.json.revokedAt === 'number', del.text);
+  expectError(await call('tenant-node', 'GET', '/data/stats', { bearer: key }), 401, 'unauthorized');
+});
+await check('auth-gateway disable tenant → its key gets 403; other tenant untouched', async () => {
+  const other = `${tenant}-off`;
+  await call('auth-gateway', 'POST', '/admin/tenants', { ...admin(), body: json({ id: other }) });
+  const made = await call('auth-gateway', 'POST', '/admin/api-keys', { ...admin(), body: json({ name: 'to be disabled', tenant: other }) });
+  const r = await call('auth-gateway', 'POST', `/admin/tenants/${other}/disable`, admin());
+  expect(r.status === 200 && r.json.disabled === true, r.text);
+  expectError(await call('tenant-node', 'GET', '/data/stats', { bearer: String(made.json.key), tenant: other }), 403, 'forbidden');
+});
+await check('tenant-node without credential → 401; with another tenant → 403', async () => {
+  expectError(await call('tenant-node', 'POST', '/data', { bearer: null, body: json({ data_id: 'x', payload: {} }) }), 401, 'unauthorized');
+  expectError(await call('tenant-node', 'GET', '/data', { tenant: 'someone-else' }), 403, 'forbidden');
+  expect(errorCode(await call('metadata-catalog', 'GET', '/metadata/tables', { bearer: null })) === 'unauthorized', 'catalog needs a credential');
+});
 
 await check('tenant-node POST /data (one record) → 201 {accepted, lsn}', async () => {
   const r = await call('tenant-node', 'POST', '/data', { body: JSON.stringify({ data_id: 'one', payload: { amount: 10, country: 'NL' } }) });
@@ -172,11 +286,11 @@ await check('metadata-catalog GET /metadata/stats', async () => {
 });
 
 await check('monitoring GET /metrics (Prometheus text)', async () => {
-  const r = await call('monitoring', 'GET', '/metrics', { tenant: null });
+  const r = await call('monitoring', 'GET', '/metrics', admin());
   expect(r.status === 200 && /# TYPE http_requests_total counter/.test(r.text) && /wal_fsync_duration_seconds/.test(r.text), 'metrics text');
 });
 await check('monitoring GET /logs filtered', async () => {
-  const r = await call('monitoring', 'GET', '/logs?level=warn&limit=5', { tenant: null });
+  const r = await call('monitoring', 'GET', '/logs?level=warn&limit=5', admin());
   expect(r.status === 200 && Array.isArray(r.json.entries) && (r.json.entries as Array<{ level: number }>).every((e) => e.level >= 40), r.text);
 });
 
