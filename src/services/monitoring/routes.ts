@@ -1,9 +1,15 @@
+// Monitoring routes: Prometheus metrics, alerts, logs, and the dashboard (page
+// shell and assets public; its data admin-only; login forwarded to the gateway).
 import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
+import { redactEntry } from '../../monitoring/log-redaction.js';
 import type { ServiceDeps } from '../service-deps.js';
-import { logsQuery } from './schemas.js';
+import type { DashboardAssets } from './dashboard-assets.js';
+import { forwardLogin } from './dashboard-login.js';
+import { buildSnapshot, type MonitoringState } from './dashboard-snapshot.js';
+import { alertsQuery, loginBody, logsQuery, snapshotQuery } from './schemas.js';
 
-export function monitoringRoutes(deps: ServiceDeps) {
+export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets: DashboardAssets) {
   return [
     route({
       method: 'get',
@@ -19,21 +25,82 @@ export function monitoringRoutes(deps: ServiceDeps) {
     }),
     route({
       method: 'get',
+      path: '/alerts',
+      operation: 'monitoring.alerts',
+      auth: 'admin',
+      summary: 'Alert rules with their state (inactive/pending/firing), since when, value and threshold',
+      query: alertsQuery,
+      handler: ({ query }) => {
+        const all = mon.alerts.list();
+        const alerts = query.state ? all.filter((a) => a.state === query.state) : all;
+        return {
+          alerts,
+          firing: all.filter((a) => a.state === 'firing').length,
+          pending: all.filter((a) => a.state === 'pending').length,
+          evaluationIntervalMs: deps.config.monitoring.alerts.evalIntervalMs,
+        };
+      },
+    }),
+    route({
+      method: 'get',
       path: '/logs',
       operation: 'monitoring.logs',
       auth: 'admin',
-      summary: 'Recent structured log entries (bounded buffer), filterable',
+      summary: 'Recent structured log entries (bounded buffer), filterable by level, service, request id and time; secrets redacted',
       query: logsQuery,
       handler: ({ query }) => {
-        const entries = deps.logBuffer.query({
-          minLevel: query.level ? LEVELS[query.level] : undefined,
-          service: query.service,
-          requestId: query.requestId,
-          sinceMs: query.since,
-          untilMs: query.until,
-          limit: query.limit,
-        });
+        const entries = deps.logBuffer
+          .query({
+            minLevel: query.level ? LEVELS[query.level] : undefined,
+            service: query.service,
+            requestId: query.requestId,
+            sinceMs: query.since,
+            untilMs: query.until,
+            limit: query.limit,
+          })
+          .map(redactEntry);
         return { entries, count: entries.length };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/dashboard',
+      operation: 'monitoring.dashboard.page',
+      auth: 'public',
+      summary: 'The operator dashboard (HTML page; its data comes from /dashboard/api/snapshot)',
+      requires: [],
+      handler: ({ res }) => assets.send(res, 'index.html'),
+    }),
+    route({
+      method: 'get',
+      path: '/dashboard/assets/:file',
+      operation: 'monitoring.dashboard.asset',
+      auth: 'public',
+      summary: 'Static script and stylesheet of the dashboard page',
+      requires: [],
+      handler: ({ req, res }) => assets.send(res, String(req.params.file)),
+    }),
+    route({
+      method: 'get',
+      path: '/dashboard/api/snapshot',
+      operation: 'monitoring.dashboard.snapshot',
+      auth: 'admin',
+      summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, recent logs',
+      query: snapshotQuery,
+      handler: ({ query }) => buildSnapshot(deps, mon, query),
+    }),
+    route({
+      method: 'post',
+      path: '/dashboard/login',
+      operation: 'monitoring.dashboard.login',
+      auth: 'public',
+      summary: 'Logs the dashboard in through the auth gateway; returns the access token for the page',
+      body: loginBody,
+      requires: [],
+      handler: async ({ req, body }) => {
+        const result = await forwardLogin(deps, body, req.requestId);
+        req.log.info({ username: body.username }, 'dashboard signed in');
+        return result;
       },
     }),
   ];

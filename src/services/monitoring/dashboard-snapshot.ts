@@ -1,0 +1,111 @@
+// Everything the dashboard page shows, in one JSON document it polls:
+// service health, workers, headline counters, chart series, tenants, alerts
+// and recent logs.
+import type { AlertEngine, AlertStatus } from '../../monitoring/alert-engine.js';
+import { BREAKER_OPEN_METRIC, WORKER_UP_METRIC } from '../../monitoring/alert-rules.js';
+import type { DiskProbe } from '../../monitoring/disk-probe.js';
+import { redactEntry } from '../../monitoring/log-redaction.js';
+import { evaluate, type MetricExpr } from '../../monitoring/metric-expression.js';
+import type { ChartData, MetricHistory } from '../../monitoring/metric-history.js';
+import { seriesOf } from '../../monitoring/metric-snapshot.js';
+import type { LogEntry } from '../../platform/log-buffer.js';
+import type { ServiceDeps } from '../service-deps.js';
+
+export interface MonitoringState {
+  history: MetricHistory;
+  alerts: AlertEngine;
+  disk: DiskProbe;
+}
+
+export interface DashboardSnapshot {
+  generatedAt: string;
+  version: string;
+  environment: string;
+  uptimeSeconds: number;
+  services: Array<{ service: string; status: string; ready: boolean; port: number | null; reasons?: string[] }>;
+  workers: Array<{ service: string; worker: string; up: boolean; breakerOpen: boolean }>;
+  counters: Record<string, number | null>;
+  charts: ChartData[];
+  tenants: Array<{ tenant: string; tables: number; rows: number; bytes: number; partitions: number; rowsPerSecond: number }>;
+  alerts: AlertStatus[];
+  logs: LogEntry[];
+}
+
+const COUNTERS: Record<string, MetricExpr> = {
+  rowsAcknowledged: { kind: 'value', metric: 'ingest_rows_total' },
+  rowsApplied: { kind: 'value', metric: 'applier_rows_applied_total' },
+  ingestRowsPerSecond: { kind: 'rate', metric: 'ingest_rows_total', windowSec: 5 },
+  walLagRecords: { kind: 'value', metric: 'applier_lag_wal_records' },
+  applierLagSeconds: { kind: 'value', metric: 'applier_lag_seconds' },
+  walBytesWritten: { kind: 'value', metric: 'wal_bytes_written_total' },
+  requestsPerSecond: { kind: 'rate', metric: 'http_requests_total', windowSec: 5 },
+};
+
+/** The dashboard's own polling would otherwise fill the log panel. */
+function isOwnPolling(e: LogEntry): boolean {
+  return e.level <= 30 && e.service === 'monitoring' && e.msg === 'request completed';
+}
+
+export async function buildSnapshot(deps: ServiceDeps, mon: MonitoringState, opts: { points: number; logs: number }): Promise<DashboardSnapshot> {
+  const board = new Map(deps.healthBoard.snapshot().map((h) => [h.service, h]));
+  const services = deps.config.services.map((id) => {
+    const h = board.get(id);
+    return h
+      ? { service: id, status: h.status, ready: h.ready, port: h.port, ...(h.reasons?.length ? { reasons: h.reasons } : {}) }
+      : { service: id, status: 'down', ready: false, port: null };
+  });
+
+  const latest = mon.history.latest();
+  const workers = latest
+    ? (seriesOf(latest, WORKER_UP_METRIC) ?? []).map((s) => {
+        const service = String(s.labels.service ?? '');
+        const worker = String(s.labels.worker ?? s.labels.url ?? '');
+        const breaker = (seriesOf(latest, BREAKER_OPEN_METRIC, { service, worker }) ?? []).some((b) => b.value > 0);
+        return { service, worker, up: s.value >= 1, breakerOpen: breaker };
+      })
+    : [];
+
+  const counters: Record<string, number | null> = {};
+  for (const [name, expr] of Object.entries(COUNTERS)) counters[name] = evaluate(expr, mon.history);
+  const disk = mon.disk.usage;
+  counters.diskFreeBytes = disk?.freeBytes ?? null;
+  counters.diskFreeRatio = disk ? Math.round(disk.freeRatio * 1000) / 1000 : null;
+
+  const alerts = mon.alerts.list();
+  counters.alertsFiring = alerts.filter((a) => a.state === 'firing').length;
+
+  const tenants = await tenantSummaries(deps);
+  counters.tenants = tenants.length;
+
+  const logs = opts.logs === 0 ? [] : deps.logBuffer.query({ limit: opts.logs * 4 }).filter((e) => !isOwnPolling(e)).slice(-opts.logs).map(redactEntry);
+
+  return {
+    generatedAt: new Date().toISOString(),
+    version: deps.config.version,
+    environment: deps.config.environment,
+    uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+    services,
+    workers,
+    counters,
+    charts: mon.history.chartData(opts.points),
+    tenants,
+    alerts,
+    logs,
+  };
+}
+
+async function tenantSummaries(deps: ServiceDeps): Promise<DashboardSnapshot['tenants']> {
+  if (!deps.resources.hasDataPath) return [];
+  const dp = deps.resources.dataPath;
+  const byTenant = new Map<string, DashboardSnapshot['tenants'][number]>();
+  for (const t of await dp.catalog.listTables()) {
+    let s = byTenant.get(t.tenant);
+    if (!s) byTenant.set(t.tenant, (s = { tenant: t.tenant, tables: 0, rows: 0, bytes: 0, partitions: 0, rowsPerSecond: 0 }));
+    s.tables++;
+    s.rows += t.rowCount;
+    s.bytes += t.bytes;
+    s.partitions += t.partitions;
+  }
+  for (const s of byTenant.values()) s.rowsPerSecond = Math.round(dp.ingestRate.rate(s.tenant, 5) * 10) / 10;
+  return [...byTenant.values()].sort((a, b) => b.rows - a.rows || a.tenant.localeCompare(b.tenant));
+}
