@@ -88,7 +88,9 @@ export class Applier {
   /** Called by ingest after an append so the applier need not wait for its tick. */
   notify(lsn: number): void {
     this.oldestPendingAt.set(lsn, Date.now());
-    this.wake?.();
+    // Wake early only for a full batch; otherwise the interval gathers more rows,
+    // so a stream of small requests becomes few large inserts and Parquet parts.
+    if (this.deps.pending.rows >= this.deps.batchRecords) this.wake?.();
   }
 
   /** Loads the checkpoint, drops uncommitted Parquet parts, and refills read-your-writes from the WAL tail. */
