@@ -7,6 +7,7 @@ import type { Principal, Role } from './principal.js';
 export const TOKEN_ISSUER = 'storage-control-plane';
 export const TOKEN_AUDIENCE = 'storage-control-plane';
 const ALGORITHM = 'HS256';
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface AccessClaims {
   sub: string;
@@ -51,16 +52,15 @@ export class AccessTokens {
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
         requiredClaims: ['sub', 'exp', 'iat', 'sid', 'role'],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       });
       if (!isClaims(payload)) return { ok: false, reason: 'invalid' };
+      // jose accepts an iat in the future; we never issue one, so it is either skew or forgery.
+      if (payload.iat > Math.floor(Date.now() / 1000) + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: 'not_yet_valid' };
       return { ok: true, claims: payload };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired' };
       if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf') return { ok: false, reason: 'not_yet_valid' };
-      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') {
-        return { ok: false, reason: 'not_yet_valid' };
-      }
       return { ok: false, reason: 'invalid' };
     }
   }
@@ -71,6 +71,7 @@ const ROLES = new Set(['admin', 'writer', 'reader', 'service']);
 function isClaims(p: Record<string, unknown>): p is AccessClaims & Record<string, unknown> {
   return (
     typeof p.sub === 'string' &&
+    typeof p.iat === 'number' &&
     typeof p.sid === 'string' &&
     typeof p.role === 'string' &&
     ROLES.has(p.role) &&
