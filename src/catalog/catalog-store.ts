@@ -83,6 +83,7 @@ export class CatalogStore {
     const ids = this.state.sublevel<number>('ingest');
     for (const e of change.extra ?? []) batch.put(e.key, e.value, { sublevel: ids as never });
     batch.put(CHECKPOINT_KEY, change.checkpoint, { sublevel: this.meta as never });
-    await batch.write();
+    // sync: the WAL is truncated right after this commit, so it must survive a power cut.
+    await batch.write({ sync: true });
   }
 }

@@ -69,7 +69,11 @@ export class TenantTableStore {
             'payload String',
             ...columns.map(columnDdl),
           ].join(', ') +
-          ') ENGINE = ReplacingMergeTree(lsn) PARTITION BY toYYYYMM(date) ORDER BY data_id',
+          ') ENGINE = ReplacingMergeTree(lsn) PARTITION BY toYYYYMM(date) ORDER BY data_id' +
+          // The applier deletes WAL segments once a batch is in both sinks, so an
+          // insert must be on disk, not only in the page cache, when it returns.
+          // 18.16 has no such settings (its operator configures the server).
+          (this.engine.kind === 'embedded' ? ' SETTINGS fsync_after_insert = 1, fsync_part_directory = 1' : ''),
       );
       existing = await this.loadColumns(tenant, table);
     }
