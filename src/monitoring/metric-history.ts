@@ -44,6 +44,7 @@ export class MetricHistory implements SnapshotSource {
   private readonly snapshots: MetricSnapshot[] = [];
   private readonly rings: PointRing[];
   private readonly keepMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly registry: Registry,
@@ -68,8 +69,15 @@ export class MetricHistory implements SnapshotSource {
     return undefined;
   }
 
-  /** Takes a snapshot; with `chart`, also appends one point to every chart. */
-  async capture(opts: { chart: boolean }, now = Date.now()): Promise<MetricSnapshot> {
+  /** Takes a snapshot; with `chart`, also appends one point to every chart. Captures run one at a time, in order. */
+  capture(opts: { chart: boolean }): Promise<MetricSnapshot> {
+    const next = this.queue.then(() => this.captureNow(opts));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async captureNow(opts: { chart: boolean }): Promise<MetricSnapshot> {
+    const now = Date.now();
     const snap = await captureSnapshot(this.registry, now);
     this.snapshots.push(snap);
     while (this.snapshots.length > 2 && this.snapshots[0]!.t < now - this.keepMs) this.snapshots.shift();

@@ -67,8 +67,8 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
     dependencies: ['stateStore'],
     routes: monitoringRoutes(deps, mon, new DashboardAssets()),
     async start() {
-      await disk.refresh();
       await sample();
+      await evaluateAlerts();
       const every = (ms: number, fn: () => Promise<void>) => {
         let running = false;
         const t = setInterval(() => {

@@ -82,6 +82,11 @@ function fmtUnit(unit) {
   if (unit === 'records') return fmtCount;
   return fmtRate;
 }
+function fmtAxis(v, unit) {
+  if (unit === 's') return fmtSeconds(v);
+  if (v >= 100) return fmtCount(v);
+  return Number.isInteger(v) ? String(v) : v.toFixed(v >= 10 ? 1 : 2);
+}
 function fmtAgo(iso) {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   if (s < 60) return s + ' s ago';
@@ -264,7 +269,8 @@ function drawChart(node, c) {
   const hasData = all.length > 0;
   const max = niceMax(Math.max(0, ...all));
   const t1 = c.times.length ? c.times[c.times.length - 1] : Date.now();
-  const span = 5 * 60 * 1000;
+  // Five minutes once there is that much history; a fresh process shows its first minute.
+  const span = Math.min(5 * 60_000, Math.max(60_000, c.times.length ? t1 - c.times[0] : 0));
   const t0 = t1 - span;
   const x = (t) => pad.l + ((t - t0) / span) * (W - pad.l - pad.r);
   const y = (v) => pad.t + (1 - v / max) * (H - pad.t - pad.b);
@@ -272,9 +278,9 @@ function drawChart(node, c) {
   const plot = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img', 'aria-label': c.title });
   for (const f of [0, 0.5, 1]) {
     plot.append(svg('line', { class: 'gridline', x1: pad.l, x2: W - pad.r, y1: y(max * f), y2: y(max * f) }));
-    plot.append(svg('text', { class: 'axis', x: pad.l - 6, y: y(max * f) + 3, 'text-anchor': 'end' }, hasData ? fmt(max * f) : ''));
+    plot.append(svg('text', { class: 'axis', x: pad.l - 6, y: y(max * f) + 3, 'text-anchor': 'end' }, hasData ? fmtAxis(max * f, c.unit) : ''));
   }
-  plot.append(svg('text', { class: 'axis', x: pad.l, y: H - 4 }, '−5 min'));
+  plot.append(svg('text', { class: 'axis', x: pad.l, y: H - 4 }, span >= 120_000 ? '−' + Math.round(span / 60_000) + ' min' : '−' + Math.round(span / 1000) + ' s'));
   plot.append(svg('text', { class: 'axis', x: W - pad.r, y: H - 4, 'text-anchor': 'end' }, 'now'));
 
   c.series.forEach((s, i) => {
@@ -329,7 +335,7 @@ function renderAlerts(alerts) {
         el('td', {}, el('span', { class: 'badge ' + a.state }, a.state), ' ', el('span', { class: 'muted' }, a.severity)),
         el('td', { class: 'num' }, a.value === null ? 'no data' : fmtRate(a.value)),
         el('td', { class: 'num' }, a.op + ' ' + a.threshold),
-        el('td', { class: 'muted' }, fmtAgo(a.since)),
+        el('td', { class: 'muted nowrap' }, fmtAgo(a.since)),
       ),
     ),
   );
@@ -372,7 +378,7 @@ function renderLogs(logs) {
       return el(
         'tr',
         { class: 'lvl-' + e.level },
-        el('td', {}, fmtTime(e.time)),
+        el('td', { class: 'nowrap' }, fmtTime(e.time)),
         el('td', {}, LEVEL_NAMES[e.level] || e.level),
         el('td', {}, e.service || e.component || ''),
         el('td', { class: 'msg' }, (e.msg || '') + (extra.length ? ' · ' + extra.join(' · ') : '')),
