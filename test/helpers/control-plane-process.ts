@@ -44,6 +44,11 @@ export interface StartOptions {
   waitForReady?: boolean;
   /** Extra node flags, e.g. --cpu-prof for profiling runs. */
   nodeArgs?: string[];
+  /**
+   * A SERVICES subset gets the auth-gateway added (so adminHeaders can log in)
+   * unless this is false.
+   */
+  authGateway?: boolean;
 }
 
 export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane> {
@@ -62,6 +67,9 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     ...Object.fromEntries(Object.values(SERVICE_PORT_ENV).map((k) => [k, '0'])),
     ...opts.env,
   };
+  if (env.SERVICES !== undefined && opts.authGateway !== false && !env.SERVICES.split(',').map((x) => x.trim()).includes('auth-gateway')) {
+    env.SERVICES = `${env.SERVICES},auth-gateway`;
+  }
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
