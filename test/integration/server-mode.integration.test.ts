@@ -2,10 +2,10 @@
 // instead of the embedded engine: scripts/e2e against a process started with
 // CLICKHOUSE_URL, then the rows counted on the server itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
-import { REPO_ROOT, SERVICE_PORT_ENV, startPlane } from '../helpers/control-plane-process.js';
+import { startPlane } from '../helpers/control-plane-process.js';
+import { runE2e } from '../helpers/e2e-runner.js';
 
 test('the data path and scripts/e2e work against a ClickHouse server', async (t) => {
   const server = await startClickHouseServer();
@@ -16,16 +16,8 @@ test('the data path and scripts/e2e work against a ClickHouse server', async (t)
   }
   const plane = await startPlane({ env: { CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'cp_server_mode' } });
   try {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', BASE_HOST: '127.0.0.1' };
-    for (const [service, key] of Object.entries(SERVICE_PORT_ENV)) env[key] = String(plane.ports[service]);
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/e2e/run.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      child.on('exit', (c) => resolve({ code: c, output: out }));
-    });
-    assert.deepEqual(output.split('\n').filter((l) => l.startsWith('FAIL')), []);
+    const { code, output, failed } = await runE2e(plane);
+    assert.deepEqual(failed, []);
     assert.equal(code, 0, output);
     // Count on the server directly: the e2e tenant's events table holds its 4 rows once.
     const res = await fetch(`${server.url}/?query=${encodeURIComponent("SELECT name FROM system.tables WHERE database = 'cp_server_mode' FORMAT JSONEachRow")}`);
