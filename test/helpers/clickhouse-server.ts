@@ -13,7 +13,11 @@ import path from 'node:path';
 export interface RunningClickHouseServer {
   url: string;
   dir: string;
+  httpPort: number;
+  tcpPort: number;
   stop(): Promise<void>;
+  /** SIGKILL, keeping the data dir: a crashed server that `restartClickHouseServer` can bring back. */
+  kill(): Promise<void>;
 }
 
 export type StartResult = RunningClickHouseServer | { skipped: string };
@@ -169,6 +173,18 @@ export async function startClickHouseServer(): Promise<StartResult> {
   const configPath = path.join(dir, 'config.xml');
   await writeFile(configPath, configXml(dir, httpPort, tcpPort));
   await writeFile(path.join(dir, 'users.xml'), USERS_XML);
+  return launch(found, dir, httpPort, tcpPort);
+}
+
+/** Starts a server again on a killed one's data dir and ports (same URL, same data). */
+export async function restartClickHouseServer(prev: RunningClickHouseServer): Promise<RunningClickHouseServer> {
+  const found = findServerBinary();
+  if (!found) throw new Error('no clickhouse-server binary');
+  return launch(found, prev.dir, prev.httpPort, prev.tcpPort);
+}
+
+async function launch(found: { bin: string; args: string[] }, dir: string, httpPort: number, tcpPort: number): Promise<RunningClickHouseServer> {
+  const configPath = path.join(dir, 'config.xml');
 
   // cwd is the temp dir so nothing the server writes relative to it lands in the repo.
   const child = spawn(found.bin, [...found.args, `--config-file=${configPath}`], {
@@ -194,10 +210,20 @@ export async function startClickHouseServer(): Promise<StartResult> {
   return {
     url,
     dir,
+    httpPort,
+    tcpPort,
     async stop() {
       await stopChild(child);
       process.removeListener('exit', killOnExit);
       await removeTempDir(dir);
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      process.removeListener('exit', killOnExit);
     },
   };
 }

@@ -1,0 +1,407 @@
+// Forwarding of a service's designated routes to its remote workers (only with
+// DISTRIBUTED_MODE=true). Workers come from the service's *_URL list and from
+// registrations; each has a circuit breaker, an in-flight count and an active
+// health check. A call goes to the least loaded usable worker over a pooled
+// undici connection with a hard timeout; a failed call is tried on another
+// worker only when that cannot repeat an effect (the route is idempotent, or
+// the connection was refused so nothing was sent). When no worker can answer,
+// the local implementation serves the request (X-Served-By: local), or, where
+// there is none, a 503/502/504 JSON error says why.
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Agent } from 'undici';
+import type { ServiceId } from '../platform/config/schema.js';
+import { Errors } from '../platform/errors.js';
+import type { HealthReport } from '../platform/service.js';
+import { outgoingTraceHeaders } from '../platform/tracing.js';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import { designatedRoutesOf, routeKey, type DesignatedRoute } from './designated-routes.js';
+import { BREAKER_STATE_VALUE, type WorkerMetrics } from './metrics.js';
+import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
+
+export interface ForwarderSettings {
+  timeoutMs: number;
+  retries: number;
+  healthIntervalMs: number;
+  breakerFailures: number;
+  breakerOpenMs: number;
+}
+
+/** One upstream worker as the forwarder sees it. */
+export class WorkerEndpoint {
+  id: string;
+  forwardToken?: string;
+  /** Route keys it serves; undefined = all designated routes of its service (static workers). */
+  routes?: Set<string>;
+  capacity = 64;
+  healthy = true;
+  lastError?: string;
+  inFlight = 0;
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    readonly origin: string,
+    id: string,
+    settings: ForwarderSettings,
+    onState: (ep: WorkerEndpoint, s: BreakerState) => void,
+  ) {
+    this.id = id;
+    this.breaker = new CircuitBreaker({ failureThreshold: settings.breakerFailures, openMs: settings.breakerOpenMs }, (s) => onState(this, s));
+  }
+
+  serves(key: string): boolean {
+    return this.routes === undefined || this.routes.has(key);
+  }
+
+  get usable(): boolean {
+    return this.healthy && this.breaker.allows;
+  }
+}
+
+type CallOutcome =
+  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+  | { kind: 'timeout' | 'connect_error' | 'error'; message: string };
+
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const PASSED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'retry-after'];
+
+function originOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+}
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_ABORTED') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return (err as { code?: string } | undefined)?.code;
+}
+
+export class ServiceForwarder {
+  private readonly endpoints = new Map<string, WorkerEndpoint>();
+  private readonly routes: Map<string, DesignatedRoute>;
+  private healthTimer?: NodeJS.Timeout;
+  private rr = 0;
+  private checking = false;
+
+  constructor(
+    readonly service: ServiceId,
+    private readonly staticUrls: readonly string[],
+    private readonly deps: {
+      agent: Agent;
+      settings: ForwarderSettings;
+      metrics: WorkerMetrics;
+      logger: Logger;
+      registry?: WorkerRegistry;
+    },
+  ) {
+    this.routes = new Map(designatedRoutesOf(service).map((r) => [routeKey(r.method, r.path), r]));
+    this.refresh();
+    deps.registry?.onChange(() => this.refresh());
+  }
+
+  designated(method: string, path: string): DesignatedRoute | undefined {
+    return this.routes.get(routeKey(method, path));
+  }
+
+  /** Rebuilds the endpoint list from the static URLs and live registrations, keeping breakers by origin. */
+  refresh(): void {
+    const wanted = new Map<string, { id: string; reg?: WorkerRecord }>();
+    for (const url of this.staticUrls) {
+      const origin = originOf(url);
+      wanted.set(origin, { id: new URL(origin).host });
+    }
+    for (const reg of this.deps.registry?.live(this.service) ?? []) {
+      wanted.set(originOf(reg.url), { id: reg.id, reg });
+    }
+    for (const origin of [...this.endpoints.keys()]) {
+      if (!wanted.has(origin)) {
+        this.deps.metrics.breakerState.remove({ service: this.service, worker: this.endpoints.get(origin)!.id });
+        this.endpoints.delete(origin);
+      }
+    }
+    for (const [origin, { id, reg }] of wanted) {
+      let ep = this.endpoints.get(origin);
+      if (!ep) {
+        ep = new WorkerEndpoint(origin, id, this.deps.settings, (e, s) => this.breakerChanged(e, s));
+        this.endpoints.set(origin, ep);
+      } else if (ep.id !== id) {
+        this.deps.metrics.breakerState.remove({ service: this.service, worker: ep.id });
+        ep.id = id;
+      }
+      const isStatic = this.staticUrls.some((u) => originOf(u) === origin);
+      ep.forwardToken = reg?.forwardToken;
+      ep.capacity = reg?.capacity ?? 64;
+      ep.routes = reg && !isStatic ? new Set(reg.routes.map((r) => routeKey(r.method, r.path))) : undefined;
+      this.deps.metrics.breakerState.set({ service: this.service, worker: ep.id }, BREAKER_STATE_VALUE[ep.breaker.state]);
+    }
+  }
+
+  private breakerChanged(ep: WorkerEndpoint, state: BreakerState): void {
+    this.deps.metrics.breakerState.set({ service: this.service, worker: ep.id }, BREAKER_STATE_VALUE[state]);
+    this.deps.logger[state === 'closed' ? 'info' : 'warn'](
+      { service: this.service, worker: ep.id, url: ep.origin, breaker: state, lastError: ep.lastError },
+      `worker circuit ${state}`,
+    );
+  }
+
+  /** Least loaded usable worker serving the route, round-robin among equals; undefined when none. */
+  private pick(key: string, exclude: Set<WorkerEndpoint>): WorkerEndpoint | undefined {
+    let best: WorkerEndpoint | undefined;
+    let bestLoad = Infinity;
+    const all = [...this.endpoints.values()];
+    const n = all.length;
+    const start = this.rr++ % Math.max(1, n);
+    for (let i = 0; i < n; i++) {
+      const ep = all[(start + i) % n]!;
+      if (exclude.has(ep) || !ep.serves(key) || !ep.usable) continue;
+      const load = ep.inFlight / ep.capacity;
+      if (load < bestLoad) {
+        best = ep;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  hasWorkers(): boolean {
+    return this.endpoints.size > 0;
+  }
+
+  /**
+   * Serves `req` through a worker. Resolves true when the response was written,
+   * false when the caller should serve it locally; throws an upstream error
+   * when there is no local implementation.
+   */
+  async forward(req: Request, res: Response, route: DesignatedRoute, hasLocal: boolean): Promise<boolean> {
+    const key = routeKey(route.method, route.path);
+    const tried = new Set<WorkerEndpoint>();
+    const maxAttempts = 1 + this.deps.settings.retries;
+    let last: CallOutcome | undefined;
+    let lastWorker: WorkerEndpoint | undefined;
+    let sentSomething = false;
+    while (tried.size < maxAttempts) {
+      const ep = this.pick(key, tried);
+      if (!ep) break;
+      tried.add(ep);
+      if (!ep.breaker.tryAcquire()) continue;
+      const outcome = await this.call(ep, req, res);
+      lastWorker = ep;
+      last = outcome;
+      if (outcome.kind === 'response' && outcome.status < 500) {
+        ep.breaker.onSuccess();
+        this.send(res, ep, outcome);
+        return true;
+      }
+      if (res.destroyed) {
+        ep.breaker.release();
+        return true;
+      }
+      ep.breaker.onFailure();
+      ep.lastError = outcome.kind === 'response' ? `HTTP ${outcome.status}` : `${outcome.kind}: ${outcome.message}`;
+      if (outcome.kind !== 'connect_error') sentSomething = true;
+      // Only what cannot repeat an effect goes to another worker.
+      if (!route.idempotent && outcome.kind !== 'connect_error') break;
+    }
+    if (hasLocal && (route.idempotent || !sentSomething)) {
+      const reason = last === undefined ? 'no_worker' : last.kind === 'response' ? 'http_5xx' : last.kind;
+      this.deps.metrics.fallbacks.inc({ service: this.service, reason });
+      res.setHeader('X-Served-By', 'local');
+      return false;
+    }
+    const where = `${route.method.toUpperCase()} ${route.path}`;
+    if (!last || !lastWorker) {
+      this.deps.metrics.fallbacks.inc({ service: this.service, reason: 'no_worker_no_local' });
+      throw Errors.upstreamUnavailable(`no healthy ${this.service} worker can serve ${where}, and it has no local implementation`, {
+        service: this.service,
+        workers: this.endpoints.size,
+      });
+    }
+    const details = { service: this.service, worker: lastWorker.id, attempts: tried.size };
+    if (last.kind === 'timeout') {
+      throw Errors.upstreamTimeout(`${this.service} worker ${lastWorker.id} did not answer ${where} within ${this.deps.settings.timeoutMs} ms`, details);
+    }
+    if (last.kind === 'response') {
+      throw Errors.upstreamFailed(`${this.service} worker ${lastWorker.id} answered ${where} with HTTP ${last.status}`, { ...details, status: last.status });
+    }
+    throw Errors.upstreamFailed(`${this.service} worker ${lastWorker.id} failed ${where}: ${last.message}`, details);
+  }
+
+  private async call(ep: WorkerEndpoint, req: Request, res: Response): Promise<CallOutcome> {
+    const timeoutMs = this.deps.settings.timeoutMs;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutMs);
+    const onClose = () => abort.abort();
+    res.once('close', onClose);
+    const started = process.hrtime.bigint();
+    ep.inFlight++;
+    let outcome: CallOutcome;
+    try {
+      const { statusCode, headers, body } = await this.deps.agent.request({
+        origin: ep.origin,
+        path: req.originalUrl,
+        method: req.method as 'GET',
+        headers: this.headersFor(ep, req),
+        body: bodyOf(req),
+        signal: abort.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const buf = Buffer.from(await body.arrayBuffer());
+      outcome = { kind: 'response', status: statusCode, headers, body: buf };
+    } catch (err) {
+      const code = errorCode(err);
+      const message = err instanceof Error ? `${code ? `${code} ` : ''}${err.message}` : String(err);
+      outcome = timedOut ? { kind: 'timeout', message: `no answer within ${timeoutMs} ms` } : { kind: code && CONNECT_ERRORS.has(code) ? 'connect_error' : 'error', message };
+    } finally {
+      clearTimeout(timer);
+      res.off('close', onClose);
+      ep.inFlight--;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const label = outcome.kind === 'response' ? (outcome.status >= 500 ? 'http_5xx' : 'ok') : outcome.kind;
+    this.deps.metrics.forwarded.inc({ service: this.service, worker: ep.id, outcome: label });
+    this.deps.metrics.forwardDuration.observe({ service: this.service, worker: ep.id }, seconds);
+    return outcome;
+  }
+
+  private headersFor(ep: WorkerEndpoint, req: Request): Record<string, string> {
+    const h: Record<string, string> = {
+      'x-request-id': req.requestId,
+      'x-forwarded-for': req.socket.remoteAddress ?? '',
+      ...outgoingTraceHeaders(),
+    };
+    if (!h.traceparent && typeof req.headers.traceparent === 'string') h.traceparent = req.headers.traceparent;
+    const tenant = req.tenantId ?? req.headers['x-tenant-id'];
+    if (typeof tenant === 'string') h['x-tenant-id'] = tenant;
+    // The caller's own credential never leaves the control plane: the worker gets the control plane's, and who the caller was.
+    if (ep.forwardToken) h.authorization = `Bearer ${ep.forwardToken}`;
+    if (req.principal) {
+      h['x-principal'] = `${req.principal.kind}:${req.principal.subject}`;
+      h['x-principal-role'] = req.principal.role;
+    }
+    const type = req.headers['content-type'];
+    if (type && req.method !== 'GET' && req.method !== 'HEAD') h['content-type'] = type;
+    if (req.headers.accept) h.accept = req.headers.accept;
+    return h;
+  }
+
+  private send(res: Response, ep: WorkerEndpoint, outcome: Extract<CallOutcome, { kind: 'response' }>): void {
+    res.status(outcome.status);
+    for (const name of PASSED_RESPONSE_HEADERS) {
+      const v = outcome.headers[name];
+      if (v !== undefined) res.setHeader(name, v);
+    }
+    res.setHeader('X-Served-By', ep.id);
+    res.end(outcome.body);
+  }
+
+  // ---- active health checks ----
+
+  start(): void {
+    if (this.healthTimer) return;
+    const tick = () => {
+      void this.checkAll().finally(() => {
+        if (this.healthTimer) this.healthTimer = setTimeout(tick, this.deps.settings.healthIntervalMs).unref();
+      });
+    };
+    this.healthTimer = setTimeout(tick, 0).unref();
+  }
+
+  stop(): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
+  async checkAll(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      await Promise.all([...this.endpoints.values()].map((ep) => this.check(ep)));
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async check(ep: WorkerEndpoint): Promise<void> {
+    const state = ep.breaker.state;
+    // While open the worker gets a rest; the first check after it is the half-open trial.
+    if (state === 'open') return;
+    const trial = state === 'half-open';
+    if (trial && !ep.breaker.tryAcquire()) return;
+    let ok = false;
+    let why = '';
+    try {
+      const r = await this.deps.agent.request({
+        origin: ep.origin,
+        path: '/health',
+        method: 'GET',
+        headers: ep.forwardToken ? { authorization: `Bearer ${ep.forwardToken}` } : {},
+        signal: AbortSignal.timeout(Math.min(this.deps.settings.timeoutMs, 2000)),
+      });
+      await r.body.dump();
+      ok = r.statusCode === 200;
+      why = `health check HTTP ${r.statusCode}`;
+    } catch (err) {
+      why = `health check failed: ${errorCode(err) ?? (err instanceof Error ? err.message : String(err))}`;
+    }
+    this.deps.metrics.healthChecks.inc({ service: this.service, worker: ep.id, outcome: ok ? 'ok' : 'failed' });
+    if (ok) {
+      if (!ep.healthy) this.deps.logger.info({ service: this.service, worker: ep.id }, 'worker healthy again');
+      ep.healthy = true;
+      if (trial || ep.breaker.state === 'closed') ep.breaker.onSuccess();
+    } else {
+      if (ep.healthy) this.deps.logger.warn({ service: this.service, worker: ep.id, reason: why }, 'worker unhealthy');
+      ep.healthy = false;
+      ep.lastError = why;
+      ep.breaker.onFailure();
+    }
+  }
+
+  // ---- health report ----
+
+  health(): HealthReport {
+    const reasons: string[] = [];
+    let usable = 0;
+    for (const ep of this.endpoints.values()) {
+      const state = ep.breaker.state;
+      if (ep.healthy && state === 'closed') {
+        usable++;
+        continue;
+      }
+      if (ep.usable) usable++;
+      reasons.push(`worker ${ep.id} (${ep.origin}) ${ep.healthy ? 'healthy' : 'unhealthy'}, circuit ${state}${ep.lastError ? `: ${ep.lastError}` : ''}`);
+    }
+    for (const w of this.deps.registry?.list() ?? []) {
+      if (w.service === this.service && w.status === 'expired') reasons.push(`worker ${w.id} (${w.url}) expired: no heartbeat for ${Math.round(w.heartbeatAgeMs / 1000)} s`);
+    }
+    if (this.endpoints.size > 0 && usable === 0) reasons.push('no worker available: designated routes are served locally where a local implementation exists, others answer 503');
+    return reasons.length > 0 ? { status: 'degraded', reasons } : { status: 'ok' };
+  }
+
+  /** For status pages. */
+  snapshot() {
+    return [...this.endpoints.values()].map((ep) => ({
+      id: ep.id,
+      url: ep.origin,
+      healthy: ep.healthy,
+      circuit: ep.breaker.state,
+      inFlight: ep.inFlight,
+      lastError: ep.lastError,
+    }));
+  }
+}
+
+function bodyOf(req: Request): string | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const b: unknown = req.body;
+  if (b === undefined) return undefined;
+  return typeof b === 'string' ? b : JSON.stringify(b);
+}

@@ -1,0 +1,136 @@
+// Everything the remote-worker feature needs in one process, built once per
+// boot (per ServiceDeps): the worker registry, the job queue, the column
+// statistics sink, one forwarder per service (only with DISTRIBUTED_MODE=true)
+// over one pooled undici agent, and the background sweeps.
+import { Agent } from 'undici';
+import type { ServiceId } from '../platform/config/schema.js';
+import { Errors } from '../platform/errors.js';
+import type { ServiceDeps } from '../services/service-deps.js';
+import { StateStoreColumnStatsSink, type ColumnStatsSink } from './column-stats-sink.js';
+import { designatedRoutesOf } from './designated-routes.js';
+import { ServiceForwarder } from './forwarder.js';
+import { JobQueue, type JobRecord } from './job-queue.js';
+import { JOB_TYPES } from './job-types.js';
+import { registerWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+export class WorkersRuntime {
+  readonly registry: WorkerRegistry;
+  readonly queue: JobQueue;
+  readonly columnStats: ColumnStatsSink;
+  readonly metrics: WorkerMetrics;
+  private readonly forwarders = new Map<ServiceId, ServiceForwarder>();
+  private agent?: Agent;
+  private started?: Promise<void>;
+  private sweepTimer?: NodeJS.Timeout;
+  private readonly log;
+
+  constructor(private readonly deps: ServiceDeps) {
+    const cfg = deps.config.workers;
+    const state = () => deps.resources.stateStore;
+    this.log = deps.logger.child({ component: 'workers' });
+    this.registry = new WorkerRegistry(state, cfg.heartbeatTtlMs);
+    this.queue = new JobQueue(state, { leaseMs: cfg.jobLeaseMs, maxAttempts: cfg.jobMaxAttempts });
+    this.columnStats = new StateStoreColumnStatsSink(state);
+    this.metrics = registerWorkerMetrics(deps.metrics.registry, {
+      liveWorkers: () => {
+        const out: Record<string, number> = {};
+        for (const w of this.registry.live()) out[w.service] = (out[w.service] ?? 0) + 1;
+        return out;
+      },
+      openJobs: () => this.queue.openCounts(),
+    });
+    this.queue.onResult('column-stats', async (job, result) => {
+      const parsed = JOB_TYPES['column-stats'].result.safeParse(result);
+      if (!parsed.success) throw Errors.validation(`column-stats result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const { tenant, table } = job.payload as { tenant: string; table: string };
+      const stats = { ...parsed.data, at: Date.now() };
+      await this.columnStats.write(tenant, table, stats);
+      return stats;
+    });
+    this.queue.onResult('retention-sweep', async (_job, result) => {
+      const parsed = JOB_TYPES['retention-sweep'].result.safeParse(result);
+      if (!parsed.success) throw Errors.validation(`retention-sweep result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return parsed.data;
+    });
+  }
+
+  /** The forwarder of a service, when distributed mode is on and it has designated routes. */
+  forwarder(service: ServiceId): ServiceForwarder | undefined {
+    const cfg = this.deps.config.workers;
+    if (!cfg.distributedMode || designatedRoutesOf(service).length === 0) return undefined;
+    let f = this.forwarders.get(service);
+    if (!f) {
+      // Keep-alive connections per worker origin; one agent for all forwarders.
+      this.agent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 256 });
+      f = new ServiceForwarder(service, cfg.urls[service], {
+        agent: this.agent,
+        settings: cfg,
+        metrics: this.metrics,
+        logger: this.log,
+        registry: this.registry,
+      });
+      this.forwarders.set(service, f);
+    }
+    return f;
+  }
+
+  /** Loads registrations and open jobs, then starts expiry sweeps and health checks. Idempotent. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.registry.load();
+      await this.queue.load();
+      const every = Math.max(100, Math.min(1000, Math.floor(this.registry.ttlMs / 3)));
+      const sweep = async () => {
+        try {
+          for (const w of await this.registry.expire()) {
+            this.log.warn({ worker: w.id, service: w.service, url: w.url }, 'worker expired: no heartbeat');
+          }
+          const returned = await this.queue.sweep();
+          if (returned > 0) this.log.info({ jobs: returned }, 'expired job leases returned to the queue');
+        } catch (err) {
+          this.log.error({ err }, 'worker sweep failed');
+        }
+        if (this.sweepTimer) this.sweepTimer = setTimeout(() => void sweep(), every).unref();
+      };
+      this.sweepTimer = setTimeout(() => void sweep(), every).unref();
+      for (const f of this.forwarders.values()) f.start();
+    })();
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const f of this.forwarders.values()) f.stop();
+    const agent = this.agent;
+    this.agent = undefined;
+    await agent?.close().catch(() => undefined);
+  }
+
+  /** Registered workers, forwarding targets per service and open jobs: for GET /workers and /nodes/status. */
+  status() {
+    return {
+      distributedMode: this.deps.config.workers.distributedMode,
+      workers: this.registry.list(),
+      forwarding: Object.fromEntries([...this.forwarders].map(([s, f]) => [s, f.snapshot()])),
+      jobs: this.queue.openCounts(),
+    };
+  }
+
+  countJob(job: JobRecord, event: string): void {
+    this.metrics.jobs.inc({ type: job.type, event });
+  }
+}
+
+const runtimes = new WeakMap<ServiceDeps, WorkersRuntime>();
+
+/** The one runtime of a boot: every service of the process shares it. */
+export function workersRuntime(deps: ServiceDeps): WorkersRuntime {
+  let r = runtimes.get(deps);
+  if (!r) {
+    r = new WorkersRuntime(deps);
+    runtimes.set(deps, r);
+  }
+  return r;
+}
