@@ -20,6 +20,7 @@ export const ErrorCode = {
   ShuttingDown: 'shutting_down',
   UpstreamUnavailable: 'upstream_unavailable',
   UpstreamTimeout: 'upstream_timeout',
+  UpstreamFailed: 'upstream_failed',
   StorageFailure: 'storage_failure',
   WalCorrupt: 'wal_corrupt',
   InvalidQuery: 'invalid_query',
@@ -123,5 +124,14 @@ export const Errors = {
       status: 504,
       details: { queryId: id, timeoutMs },
     }),
+  /** No remote worker could take a forwarded call and the route has no local implementation (503). */
+  upstreamUnavailable: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.UpstreamUnavailable, message, { status: 503, retriable: true, headers: { 'Retry-After': '1' }, details }),
+  /** A remote worker did not answer within the call timeout (504). */
+  upstreamTimeout: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.UpstreamTimeout, message, { status: 504, retriable: true, details }),
+  /** A remote worker failed the call (connection reset, 5xx) (502). */
+  upstreamFailed: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.UpstreamFailed, message, { status: 502, retriable: true, details }),
   internal: (cause?: unknown) => new AppError(ErrorCode.Internal, 'internal server error', { status: 500, cause }),
 };

@@ -9,9 +9,10 @@ import { createMonitoringService } from './monitoring/index.js';
 import { createOperationNodeService } from './operation-node/index.js';
 import { createQueryInterpreterService } from './query-interpreter/index.js';
 import type { ServiceDeps } from './service-deps.js';
+import { withWorkers } from '../workers/index.js';
 import { createTenantNodeService } from './tenant-node/index.js';
 
-export const SERVICE_FACTORIES: Record<ServiceId, (deps: ServiceDeps) => ServiceModule> = {
+const FACTORIES: Record<ServiceId, (deps: ServiceDeps) => ServiceModule> = {
   'auth-gateway': createAuthGatewayService,
   'tenant-node': createTenantNodeService,
   'operation-node': createOperationNodeService,
@@ -20,3 +21,8 @@ export const SERVICE_FACTORIES: Record<ServiceId, (deps: ServiceDeps) => Service
   monitoring: createMonitoringService,
   'query-interpreter': createQueryInterpreterService,
 };
+
+// Remote workers: designated routes forwarded in distributed mode, worker/job callbacks on the Operation Node.
+export const SERVICE_FACTORIES = Object.fromEntries(
+  Object.entries(FACTORIES).map(([id, factory]) => [id, withWorkers(id as ServiceId, factory)]),
+) as Record<ServiceId, (deps: ServiceDeps) => ServiceModule>;
