@@ -1,0 +1,64 @@
+// Default alert rules come from config thresholds; ALERT_RULES_FILE overrides,
+// disables or adds rules, and a bad file fails boot naming the problem.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadAlertRules } from '../../src/monitoring/alert-rules.js';
+import { redactEntry } from '../../src/monitoring/log-redaction.js';
+import { parseConfig } from '../../src/platform/config/load-config.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+
+test('defaults cover lag, stall, 5xx, workers, breakers and disk, with thresholds from config', () => {
+  const cfg = parseConfig({ ALERT_WAL_LAG_RECORDS: '42', ALERT_FOR_MS: '0', ALERT_DISK_FREE_RATIO: '0.2' });
+  const rules = new Map(loadAlertRules(cfg.monitoring.alerts).map((r) => [r.name, r]));
+  assert.deepEqual([...rules.keys()].sort(), ['applier_lag', 'applier_stalled', 'circuit_breaker_open', 'disk_free_low', 'http_5xx_ratio', 'wal_lag', 'worker_down']);
+  assert.equal(rules.get('wal_lag')!.threshold, 42);
+  assert.equal(rules.get('wal_lag')!.forMs, 0);
+  assert.equal(rules.get('disk_free_low')!.op, '<');
+  assert.equal(rules.get('disk_free_low')!.threshold, 0.2);
+});
+
+test('ALERT_RULES_FILE overrides a default by name, disables one and adds another', () => {
+  const dir = makeTempDir('alert-rules');
+  try {
+    const file = path.join(dir, 'rules.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'wal_lag', threshold: 5, forMs: 100 },
+        { name: 'worker_down', enabled: false },
+        { name: 'slow_queries', summary: 'p99 over 2 s', severity: 'critical', expr: { kind: 'quantile', metric: 'query_duration_seconds', q: 0.99 }, op: '>', threshold: 2 },
+      ]),
+    );
+    const cfg = parseConfig({ ALERT_RULES_FILE: file, ALERT_FOR_MS: '7000' });
+    const rules = new Map(loadAlertRules(cfg.monitoring.alerts).map((r) => [r.name, r]));
+    assert.equal(rules.get('wal_lag')!.threshold, 5);
+    assert.equal(rules.get('wal_lag')!.forMs, 100);
+    assert.equal(rules.get('wal_lag')!.expr.kind, 'value', 'unnamed fields keep the default');
+    assert.ok(!rules.has('worker_down'));
+    assert.equal(rules.get('slow_queries')!.forMs, 7000, 'a new rule takes ALERT_FOR_MS by default');
+
+    writeFileSync(file, JSON.stringify([{ name: 'new_rule', threshold: 1 }]));
+    assert.throws(() => loadAlertRules(cfg.monitoring.alerts), /ALERT_RULES_FILE .*new_rule.*expr/);
+    writeFileSync(file, '{not json');
+    assert.throws(() => loadAlertRules(cfg.monitoring.alerts), /ALERT_RULES_FILE/);
+  } finally {
+    removeTempDir(dir);
+  }
+});
+
+test('log entries are scrubbed of secret keys and bearer credentials at any depth', () => {
+  const entry = {
+    level: 30,
+    msg: 'upstream said Bearer abc.def.ghi and eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+    password: 'p',
+    nested: { refreshToken: 'r', headers: { authorization: 'Basic Zm9vOmJhcg==', 'x-api-key': 'k' }, ok: 'fine' },
+    url: 'http://user:pw@host/x',
+    tokenType: 'Bearer',
+  };
+  const out = JSON.stringify(redactEntry(entry));
+  for (const secret of ['abc.def.ghi', 'eyJhbGci', '"p"', '"r"', 'Zm9vOmJhcg', '"k"', ':pw@']) assert.ok(!out.includes(secret), `${secret} redacted in ${out}`);
+  assert.match(out, /"ok":"fine"/);
+  assert.match(out, /"tokenType":"Bearer"/);
+});
