@@ -136,7 +136,7 @@ class Binder {
       const keys = new Set(groupBy.map(exprKey));
       const check = (e: BExpr, pos: Pos, clause: string) => {
         const bad = ungrouped(e, keys);
-        if (bad) fail(`column '${bad}' in ${clause} must appear in GROUP BY or be inside an aggregate`, pos, { column: bad });
+        if (bad) fail(`column '${bad}' in ${clause} must appear in GROUP BY or be inside an aggregate`, pos, { columnName: bad });
       };
       this.outputs.forEach((o, i) => check(o.expr, q.items[i]!.pos, 'SELECT'));
       if (having) check(having, q.having!.pos, 'HAVING');
@@ -177,14 +177,14 @@ class Binder {
         if (later) fail(`table '${e.table}' is not joined yet at this point`, e.pos);
         fail(`unknown table or alias '${e.table}'`, e.pos, { table: e.table });
       }
-      if (!t.columns.has(e.name)) fail(`unknown column '${e.name}' in table '${t.table}'`, e.pos, { column: e.name, table: t.table });
+      if (!t.columns.has(e.name)) fail(`unknown column '${e.name}' in table '${t.table}'`, e.pos, { columnName: e.name, table: t.table });
       return colOf(t, e.name);
     }
     const found = inScope.filter((t) => t.columns.has(e.name));
     if (found.length === 0) {
       const outAlias = this.outputs.find((o) => o.name === e.name);
       if (outAlias && clause !== 'where' && clause !== 'on' && clause !== 'group by') return outAlias.expr;
-      fail(`unknown column '${e.name}'`, e.pos, { column: e.name });
+      fail(`unknown column '${e.name}'`, e.pos, { columnName: e.name });
     }
     if (found.length > 1) fail(`column '${e.name}' is ambiguous; qualify it (${found.map((t) => `${t.alias}.${e.name}`).join(', ')})`, e.pos);
     return colOf(found[0]!, e.name);

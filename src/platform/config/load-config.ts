@@ -25,6 +25,7 @@ export interface AppConfig {
   compaction: { intervalMs: number; minParts: number; maxRows: number };
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
+  query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
   monitoring: {
     sampleIntervalMs: number;
@@ -120,6 +121,13 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       maxPendingRows: env.INGEST_MAX_PENDING_ROWS,
     },
     http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    query: {
+      timeoutMs: env.QUERY_TIMEOUT_MS,
+      maxTimeoutMs: env.QUERY_MAX_TIMEOUT_MS,
+      maxConcurrentPerTenant: env.QUERY_MAX_CONCURRENT_PER_TENANT,
+      maxJsonRows: env.QUERY_MAX_JSON_ROWS,
+      statsRefreshMs: env.COLUMN_STATS_REFRESH_MS,
+    },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },
     monitoring: {
       sampleIntervalMs: env.MONITORING_SAMPLE_INTERVAL_MS,

@@ -85,6 +85,12 @@ export const envSchema = z.object({
   BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 
+  QUERY_TIMEOUT_MS: positiveInt(30_000),
+  QUERY_MAX_TIMEOUT_MS: positiveInt(300_000),
+  QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt(8),
+  QUERY_MAX_JSON_ROWS: positiveInt(100_000),
+  COLUMN_STATS_REFRESH_MS: positiveInt(5_000),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_BUFFER_ENTRIES: positiveInt(2000),
 

@@ -1,10 +1,18 @@
 import type { ServiceModule } from '../../platform/service.js';
+import { queryRuntime } from '../../query/query-runtime.js';
 import type { ServiceDeps } from '../service-deps.js';
+import { cboEngineRoutes } from './routes.js';
 
-export function createCboEngineService(_deps: ServiceDeps): ServiceModule {
+export function createCboEngineService(deps: ServiceDeps): ServiceModule {
   return {
     id: 'cbo-engine',
     dependencies: ['stateStore'],
-    routes: [],
+    routes: cboEngineRoutes(deps),
+    async start() {
+      queryRuntime(deps).start();
+    },
+    async stop() {
+      queryRuntime(deps).stop();
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { ServiceDeps } from '../service-deps.js';
 import { decodeCursor, encodeCursor } from './read-cursor.js';
 import { readRecords, streamRecords, toApiRecord } from './record-reader.js';
 import { retentionRoute } from './retention-route.js';
+import { executeRoute } from './execute-route.js';
 import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
 
 const INGEST_TYPES = ['application/json', 'application/x-ndjson'] as const;
@@ -120,6 +121,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     readHandler,
     { ...readHandler, path: '/data/retrieve', operation: 'tenant.retrieve' },
     statsHandler,
+    executeRoute(deps),
     retentionRoute(deps),
   ];
 }

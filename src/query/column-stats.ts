@@ -1,0 +1,159 @@
+// Per-column statistics the optimizer estimates with: distinct count, null
+// fraction and (numeric columns) min/max. Computed by one aggregate query per
+// table on ClickHouse and kept in the catalog sublevel under our own prefix
+// (`qstats\0<tenant>\0<table>`), next to the applier's entries. Statistics a
+// remote worker posted (`colstats\0…`, see src/workers) are used while ours are missing. An entry
+// remembers the table's `updatedAt`; when the applier changes the table the
+// entry is stale and is recomputed (by the background refresher, or on demand).
+import type { Logger } from 'pino';
+import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
+import type { StateStore } from '../platform/state-store.js';
+import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
+import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
+import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import { columnStatsKey, type ColumnStats as WorkerStats } from '../workers/column-stats-sink.js';
+import { columnsOf } from './plan-validator.js';
+
+export interface ColumnStat {
+  distinct: number;
+  nullFraction: number;
+  min?: number;
+  max?: number;
+}
+
+export interface TableStats {
+  tenant: string;
+  table: string;
+  rowCount: number;
+  columns: Record<string, ColumnStat>;
+  computedAt: number;
+  /** TableEntry.updatedAt these stats describe. */
+  tableUpdatedAt: number;
+}
+
+const SEP = '\u0000';
+const statsKey = (tenant: string, table: string) => `qstats${SEP}${tenant}${SEP}${table}`;
+// The payload JSON is kept out: a distinct count of whole documents costs much and tells little.
+const SKIP = new Set(['payload']);
+const NUMERIC = new Set(['Float64', 'Int64', 'UInt64', 'UInt8']);
+
+export class ColumnStatsStore {
+  private readonly memo = new Map<string, TableStats>();
+  private readonly inFlight = new Map<string, Promise<TableStats | undefined>>();
+  private timer: NodeJS.Timeout | undefined;
+  refreshes = 0;
+
+  constructor(
+    private readonly deps: {
+      state: () => StateStore;
+      catalog: () => CatalogStore;
+      engine: () => ClickHouseEngine;
+      tables: () => TenantTableStore;
+      logger: Logger;
+    },
+  ) {}
+
+  private get sub() {
+    return this.deps.state().sublevel<TableStats>('catalog');
+  }
+
+  /** Stored stats (possibly stale), or undefined. */
+  async get(tenant: string, table: string): Promise<TableStats | undefined> {
+    const key = statsKey(tenant, table);
+    const cached = this.memo.get(key);
+    if (cached) return cached;
+    const stored = (await this.sub.get(key)) as TableStats | undefined;
+    if (stored) {
+      this.memo.set(key, stored);
+      return stored;
+    }
+    const fromWorker = (await this.sub.get(columnStatsKey(tenant, table))) as unknown as WorkerStats | undefined;
+    if (!fromWorker?.columns) return undefined;
+    // tableUpdatedAt -1: never fresh, so our own refresh still runs.
+    return { tenant, table, rowCount: fromWorker.sampledRows, columns: fromWorker.columns, computedAt: fromWorker.at, tableUpdatedAt: -1 };
+  }
+
+  /** Stats for planning: fresh ones if already there, else whatever exists while a refresh runs in the background. */
+  async forPlanning(entry: TableEntry): Promise<TableStats | undefined> {
+    const have = await this.get(entry.tenant, entry.table);
+    if (!have || have.tableUpdatedAt !== entry.updatedAt) void this.refresh(entry).catch(() => {});
+    return have;
+  }
+
+  /** Recomputes one table's stats (deduplicated while one is running). */
+  refresh(entry: TableEntry): Promise<TableStats | undefined> {
+    const key = statsKey(entry.tenant, entry.table);
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const p = this.compute(entry).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, p);
+    return p;
+  }
+
+  /** Recomputes every table whose catalog entry changed since its stats were taken. */
+  async refreshStale(): Promise<number> {
+    let n = 0;
+    for (const entry of await this.deps.catalog().listTables()) {
+      const have = await this.get(entry.tenant, entry.table);
+      if (have && have.tableUpdatedAt === entry.updatedAt) continue;
+      await this.refresh(entry);
+      n++;
+    }
+    return n;
+  }
+
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    const tick = () => {
+      this.refreshStale()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'column stats refresh failed'))
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async compute(entry: TableEntry): Promise<TableStats | undefined> {
+    const cols = [...columnsOf(entry)].filter(([name]) => !SKIP.has(name));
+    const exprs = ['count() AS n'];
+    cols.forEach(([name, type], i) => {
+      const c = quoteIdentifier(name);
+      exprs.push(`uniq(${c}) AS d${i}`, `countIf(isNull(${c})) AS z${i}`);
+      if (NUMERIC.has(type)) exprs.push(`toFloat64(min(${c})) AS lo${i}`, `toFloat64(max(${c})) AS hi${i}`);
+    });
+    const sql = `SELECT ${exprs.join(', ')} FROM ${this.deps.tables().tableName(entry.tenant, entry.table)}`;
+    let row: Record<string, unknown> | undefined;
+    try {
+      [row] = await this.deps.engine().query(sql);
+    } catch (err) {
+      // A table the applier has not created yet has no stats; the next change retries.
+      this.deps.logger.debug({ err, tenant: entry.tenant, table: entry.table }, 'column stats not computed');
+      return undefined;
+    }
+    if (!row) return undefined;
+    const n = Number(row.n ?? 0);
+    const columns: Record<string, ColumnStat> = {};
+    cols.forEach(([name, type], i) => {
+      const stat: ColumnStat = { distinct: Number(row[`d${i}`] ?? 0), nullFraction: n > 0 ? Number(row[`z${i}`] ?? 0) / n : 0 };
+      if (NUMERIC.has(type) && n > 0) {
+        const lo = Number(row[`lo${i}`]);
+        const hi = Number(row[`hi${i}`]);
+        if (Number.isFinite(lo)) stat.min = lo;
+        if (Number.isFinite(hi)) stat.max = hi;
+      }
+      columns[name] = stat;
+    });
+    const stats: TableStats = { tenant: entry.tenant, table: entry.table, rowCount: n, columns, computedAt: Date.now(), tableUpdatedAt: entry.updatedAt };
+    const key = statsKey(entry.tenant, entry.table);
+    await this.sub.put(key, stats);
+    this.memo.set(key, stats);
+    this.refreshes++;
+    return stats;
+  }
+}

@@ -1,0 +1,139 @@
+// SQL or DSL in, physical plan out: parse → bind to the tenant's catalog →
+// logical plan → cost-based optimization. Plans are cached by everything they
+// depend on (the bound query with its catalog entries, the statistics, the
+// weights), so a catalog change or a new weight is a new key, never stale.
+import type { PartEntry } from '../catalog/catalog-store.js';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { Errors } from '../platform/errors.js';
+import type { EngineKind } from '../storage/clickhouse/clickhouse-engine.js';
+import type { SelectQuery } from './ast.js';
+import type { BoundQuery } from './bound.js';
+import type { CboConfigStore } from './cbo/cbo-config.js';
+import { optimize, type PhysicalPlan } from './cbo/optimizer.js';
+import type { ColumnStatsStore, TableStats } from './column-stats.js';
+import { DslError, dslQuery, dslToQuery } from './dsl.js';
+import { buildLogicalPlan, type LogicalNode } from './logical-plan.js';
+import { bindQuery } from './plan-validator.js';
+import { parseSql } from './sql-parser.js';
+
+export interface QueryInput {
+  sql?: string | undefined;
+  dsl?: unknown;
+}
+
+export interface PlannedQuery {
+  ast: SelectQuery;
+  bound: BoundQuery;
+  logical: LogicalNode;
+  physical: PhysicalPlan;
+  cacheHit: boolean;
+}
+
+export interface PlannerStats {
+  plans: number;
+  cacheHits: number;
+  cacheMisses: number;
+  partitionsTotal: number;
+  partitionsPruned: number;
+  scans: { clickhouse: number; parquet: number };
+  joinsReordered: number;
+  statsRefreshes: number;
+}
+
+const CACHE_ENTRIES = 512;
+
+export function parseInput(input: QueryInput): SelectQuery {
+  const hasSql = typeof input.sql === 'string';
+  const hasDsl = input.dsl !== undefined && input.dsl !== null;
+  if (hasSql === hasDsl) throw Errors.validation('give exactly one of "sql" or "dsl"');
+  if (hasSql) return parseSql(input.sql!);
+  const parsed = dslQuery.safeParse(input.dsl);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw Errors.invalidQuery(`dsl${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, {
+      path: issue?.path.join('.') ?? '',
+    });
+  }
+  try {
+    return dslToQuery(parsed.data);
+  } catch (err) {
+    if (err instanceof DslError) throw Errors.invalidQuery(`dsl: ${err.message}`);
+    throw err;
+  }
+}
+
+export class QueryPlanner {
+  private readonly cache = new Map<string, PhysicalPlan>();
+  readonly stats: PlannerStats = {
+    plans: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    partitionsTotal: 0,
+    partitionsPruned: 0,
+    scans: { clickhouse: 0, parquet: 0 },
+    joinsReordered: 0,
+    statsRefreshes: 0,
+  };
+
+  constructor(
+    private readonly deps: {
+      catalog: () => CatalogStore;
+      columnStats: ColumnStatsStore;
+      config: CboConfigStore;
+      engineKind: () => EngineKind;
+    },
+  ) {}
+
+  async bind(tenant: string, input: QueryInput): Promise<{ ast: SelectQuery; bound: BoundQuery; logical: LogicalNode }> {
+    const ast = parseInput(input);
+    const bound = bindQuery(ast, await this.deps.catalog().listTables(tenant));
+    return { ast, bound, logical: buildLogicalPlan(bound) };
+  }
+
+  async plan(tenant: string, input: QueryInput): Promise<PlannedQuery> {
+    const { ast, bound, logical } = await this.bind(tenant, input);
+    const parts = new Map<number, PartEntry[]>();
+    const stats = new Map<number, TableStats | undefined>();
+    for (const t of bound.tables) {
+      parts.set(t.idx, await this.deps.catalog().listParts(tenant, t.table));
+      stats.set(t.idx, await this.deps.columnStats.forPlanning(t.entry));
+    }
+    const cfg = await this.deps.config.get();
+    const engineKind = this.deps.engineKind();
+    const key = JSON.stringify([
+      tenant,
+      bound,
+      [...stats.values()].map((s) => s?.computedAt ?? 0),
+      [...parts.values()].map((p) => p.length),
+      cfg.version,
+      engineKind,
+    ]);
+    this.stats.plans++;
+    let physical = this.cache.get(key);
+    const cacheHit = physical !== undefined;
+    if (physical) {
+      this.stats.cacheHits++;
+      // Refresh LRU position.
+      this.cache.delete(key);
+      this.cache.set(key, physical);
+    } else {
+      this.stats.cacheMisses++;
+      physical = optimize(bound, { parts, stats, engineKind, weights: cfg.weights });
+      this.cache.set(key, physical);
+      if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.stats.partitionsTotal += physical.partitions.total;
+    this.stats.partitionsPruned += physical.partitions.pruned;
+    const countScans = (n: PhysicalPlan['tree']) => {
+      if (n.op === 'scan') this.stats.scans[n.source]++;
+      else {
+        countScans(n.left);
+        countScans(n.right);
+      }
+    };
+    countScans(physical.tree);
+    if (physical.joinReordered) this.stats.joinsReordered++;
+    this.stats.statsRefreshes = this.deps.columnStats.refreshes;
+    return { ast, bound, logical, physical, cacheHit };
+  }
+}

@@ -1,0 +1,70 @@
+// CBO Engine routes: optimize a query into a physical plan, counters of the
+// planner, and the cost weights (read by anyone signed in, changed by admins).
+import { Errors } from '../../platform/errors.js';
+import { route } from '../../platform/http/route.js';
+import { tenantIdOf } from '../../platform/http/tenant-id.js';
+import { costWeightsSchema } from '../../query/cbo/cost-model.js';
+import { queryRuntime } from '../../query/query-runtime.js';
+import { queryBody } from '../../query/request-schemas.js';
+import { generateSql } from '../../query/sql-generator.js';
+import type { ServiceDeps } from '../service-deps.js';
+
+export function cboEngineRoutes(deps: ServiceDeps) {
+  const rt = () => queryRuntime(deps);
+  return [
+    route({
+      method: 'post',
+      path: '/optimize/query',
+      operation: 'cbo.optimize',
+      auth: 'tenant:read',
+      summary: 'Physical plan of a SQL or DSL query: pruning, Parquet vs ClickHouse, pushdown, join order; estimated rows and cost per node',
+      body: queryBody,
+      requires: ['stateStore', 'wal'],
+      handler: async ({ req, body }) => {
+        const tenant = tenantIdOf(req);
+        const planned = await rt().planner.plan(tenant, { sql: body.sql, dsl: body.dsl });
+        const gen = generateSql(planned.physical, rt().executor.genContext(tenant));
+        return {
+          physical: planned.physical.root,
+          estimatedRows: planned.physical.estRows,
+          estimatedCost: planned.physical.totalCost,
+          partitions: planned.physical.partitions,
+          joinReordered: planned.physical.joinReordered,
+          cacheHit: planned.cacheHit,
+          sql: gen.sql,
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/optimize/stats',
+      operation: 'cbo.stats',
+      auth: 'authenticated',
+      summary: 'Plans made, cache hits, partitions pruned, scans by source, joins reordered, statistics refreshes',
+      requires: [],
+      handler: () => ({ ...rt().planner.stats, statsRefreshes: rt().columnStats.refreshes }),
+    }),
+    route({
+      method: 'get',
+      path: '/optimize/config',
+      operation: 'cbo.config.get',
+      auth: 'authenticated',
+      summary: 'Cost weights the optimizer plans with',
+      requires: ['stateStore'],
+      handler: async () => rt().cboConfig.get(),
+    }),
+    route({
+      method: 'put',
+      path: '/optimize/config',
+      operation: 'cbo.config.put',
+      auth: 'admin',
+      summary: 'Change cost weights (validated; unknown keys or out-of-range values are 400)',
+      body: costWeightsSchema.partial().strict(),
+      requires: ['stateStore'],
+      handler: async ({ body }) => {
+        if (Object.keys(body).length === 0) throw Errors.validation('give at least one weight to change');
+        return rt().cboConfig.put(body);
+      },
+    }),
+  ];
+}

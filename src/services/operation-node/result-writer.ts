@@ -1,0 +1,126 @@
+// Writes an open query to the HTTP response as JSON (one document), NDJSON
+// (a row per line, streamed) or Arrow IPC stream format (record batches,
+// streamed). Streaming respects backpressure; a client that goes away stops the
+// query in the engine.
+import type { Request, Response } from 'express';
+import { Field, Float64, Int32, Int64, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
+import { Errors } from '../../platform/errors.js';
+import type { SqlType } from '../../query/bound.js';
+import type { OpenQuery } from '../../query/executor.js';
+
+export type ResultFormat = 'json' | 'ndjson' | 'arrow';
+
+export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
+const NDJSON_BATCH = 1000;
+const ARROW_BATCH = 65_536;
+
+export function formatOf(req: Request, explicit: ResultFormat | undefined): ResultFormat {
+  if (explicit) return explicit;
+  const accept = req.headers.accept ?? '';
+  if (accept.includes(ARROW_STREAM_TYPE)) return 'arrow';
+  if (accept.includes('application/x-ndjson')) return 'ndjson';
+  return 'json';
+}
+
+async function write(res: Response, chunk: string | Uint8Array): Promise<void> {
+  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+}
+
+export async function writeResult(req: Request, res: Response, q: OpenQuery, format: ResultFormat, maxJsonRows: number): Promise<unknown> {
+  res.setHeader('X-Query-Id', q.id);
+  // A client that disconnects mid-stream cancels the query (the engine stops).
+  const onClose = () => {
+    if (!res.writableFinished) q.handle.abandon();
+  };
+  res.once('close', onClose);
+  const t0 = performance.now();
+  if (format === 'json') {
+    const rows: Record<string, unknown>[] = [];
+    for await (const r of q.rows) {
+      rows.push(r);
+      if (rows.length > maxJsonRows) {
+        q.handle.abandon();
+        throw Errors.validation(`the result has more than ${maxJsonRows} rows; add LIMIT or ask for NDJSON/Arrow with the Accept header`, { maxJsonRows });
+      }
+    }
+    return {
+      queryId: q.id,
+      columns: q.columns,
+      rows,
+      rowCount: rows.length,
+      elapsedMs: Math.round((performance.now() - t0) * 100) / 100,
+      plan: { estimatedRows: Math.round(q.planned.physical.estRows), partitions: q.planned.physical.partitions, cacheHit: q.planned.cacheHit },
+    };
+  }
+  const it = q.rows[Symbol.asyncIterator]();
+  // The first row is awaited before the headers go out, so a failing query still gets a proper error status.
+  const first = await it.next();
+  res.status(200);
+  if (format === 'ndjson') {
+    res.type('application/x-ndjson');
+    let buf: string[] = [];
+    for (let r = first; !r.done; r = await it.next()) {
+      buf.push(JSON.stringify(r.value));
+      if (buf.length === NDJSON_BATCH) {
+        await write(res, buf.join('\n') + '\n');
+        buf = [];
+      }
+    }
+    if (buf.length) await write(res, buf.join('\n') + '\n');
+    res.end();
+    return undefined;
+  }
+  res.setHeader('Content-Type', ARROW_STREAM_TYPE);
+  const schema = new Schema(q.columns.map((c) => new Field(c.name, arrowType(c.type), true)));
+  const writer = new RecordBatchStreamWriter();
+  writer.reset(undefined, schema);
+  const pipe = (async () => {
+    for await (const chunk of writer) await write(res, chunk);
+  })();
+  let batch: Record<string, unknown>[] = [];
+  for (let r = first; !r.done; r = await it.next()) {
+    batch.push(r.value);
+    if (batch.length === ARROW_BATCH) {
+      writer.write(toBatch(schema, q.columns, batch));
+      batch = [];
+      // Let the pipe flush before building the next batch.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  if (batch.length || first.done) writer.write(toBatch(schema, q.columns, batch));
+  writer.close();
+  await pipe;
+  res.end();
+  return undefined;
+}
+
+function arrowType(t: SqlType): DataType {
+  switch (t) {
+    case 'Float64':
+      return new Float64();
+    case 'Int64':
+    case 'UInt64':
+      return new Int64();
+    case 'UInt8':
+    case 'Bool':
+      return new Int32();
+    default:
+      return new Utf8();
+  }
+}
+
+function toBatch(schema: Schema, columns: OpenQuery['columns'], rows: Record<string, unknown>[]): RecordBatch {
+  const children = columns.map((c, i) => {
+    const type = schema.fields[i]!.type as DataType;
+    const values = rows.map((r) => {
+      const v = r[c.name];
+      if (v === null || v === undefined) return null;
+      if (type instanceof Int64) return BigInt(v as string | number);
+      if (type instanceof Float64 || type instanceof Int32) return Number(v);
+      return String(v);
+    });
+    return vectorFromArray(values as never[], type).data[0]!;
+  });
+  const data = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
+  return new RecordBatch(schema, data);
+}

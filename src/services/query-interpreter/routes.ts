@@ -1,0 +1,69 @@
+// Query Interpreter routes: SQL and DSL to the AST, validation against the
+// tenant's catalog (400 with line/column), and the logical plan.
+import { route } from '../../platform/http/route.js';
+import { tenantIdOf } from '../../platform/http/tenant-id.js';
+import { parseInput } from '../../query/query-planner.js';
+import { queryRuntime } from '../../query/query-runtime.js';
+import { queryBody } from '../../query/request-schemas.js';
+import { z } from 'zod';
+import type { ServiceDeps } from '../service-deps.js';
+
+const sqlBody = z.object({ sql: z.string().max(64 * 1024) }).strict();
+
+export function queryInterpreterRoutes(deps: ServiceDeps) {
+  const rt = () => queryRuntime(deps);
+  return [
+    route({
+      method: 'post',
+      path: '/parse/sql',
+      operation: 'interpreter.parse_sql',
+      auth: 'authenticated',
+      summary: 'Parse a SELECT of the documented subset into its AST (positions included); 400 with line/column otherwise',
+      body: sqlBody,
+      requires: [],
+      handler: ({ body }) => ({ ast: parseInput({ sql: body.sql }) }),
+    }),
+    route({
+      method: 'post',
+      path: '/parse/dsl',
+      operation: 'interpreter.parse_dsl',
+      auth: 'authenticated',
+      summary: 'Translate a JSON DSL query ({table, filter, groupBy, aggregations, orderBy, limit}) into the same AST form',
+      body: z.record(z.string(), z.unknown()),
+      requires: [],
+      handler: ({ body }) => ({ ast: parseInput({ dsl: body }) }),
+    }),
+    route({
+      method: 'post',
+      path: '/validate/query',
+      operation: 'interpreter.validate',
+      auth: 'tenant:read',
+      summary: 'Check a SQL or DSL query against the tenant’s catalog: tables, columns, types, aggregates',
+      body: queryBody,
+      requires: ['stateStore', 'wal'],
+      handler: async ({ req, body }) => {
+        const tenant = tenantIdOf(req);
+        const { bound } = await rt().planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
+        return {
+          valid: true,
+          tables: bound.tables.map((t) => ({ table: t.table, alias: t.alias })),
+          columns: bound.outputs.map((o) => ({ name: o.name, type: o.type })),
+        };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/transform/plan',
+      operation: 'interpreter.transform',
+      auth: 'tenant:read',
+      summary: 'The logical plan of a SQL or DSL query (scan, join, filter, aggregate, project, sort, limit)',
+      body: queryBody,
+      requires: ['stateStore', 'wal'],
+      handler: async ({ req, body }) => {
+        const tenant = tenantIdOf(req);
+        const { logical, bound } = await rt().planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
+        return { logical, columns: bound.outputs.map((o) => ({ name: o.name, type: o.type })) };
+      },
+    }),
+  ];
+}
