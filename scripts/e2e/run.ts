@@ -294,5 +294,36 @@ await check('monitoring GET /logs filtered', async () => {
   expect(r.status === 200 && Array.isArray(r.json.entries) && (r.json.entries as Array<{ level: number }>).every((e) => e.level >= 40), r.text);
 });
 
+// ---- monitoring: alerts and the dashboard (issue 7) ----
+await check('monitoring GET /alerts → every rule with state, since, value, threshold', async () => {
+  const r = await call('monitoring', 'GET', '/alerts', admin());
+  const alerts = r.json.alerts as Array<{ name: string; state: string; since: string; threshold: number }>;
+  expect(r.status === 200 && alerts.length >= 7, `${r.status} ${r.text}`);
+  expect(alerts.every((a) => ['inactive', 'pending', 'firing'].includes(a.state) && !Number.isNaN(Date.parse(a.since)) && typeof a.threshold === 'number'), r.text);
+  expect(['wal_lag', 'applier_stalled', 'http_5xx_ratio', 'disk_free_low', 'worker_down'].every((n) => alerts.some((a) => a.name === n)), 'default rules present');
+});
+await check('monitoring GET /alerts without a credential → 401', async () => expectError(await call('monitoring', 'GET', '/alerts', { bearer: null, tenant: null }), 401, 'unauthorized'));
+await check('monitoring GET /logs?since=<ISO> filters by time', async () => {
+  const since = Date.now() - 60_000;
+  const r = await call('monitoring', 'GET', `/logs?since=${encodeURIComponent(new Date(since).toISOString())}&limit=50`, admin());
+  expect(r.status === 200 && (r.json.entries as Array<{ time: number }>).every((e) => e.time >= since), r.text);
+});
+await check('monitoring GET /dashboard → public HTML page with its assets', async () => {
+  const page = await call('monitoring', 'GET', '/dashboard', { bearer: null, tenant: null });
+  expect(page.status === 200 && /text\/html/.test(page.headers.get('content-type') ?? '') && /id="login-form"/.test(page.text), `${page.status}`);
+  const js = await call('monitoring', 'GET', '/dashboard/assets/dashboard.js', { bearer: null, tenant: null });
+  expect(js.status === 200 && /javascript/.test(js.headers.get('content-type') ?? ''), `dashboard.js ${js.status}`);
+});
+await check('monitoring POST /dashboard/login → access token that reads the snapshot', async () => {
+  const login = await call('monitoring', 'POST', '/dashboard/login', { body: json({ username: adminUsername, password: adminPassword }), bearer: null, tenant: null });
+  expect(login.status === 200 && typeof login.json.accessToken === 'string', `${login.status} ${login.text}`);
+  const snap = await call('monitoring', 'GET', '/dashboard/api/snapshot?points=5&logs=5', { bearer: String(login.json.accessToken), tenant: null });
+  const services = snap.json.services as Array<{ status: string }>;
+  expect(snap.status === 200 && services.length === 7 && Array.isArray(snap.json.charts) && Array.isArray(snap.json.tenants), snap.text.slice(0, 300));
+  expect((snap.json.tenants as Array<{ tenant: string }>).some((t) => t.tenant === tenant), 'the e2e tenant is listed');
+});
+await check('monitoring GET /dashboard/api/snapshot without a credential → 401', async () =>
+  expectError(await call('monitoring', 'GET', '/dashboard/api/snapshot', { bearer: null, tenant: null }), 401, 'unauthorized'));
+
 console.log(`e2e: ${passes} passed, ${failures} failed`);
 process.exit(failures === 0 ? 0 : 1);
