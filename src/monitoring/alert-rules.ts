@@ -31,9 +31,16 @@ const ruleSchema = z.strictObject({
 });
 const fileSchema = z.array(ruleSchema.partial().required({ name: true }));
 
-/** Metrics the worker issue (remote workers) exports; the rules stay inactive until they exist. */
-export const WORKER_UP_METRIC = 'worker_up';
-export const BREAKER_OPEN_METRIC = 'worker_circuit_breaker_open';
+/**
+ * Metrics of the remote-worker feature (src/workers/metrics.ts), by {service, worker}; the
+ * rules stay inactive ("no data") while no worker is configured.
+ */
+export const WORKER_HEALTH_CHECKS_METRIC = 'worker_health_checks_total';
+/** 0 closed, 1 half-open, 2 open. */
+export const WORKER_CIRCUIT_METRIC = 'worker_circuit_state';
+/** A worker is down when at least this share of its health checks failed over the window. */
+export const WORKER_DOWN_FAILED_SHARE = 0.5;
+export const WORKER_HEALTH_WINDOW_SEC = 30;
 
 export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): AlertRule[] {
   const forMs = cfg.forMs;
@@ -80,18 +87,23 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
     },
     {
       name: 'worker_down',
-      summary: 'A registered remote worker fails its health checks',
+      summary: 'A remote worker fails most of its health checks (worst worker, last 30 s)',
       severity: 'warning',
-      expr: { kind: 'count', metric: WORKER_UP_METRIC, below: 1 },
-      op: '>',
-      threshold: 0,
+      expr: {
+        kind: 'ratio',
+        numerator: { kind: 'rate', metric: WORKER_HEALTH_CHECKS_METRIC, labels: { outcome: 'failed' }, windowSec: WORKER_HEALTH_WINDOW_SEC },
+        denominator: { kind: 'rate', metric: WORKER_HEALTH_CHECKS_METRIC, windowSec: WORKER_HEALTH_WINDOW_SEC },
+        by: ['service', 'worker'],
+      },
+      op: '>=',
+      threshold: WORKER_DOWN_FAILED_SHARE,
       forMs,
     },
     {
       name: 'circuit_breaker_open',
-      summary: 'A circuit breaker to a remote worker is open',
+      summary: 'Circuit breakers to remote workers that are open',
       severity: 'warning',
-      expr: { kind: 'count', metric: BREAKER_OPEN_METRIC, above: 0 },
+      expr: { kind: 'count', metric: WORKER_CIRCUIT_METRIC, above: 1.5 },
       op: '>',
       threshold: 0,
       forMs,

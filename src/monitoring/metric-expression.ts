@@ -23,7 +23,12 @@ const countExpr = z.object({
   below: z.number().optional().describe('count only series whose value is below this'),
   above: z.number().optional().describe('count only series whose value is above this'),
 });
-const ratioExpr = z.object({ kind: z.literal('ratio'), numerator: z.union([valueExpr, rateExpr]), denominator: z.union([valueExpr, rateExpr]) });
+const ratioExpr = z.object({
+  kind: z.literal('ratio'),
+  numerator: z.union([valueExpr, rateExpr]),
+  denominator: z.union([valueExpr, rateExpr]),
+  by: z.array(z.string()).optional().describe('compute the ratio per group of these labels and answer the largest'),
+});
 
 export const metricExpr = z.discriminatedUnion('kind', [valueExpr, rateExpr, quantileExpr, countExpr, ratioExpr]);
 export type MetricExpr = z.infer<typeof metricExpr>;
@@ -74,6 +79,7 @@ export function evaluate(expr: MetricExpr, source: SnapshotSource): number | nul
       return increase / ((now.t - then.t) / 1000);
     }
     case 'ratio': {
+      if (expr.by?.length) return maxGroupRatio(expr, expr.by, now, source);
       const n = evaluate(expr.numerator, source);
       const d = evaluate(expr.denominator, source);
       if (n === null || d === null || d === 0) return null;
@@ -89,6 +95,35 @@ export function evaluate(expr: MetricExpr, source: SnapshotSource): number | nul
       return histogramQuantile(expr.q, delta);
     }
   }
+}
+
+type RatioExpr = Extract<MetricExpr, { kind: 'ratio' }>;
+
+/** `max by (labels) (numerator / denominator)`: e.g. the worst worker's share of failed health checks. */
+function maxGroupRatio(expr: RatioExpr, by: string[], now: MetricSnapshot, source: SnapshotSource): number | null {
+  const groups = new Map<string, Record<string, string>>();
+  for (const s of seriesOf(now, expr.denominator.metric, expr.denominator.labels) ?? []) {
+    const key = Object.fromEntries(by.map((l) => [l, escapeRegex(String(s.labels[l] ?? ''))]));
+    groups.set(JSON.stringify(key), key);
+  }
+  let worst: number | null = null;
+  for (const key of groups.values()) {
+    const r = evaluate(
+      {
+        kind: 'ratio',
+        numerator: { ...expr.numerator, labels: { ...expr.numerator.labels, ...key } },
+        denominator: { ...expr.denominator, labels: { ...expr.denominator.labels, ...key } },
+      },
+      source,
+    );
+    if (r !== null && (worst === null || r > worst)) worst = r;
+  }
+  return worst;
+}
+
+/** A label value as a label matcher that matches exactly it. */
+export function escapeRegex(v: string): string {
+  return v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Prometheus' histogram_quantile: linear interpolation inside the bucket that holds the rank. */

@@ -53,6 +53,24 @@ test('value, count, rate and ratio expressions read the registry', async () => {
   assert.equal(evaluate({ kind: 'rate', metric: 'http_requests_total' }, sourceOf([t1])), null, 'one snapshot gives no rate');
 });
 
+test('a ratio by label group answers the worst group (one dead worker among healthy ones)', async () => {
+  const registry = new Registry();
+  const checks = new Counter({ name: 'worker_health_checks_total', help: 'h', labelNames: ['worker', 'outcome'], registers: [registry] });
+  const t0 = await captureSnapshot(registry, 0);
+  checks.inc({ worker: 'a', outcome: 'ok' }, 10);
+  checks.inc({ worker: 'b', outcome: 'ok' }, 10);
+  checks.inc({ worker: 'c.1', outcome: 'failed' }, 10);
+  const t1 = await captureSnapshot(registry, 10_000);
+  const expr = {
+    kind: 'ratio' as const,
+    numerator: { kind: 'rate' as const, metric: 'worker_health_checks_total', labels: { outcome: 'failed' } },
+    denominator: { kind: 'rate' as const, metric: 'worker_health_checks_total' },
+  };
+  assert.ok(Math.abs(evaluate(expr, sourceOf([t0, t1]))! - 1 / 3) < 1e-9, 'summed over workers: a third');
+  assert.equal(evaluate({ ...expr, by: ['worker'] }, sourceOf([t0, t1])), 1, 'worst worker: all failed');
+  assert.equal(evaluate({ ...expr, by: ['worker'] }, sourceOf([t1])), null, 'no window, no data');
+});
+
 test('snapshots are copies: later increments do not rewrite history', async () => {
   const registry = new Registry();
   const c = new Counter({ name: 'c_total', help: 'h', registers: [registry] });

@@ -2,10 +2,10 @@
 // service health, workers, headline counters, chart series, tenants, alerts
 // and recent logs.
 import type { AlertEngine, AlertStatus } from '../../monitoring/alert-engine.js';
-import { BREAKER_OPEN_METRIC, WORKER_UP_METRIC } from '../../monitoring/alert-rules.js';
+import { WORKER_CIRCUIT_METRIC, WORKER_DOWN_FAILED_SHARE, WORKER_HEALTH_CHECKS_METRIC, WORKER_HEALTH_WINDOW_SEC } from '../../monitoring/alert-rules.js';
 import type { DiskProbe } from '../../monitoring/disk-probe.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
-import { evaluate, type MetricExpr } from '../../monitoring/metric-expression.js';
+import { escapeRegex, evaluate, type MetricExpr } from '../../monitoring/metric-expression.js';
 import type { ChartData, MetricHistory } from '../../monitoring/metric-history.js';
 import { seriesOf } from '../../monitoring/metric-snapshot.js';
 import type { LogEntry } from '../../platform/log-buffer.js';
@@ -23,7 +23,7 @@ export interface DashboardSnapshot {
   environment: string;
   uptimeSeconds: number;
   services: Array<{ service: string; status: string; ready: boolean; port: number | null; reasons?: string[] }>;
-  workers: Array<{ service: string; worker: string; up: boolean; breakerOpen: boolean }>;
+  workers: Array<{ service: string; worker: string; up: boolean; circuit: string; failedCheckShare: number | null }>;
   counters: Record<string, number | null>;
   charts: ChartData[];
   tenants: Array<{ tenant: string; tables: number; rows: number; bytes: number; partitions: number; rowsPerSecond: number }>;
@@ -55,15 +55,7 @@ export async function buildSnapshot(deps: ServiceDeps, mon: MonitoringState, opt
       : { service: id, status: 'down', ready: false, port: null };
   });
 
-  const latest = mon.history.latest();
-  const workers = latest
-    ? (seriesOf(latest, WORKER_UP_METRIC) ?? []).map((s) => {
-        const service = String(s.labels.service ?? '');
-        const worker = String(s.labels.worker ?? s.labels.url ?? '');
-        const breaker = (seriesOf(latest, BREAKER_OPEN_METRIC, { service, worker }) ?? []).some((b) => b.value > 0);
-        return { service, worker, up: s.value >= 1, breakerOpen: breaker };
-      })
-    : [];
+  const workers = workerSummaries(mon);
 
   const counters: Record<string, number | null> = {};
   for (const [name, expr] of Object.entries(COUNTERS)) counters[name] = evaluate(expr, mon.history);
@@ -92,6 +84,34 @@ export async function buildSnapshot(deps: ServiceDeps, mon: MonitoringState, opt
     alerts,
     logs,
   };
+}
+
+const CIRCUIT_STATES = ['closed', 'half-open', 'open'];
+
+/** One entry per worker endpoint the forwarders know (their breaker gauge), with its recent health-check failures. */
+function workerSummaries(mon: MonitoringState): DashboardSnapshot['workers'] {
+  const latest = mon.history.latest();
+  if (!latest) return [];
+  return (seriesOf(latest, WORKER_CIRCUIT_METRIC) ?? []).map((s) => {
+    const service = String(s.labels.service ?? '');
+    const worker = String(s.labels.worker ?? '');
+    const labels = { service: escapeRegex(service), worker: escapeRegex(worker) };
+    const failedCheckShare = evaluate(
+      {
+        kind: 'ratio',
+        numerator: { kind: 'rate', metric: WORKER_HEALTH_CHECKS_METRIC, labels: { ...labels, outcome: 'failed' }, windowSec: WORKER_HEALTH_WINDOW_SEC },
+        denominator: { kind: 'rate', metric: WORKER_HEALTH_CHECKS_METRIC, labels, windowSec: WORKER_HEALTH_WINDOW_SEC },
+      },
+      mon.history,
+    );
+    return {
+      service,
+      worker,
+      up: failedCheckShare === null || failedCheckShare < WORKER_DOWN_FAILED_SHARE,
+      circuit: CIRCUIT_STATES[s.value] ?? String(s.value),
+      failedCheckShare,
+    };
+  });
 }
 
 async function tenantSummaries(deps: ServiceDeps): Promise<DashboardSnapshot['tenants']> {

@@ -219,9 +219,15 @@ function renderServices(s) {
       ? s.workers.map((w) =>
           el(
             'div',
-            { class: 'service', 'data-status': w.up && !w.breakerOpen ? 'ok' : w.up ? 'degraded' : 'down' },
+            { class: 'service', 'data-worker': w.worker, 'data-status': w.up && w.circuit === 'closed' ? 'ok' : w.up ? 'degraded' : 'down' },
             el('div', { class: 'name' }, w.worker),
-            el('div', { class: 'facts' }, el('span', { class: 'badge ' + (w.up ? 'ok' : 'down') }, w.up ? 'up' : 'down'), el('span', {}, w.service), w.breakerOpen ? el('span', { class: 'badge bad' }, 'breaker open') : null),
+            el(
+              'div',
+              { class: 'facts' },
+              el('span', { class: 'badge ' + (w.up ? 'ok' : 'down') }, w.up ? 'up' : 'down'),
+              el('span', {}, w.service),
+              w.circuit === 'closed' ? null : el('span', { class: 'badge ' + (w.circuit === 'open' ? 'bad' : 'warn') }, 'circuit ' + w.circuit),
+            ),
           ),
         )
       : [el('div', { class: 'empty' }, 'No remote workers registered (DISTRIBUTED_MODE off or none configured).')]),
