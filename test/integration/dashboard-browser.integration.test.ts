@@ -113,5 +113,11 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
     mkdirSync(path.join(REPO_ROOT, 'test-output'), { recursive: true });
     await page.screenshot({ path: path.join(REPO_ROOT, 'test-output', 'dashboard.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
+
+    // Signing out forgets the token and revokes its session at the gateway.
+    await page.click('#signout');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate("sessionStorage.getItem('controlPlane.dashboard.token')"), null);
+    await waitUntil('the session to be revoked', async () => (await fetch(plane.url('monitoring', '/alerts'), { headers: { authorization: `Bearer ${stored}` } })).status === 401);
   });
 });

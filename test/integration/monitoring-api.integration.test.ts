@@ -183,4 +183,43 @@ describe('monitoring routes', () => {
     assert.ok(snap.logs.length <= 5);
     assert.equal((await get('/dashboard/api/snapshot?points=0')).status, 400);
   });
+
+  test('dashboard sessions refresh (rotating), log out, and are for admins only', async () => {
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(plane.url('monitoring', path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const login = (await (await post('/dashboard/login', { username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD })).json()) as {
+      accessToken: string;
+      refreshToken: string;
+      expiresIn: number;
+    };
+    assert.ok(login.refreshToken && login.expiresIn > 0);
+    const refreshed = await post('/dashboard/refresh', { refreshToken: login.refreshToken });
+    assert.equal(refreshed.status, 200);
+    const next = (await refreshed.json()) as { accessToken: string; refreshToken: string };
+    assert.notEqual(next.refreshToken, login.refreshToken, 'refresh tokens rotate');
+    assert.equal((await get('/alerts', { authorization: `Bearer ${next.accessToken}` })).status, 200);
+    assert.equal((await post('/dashboard/refresh', { refreshToken: login.refreshToken })).status, 401, 'a spent refresh token is refused');
+
+    const fresh = (await (await post('/dashboard/login', { username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD })).json()) as { accessToken: string };
+    const out = await post('/dashboard/logout', {}, { authorization: `Bearer ${fresh.accessToken}` });
+    assert.equal(out.status, 200);
+    assert.equal((await get('/alerts', { authorization: `Bearer ${fresh.accessToken}` })).status, 401, 'logout revokes the token at once');
+    assert.equal((await post('/dashboard/logout', {})).status, 401);
+
+    const tenant = await fetch(plane.url('auth-gateway', '/admin/tenants'), {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'dash-readers' }),
+    });
+    assert.equal(tenant.status, 201, await tenant.text());
+    const user = await fetch(plane.url('auth-gateway', '/admin/users'), {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'dash-reader', password: 'reader-password-1', role: 'reader', tenant: 'dash-readers' }),
+    });
+    assert.equal(user.status, 201, await user.text());
+    const reader = await post('/dashboard/login', { username: 'dash-reader', password: 'reader-password-1' });
+    assert.equal(reader.status, 403);
+    assert.match(((await reader.json()) as { error: { message: string } }).error.message, /admin/);
+  });
 });

@@ -5,9 +5,9 @@ import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
 import type { ServiceDeps } from '../service-deps.js';
 import type { DashboardAssets } from './dashboard-assets.js';
-import { forwardLogin } from './dashboard-login.js';
+import { forwardLogin, forwardLogout, forwardRefresh } from './dashboard-login.js';
 import { buildSnapshot, type MonitoringState } from './dashboard-snapshot.js';
-import { alertsQuery, loginBody, logsQuery, snapshotQuery } from './schemas.js';
+import { alertsQuery, loginBody, logsQuery, refreshBody, snapshotQuery } from './schemas.js';
 
 export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets: DashboardAssets) {
   return [
@@ -102,6 +102,25 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
         req.log.info({ username: body.username }, 'dashboard signed in');
         return result;
       },
+    }),
+    route({
+      method: 'post',
+      path: '/dashboard/refresh',
+      operation: 'monitoring.dashboard.refresh',
+      auth: 'public',
+      summary: 'Renews the dashboard session through the auth gateway (the refresh token is the credential and is rotated)',
+      body: refreshBody,
+      requires: [],
+      handler: ({ req, body }) => forwardRefresh(deps, body.refreshToken, req.requestId),
+    }),
+    route({
+      method: 'post',
+      path: '/dashboard/logout',
+      operation: 'monitoring.dashboard.logout',
+      auth: 'public',
+      summary: 'Signs the dashboard out: revokes the session of the Bearer token at the auth gateway',
+      requires: [],
+      handler: ({ req }) => forwardLogout(deps, req.headers.authorization, req.requestId),
     }),
   ];
 }

@@ -28,3 +28,7 @@ export const loginBody = z.strictObject({
   username: z.string().min(1).max(128),
   password: z.string().min(1).max(1024),
 });
+
+export const refreshBody = z.strictObject({
+  refreshToken: z.string().min(1).max(512),
+});

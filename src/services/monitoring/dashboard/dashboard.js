@@ -5,6 +5,8 @@
 'use strict';
 
 const TOKEN_KEY = 'controlPlane.dashboard.token';
+const REFRESH_KEY = 'controlPlane.dashboard.refresh';
+const EXPIRES_KEY = 'controlPlane.dashboard.expiresAt';
 const POLL_MS = 2000;
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#5aa9ff', '#c58cff', '#3fb97f', '#e7b341'];
@@ -24,6 +26,7 @@ const COUNTERS = [
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY);
 let timer;
+let refreshTimer;
 let lastSnapshot;
 
 function el(tag, attrs, ...children) {
@@ -103,6 +106,7 @@ const LEVEL_NAMES = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'err
 // ---- auth -----------------------------------------------------------------
 function showLogin(message) {
   clearTimeout(timer);
+  clearTimeout(refreshTimer);
   $('app').hidden = true;
   $('signout').hidden = true;
   $('login').hidden = false;
@@ -130,8 +134,7 @@ async function login(event) {
       $('login-error').textContent = 'sign-in answered without a token';
       return;
     }
-    token = body.accessToken;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    keepSession(body);
     $('password').value = '';
     start();
   } catch (err) {
@@ -141,9 +144,53 @@ async function login(event) {
   }
 }
 
-function signOut() {
+function keepSession(s) {
+  token = s.accessToken;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  if (s.refreshToken) sessionStorage.setItem(REFRESH_KEY, s.refreshToken);
+  if (s.expiresIn) sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + s.expiresIn * 1000));
+  scheduleRefresh();
+}
+
+function forgetSession() {
   token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  for (const k of [TOKEN_KEY, REFRESH_KEY, EXPIRES_KEY]) sessionStorage.removeItem(k);
+}
+
+// Renew the access token a minute before it expires, so an open dashboard stays signed in.
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const expiresAt = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
+  if (!expiresAt || !sessionStorage.getItem(REFRESH_KEY)) return;
+  refreshTimer = setTimeout(refresh, Math.max(5000, expiresAt - Date.now() - 60_000));
+}
+
+async function refresh() {
+  try {
+    const res = await fetch('/dashboard/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: sessionStorage.getItem(REFRESH_KEY) }),
+    });
+    if (res.status === 401 || res.status === 403) {
+      forgetSession();
+      showLogin('Your session has ended; sign in again.');
+      return;
+    }
+    if (!res.ok) throw new Error('refresh answered ' + res.status);
+    keepSession(await res.json());
+  } catch {
+    // The gateway may be restarting: try again shortly; the current token may still be valid.
+    refreshTimer = setTimeout(refresh, 10_000);
+  }
+}
+
+function signOut() {
+  if (token) {
+    // Revoke the session at the gateway; the page forgets it either way.
+    fetch('/dashboard/logout', { method: 'POST', headers: { authorization: 'Bearer ' + token } }).catch(() => undefined);
+  }
+  forgetSession();
   showLogin('Signed out.');
 }
 
@@ -167,8 +214,7 @@ async function poll() {
     const headers = token ? { authorization: 'Bearer ' + token } : {};
     const res = await fetch('/dashboard/api/snapshot?points=300&logs=60', { headers, cache: 'no-store' });
     if (res.status === 401 || res.status === 403) {
-      token = null;
-      sessionStorage.removeItem(TOKEN_KEY);
+      forgetSession();
       showLogin(res.status === 401 ? 'Your session has expired; sign in again.' : 'This account may not view the dashboard.');
       return;
     }
@@ -399,5 +445,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('signout').addEventListener('click', signOut);
   $('log-level').addEventListener('change', () => lastSnapshot && renderLogs(lastSnapshot.logs));
   if (token === null) showLogin();
-  else start();
+  else {
+    scheduleRefresh();
+    start();
+  }
 });
