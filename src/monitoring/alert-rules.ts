@@ -42,6 +42,9 @@ export const WORKER_CIRCUIT_METRIC = 'worker_circuit_state';
 export const WORKER_DOWN_FAILED_SHARE = 0.5;
 export const WORKER_HEALTH_WINDOW_SEC = 30;
 
+/** Every route template but the health probes. */
+const NOT_PROBES = '(?!/ready$|/health$).*';
+
 export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): AlertRule[] {
   const forMs = cfg.forMs;
   return [
@@ -74,12 +77,13 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
     },
     {
       name: 'http_5xx_ratio',
-      summary: 'Share of HTTP responses that are 5xx over the last minute',
+      summary: 'Share of HTTP responses that are 5xx over the last minute (health probes excluded)',
       severity: 'warning',
+      // Probes are left out: /ready answers 503 by design while a node boots or drains.
       expr: {
         kind: 'ratio',
-        numerator: { kind: 'rate', metric: 'http_requests_total', labels: { status: '5..' }, windowSec: 60 },
-        denominator: { kind: 'rate', metric: 'http_requests_total', windowSec: 60 },
+        numerator: { kind: 'rate', metric: 'http_requests_total', labels: { status: '5..', route: NOT_PROBES }, windowSec: 60 },
+        denominator: { kind: 'rate', metric: 'http_requests_total', labels: { route: NOT_PROBES }, windowSec: 60 },
       },
       op: '>',
       threshold: cfg.errorRatio,

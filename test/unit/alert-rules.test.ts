@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Counter, Registry } from 'prom-client';
 import { loadAlertRules } from '../../src/monitoring/alert-rules.js';
+import { evaluate } from '../../src/monitoring/metric-expression.js';
+import { captureSnapshot } from '../../src/monitoring/metric-snapshot.js';
 import { redactEntry } from '../../src/monitoring/log-redaction.js';
 import { parseConfig } from '../../src/platform/config/load-config.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
@@ -17,6 +20,23 @@ test('defaults cover lag, stall, 5xx, workers, breakers and disk, with threshold
   assert.equal(rules.get('wal_lag')!.forMs, 0);
   assert.equal(rules.get('disk_free_low')!.op, '<');
   assert.equal(rules.get('disk_free_low')!.threshold, 0.2);
+});
+
+test('the 5xx rule ignores /ready answering 503 while booting, and sees real failures', async () => {
+  const registry = new Registry();
+  const requests = new Counter({ name: 'http_requests_total', help: 'h', labelNames: ['route', 'status'], registers: [registry] });
+  const rule = loadAlertRules(parseConfig({}).monitoring.alerts).find((r) => r.name === 'http_5xx_ratio')!;
+  requests.inc({ route: '/data', status: '201' }, 0);
+  const t0 = await captureSnapshot(registry, 0);
+  requests.inc({ route: '/ready', status: '503' }, 50);
+  requests.inc({ route: '/data', status: '201' }, 50);
+  const t1 = await captureSnapshot(registry, 10_000);
+  const source = { latest: () => t1, atOrAfter: (t: number) => (t0.t >= t ? t0 : undefined) };
+  assert.equal(evaluate(rule.expr, source), 0);
+  requests.inc({ route: '/data', status: '500' }, 50);
+  const t2 = await captureSnapshot(registry, 20_000);
+  const later = { latest: () => t2, atOrAfter: (t: number) => (t0.t >= t ? t0 : undefined) };
+  assert.equal(evaluate(rule.expr, later), 0.5);
 });
 
 test('ALERT_RULES_FILE overrides a default by name, disables one and adds another', () => {
