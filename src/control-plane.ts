@@ -36,7 +36,7 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   const resources = new SharedResources();
   const healthBoard = new HealthBoard(readiness);
   // One auth runtime for every service: tokens are verified locally, and revocations are seen by all at once.
-  const auth = new AuthRuntime(config.auth, () => resources.stateStore, logger);
+  const auth = new AuthRuntime(config.auth, () => resources.stateStore, logger, metrics.registry);
   const deps: ServiceDeps = { config, logger, metrics, logBuffer: buffer, readiness, resources, healthBoard, auth, startedAt };
 
   const services: ServiceModule[] = config.services.map((id) => SERVICE_FACTORIES[id](deps));

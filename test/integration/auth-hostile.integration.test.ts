@@ -117,11 +117,11 @@ describe('auth against hostile clients', () => {
   });
   after(async () => plane?.cleanup());
 
-  test('every route declares a policy, and only the login/refresh/dashboard shells are public', () => {
+  test('every route declares a policy; only login/refresh and the dashboard shell (its own login forwarding) are public', () => {
     assert.ok(routes.length > 20, `found ${routes.length} routes`);
     for (const r of routes) assert.ok(['public', 'authenticated', 'tenant:read', 'tenant:write', 'admin', 'service'].includes(r.auth), `${r.method} ${r.path}: ${r.auth}`);
     const pub = routes.filter((r) => r.auth === 'public').map((r) => `${r.method} ${r.path}`);
-    for (const p of pub) assert.match(p, /^(POST \/auth\/(login|refresh)|GET \/dashboard|POST \/dashboard\/login)/, `unexpected public route ${p}`);
+    for (const p of pub) assert.match(p, /^(POST \/auth\/(login|refresh)|(GET|POST) \/dashboard(\/|$))/, `unexpected public route ${p}`);
   });
 
   test('no credential → 401 on every non-public route of every service', async () => {
@@ -342,6 +342,19 @@ describe('auth against hostile clients', () => {
     expectError(await send(url('auth-gateway', '/auth/login'), { method: 'POST', body: JSON.stringify({ username: 'no-such-user', password: 'x' }) }), 401, 'unauthorized', 'unknown user');
     for (const service of SERVICES) assert.equal((await send(url(service, '/health'))).status, 200);
     assert.equal(plane.child.exitCode, null);
+  });
+
+  test('refusals are counted by reason, and API keys are served from the cache', async () => {
+    const res = await fetch(url('monitoring', '/metrics'), { headers: admin });
+    const text = await res.text();
+    for (const reason of ['missing', 'malformed', 'invalid_token', 'expired', 'not_yet_valid', 'revoked_session', 'invalid_api_key', 'forbidden']) {
+      assert.match(text, new RegExp(`^auth_rejections_total\\{reason="${reason}"\\} [1-9]`, 'm'), reason);
+    }
+    assert.match(text, /^auth_logins_total\{outcome="locked"\} [1-9]/m);
+    assert.match(text, /^auth_refreshes_total\{outcome="reused"\} [1-9]/m);
+    const hits = Number(/^auth_api_key_checks_total\{cache="hit"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    const misses = Number(/^auth_api_key_checks_total\{cache="miss"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    assert.ok(hits > misses, `cache hits ${hits} > misses ${misses}`);
   });
 
   test('no password, API key or token ever reaches the logs', async () => {

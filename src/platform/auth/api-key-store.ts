@@ -50,6 +50,7 @@ export class ApiKeyStore {
   constructor(
     private readonly state: () => StateStore,
     private readonly cacheTtlMs: number,
+    private readonly onCheck: (cache: 'hit' | 'miss') => void = () => {},
   ) {}
 
   private get db() {
@@ -111,9 +112,13 @@ export class ApiKeyStore {
     if (!m) return null;
     const digest = sha256(key);
     const hit = this.verified.get(digest);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    if (hit && hit.until > Date.now()) {
+      this.onCheck('hit');
+      return hit.principal;
+    }
     let inflight = this.pending.get(digest);
     if (!inflight) {
+      this.onCheck('miss');
       const keyId = m[1]!;
       inflight = this.verifySlow(keyId, m[2]!).then(
         (verified) => {

@@ -4,6 +4,7 @@
 // and `authorize` are the only way a request gets a principal.
 import type { Request } from 'express';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { Errors } from '../errors.js';
 import type { RouteAuth } from '../http/route.js';
 import { resolveTenant } from '../http/tenant-id.js';
@@ -11,6 +12,7 @@ import type { StateStore } from '../state-store.js';
 import { AccessTokens, principalOf } from './access-token.js';
 import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
 import { LoginLimiter, type LoginLimits } from './login-limiter.js';
+import { AuthMetrics, type RejectReason } from './metrics.js';
 import { dummyPasswordHash, hashSecret, verifySecret } from './password-hash.js';
 import type { Principal, UserRole } from './principal.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
@@ -44,6 +46,7 @@ export class AuthRuntime {
   readonly tenants: TenantStore;
   readonly users: UserStore;
   readonly loginLimiter: LoginLimiter;
+  readonly metrics: AuthMetrics;
   private bootstrapped?: Promise<void>;
   private readonly log: Logger;
 
@@ -51,11 +54,13 @@ export class AuthRuntime {
     private readonly settings: AuthSettings,
     private readonly state: () => StateStore,
     logger: Logger,
+    registry?: Registry,
   ) {
     this.log = logger.child({ component: 'auth' });
+    this.metrics = new AuthMetrics(registry);
     this.tokens = new AccessTokens(settings.jwtSecret, settings.accessTokenTtlSeconds);
     this.sessions = new SessionStore(state, settings.refreshTokenTtlSeconds);
-    this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000);
+    this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000, (cache) => this.metrics.apiKeyChecks.inc({ cache }));
     this.tenants = new TenantStore(state);
     this.users = new UserStore(state);
     this.loginLimiter = new LoginLimiter(settings.login);
@@ -83,27 +88,41 @@ export class AuthRuntime {
 
   /** The principal behind the request's bearer credential; 401 if there is none or it is not valid. */
   async authenticate(req: Request): Promise<Principal> {
+    const reject = (reason: RejectReason, message: string) => {
+      this.metrics.rejections.inc({ reason });
+      return Errors.unauthorized(message);
+    };
     const header = req.headers.authorization;
-    if (!header) throw Errors.unauthorized('missing credential: send Authorization: Bearer <access token or API key>');
+    if (!header) throw reject('missing', 'missing credential: send Authorization: Bearer <access token or API key>');
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (!m) throw Errors.unauthorized('malformed Authorization header: expected Bearer <token>');
+    if (!m) throw reject('malformed', 'malformed Authorization header: expected Bearer <token>');
     const token = m[1]!;
     if (looksLikeApiKey(token)) {
       const principal = await this.apiKeys.verify(token);
-      if (!principal) throw Errors.unauthorized('invalid or revoked API key');
+      if (!principal) throw reject('invalid_api_key', 'invalid or revoked API key');
       return principal;
     }
     const result = await this.tokens.verify(token);
     if (!result.ok) {
-      const why = { expired: 'access token expired', not_yet_valid: 'access token not yet valid', invalid: 'invalid access token' }[result.reason];
-      throw Errors.unauthorized(why);
+      if (result.reason === 'expired') throw reject('expired', 'access token expired');
+      if (result.reason === 'not_yet_valid') throw reject('not_yet_valid', 'access token not yet valid');
+      throw reject('invalid_token', 'invalid access token');
     }
-    if (!(await this.sessions.isActive(result.claims.sid))) throw Errors.unauthorized('session revoked or expired');
+    if (!(await this.sessions.isActive(result.claims.sid))) throw reject('revoked_session', 'session revoked or expired');
     return principalOf(result.claims);
   }
 
   /** 403 unless the principal may call a route with this policy; resolves the tenant of tenant routes. */
   async authorize(principal: Principal, policy: RouteAuth, req: Request): Promise<void> {
+    try {
+      await this.check(principal, policy, req);
+    } catch (err) {
+      this.metrics.rejections.inc({ reason: 'forbidden' });
+      throw err;
+    }
+  }
+
+  private async check(principal: Principal, policy: RouteAuth, req: Request): Promise<void> {
     switch (policy) {
       case 'public':
       case 'authenticated':
@@ -130,10 +149,15 @@ export class AuthRuntime {
 
   // ---- the auth gateway's operations ----
 
-  async login(username: string, password: string, ip: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
+  /**
+   * Username + password, throttled per username and address: the user, or 401
+   * (wrong), 429 (locked out). Failures are logged without the password.
+   */
+  async checkPassword(username: string, password: string, ip: string): Promise<UserRecord> {
     await this.ensureBootstrapped();
     const wait = this.loginLimiter.retryAfter(username, ip);
     if (wait > 0) {
+      this.metrics.logins.inc({ outcome: 'locked' });
       this.log.warn({ event: 'login_locked', username, ip, retryAfterSeconds: wait }, 'login refused: too many failed attempts');
       throw Errors.rateLimited('too many failed login attempts; try again later', wait);
     }
@@ -142,15 +166,22 @@ export class AuthRuntime {
     const ok = await verifySecret(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !ok) {
       this.loginLimiter.recordFailure(username, ip);
+      this.metrics.logins.inc({ outcome: 'bad_credentials' });
       this.log.warn({ event: 'login_failed', username, ip, reason: user ? 'bad_password' : 'unknown_user' }, 'login failed');
       throw Errors.unauthorized('invalid username or password');
     }
     this.loginLimiter.recordSuccess(username);
-    if (user.disabled) throw Errors.forbidden('user is disabled');
-    if (user.tenant) {
-      const tenant = await this.tenants.get(user.tenant);
-      if (!tenant || tenant.disabled) throw Errors.forbidden(`tenant ${user.tenant} is disabled`);
+    return user;
+  }
+
+  async login(username: string, password: string, ip: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
+    const user = await this.checkPassword(username, password, ip);
+    const tenant = user.tenant ? await this.tenants.get(user.tenant) : undefined;
+    if (user.disabled || (user.tenant && (!tenant || tenant.disabled))) {
+      this.metrics.logins.inc({ outcome: 'disabled' });
+      throw Errors.forbidden(user.disabled ? 'user is disabled' : `tenant ${user.tenant} is disabled`);
     }
+    this.metrics.logins.inc({ outcome: 'success' });
     const { session, refreshToken } = await this.sessions.create(user);
     this.log.info({ event: 'login', username, role: user.role, sessionId: session.id }, 'login');
     return { tokens: await this.issue(session, refreshToken), user };
@@ -158,6 +189,7 @@ export class AuthRuntime {
 
   async refresh(refreshToken: string): Promise<IssuedTokens> {
     const outcome = await this.sessions.refresh(refreshToken);
+    this.metrics.refreshes.inc({ outcome: outcome.ok ? 'rotated' : outcome.reason === 'reused' ? 'reused' : 'rejected' });
     if (!outcome.ok) {
       if (outcome.reason === 'reused') {
         this.log.warn({ event: 'refresh_reuse', sessionId: /^rt_([^.]+)/.exec(refreshToken)?.[1] }, 'spent refresh token reused: session revoked');
@@ -190,6 +222,13 @@ export class AuthRuntime {
     };
     await this.users.put(user);
     return user;
+  }
+
+  /** New password (and so all existing sessions revoked). */
+  async setPassword(user: UserRecord, password: string): Promise<number> {
+    user.passwordHash = await hashSecret(password);
+    await this.users.put(user);
+    return this.sessions.revokeUser(user.username, 'password_changed');
   }
 
   async disableUser(user: UserRecord): Promise<number> {

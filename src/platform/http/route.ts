@@ -9,7 +9,8 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
 /**
  * Who may call a route (enforced in one place, create-service-app.ts):
- * - 'public': no credential (only /health, /ready, /auth/login and the dashboard page shell);
+ * - 'public': no credential (only /health, /ready, /auth/login, /auth/refresh — the refresh token is its
+ *   credential — and the dashboard page shell);
  * - 'authenticated': any valid credential;
  * - 'tenant:read' / 'tenant:write': a user or API key of the X-Tenant-Id tenant with that
  *   right (writer implies read), or an admin for any tenant;

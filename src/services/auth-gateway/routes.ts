@@ -11,6 +11,7 @@ import { route } from '../../platform/http/route.js';
 import { isValidTenantId } from '../../platform/http/tenant-id.js';
 import type { ServiceDeps } from '../service-deps.js';
 import {
+  changePasswordBody,
   createApiKeyBody,
   createTenantBody,
   createUserBody,
@@ -19,6 +20,7 @@ import {
   serviceCredentialBody,
   tenantFilterQuery,
   updateTenantBody,
+  updateUserBody,
 } from './schemas.js';
 
 function principalOf(req: Request): Principal {
@@ -95,6 +97,21 @@ export function authGatewayRoutes(deps: ServiceDeps) {
         const principal = principalOf(req);
         if (!principal.sessionId) throw Errors.badRequest('API keys are not sessions; revoke them with DELETE /admin/api-keys/:id');
         return { revoked: await auth.logout(principal) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/password',
+      operation: 'auth.password',
+      auth: 'authenticated',
+      summary: 'Change one’s own password (current password required); every session of the user is revoked, log in again',
+      body: changePasswordBody,
+      handler: async ({ req, body }) => {
+        const principal = principalOf(req);
+        if (principal.kind !== 'user') throw Errors.badRequest('only users have passwords');
+        // Checked like a login: same limiter, same failure logging.
+        const user = await auth.checkPassword(principal.subject, body.current_password, clientAddress(req));
+        return { revokedSessions: await auth.setPassword(user, body.new_password) };
       },
     }),
     route({
@@ -206,6 +223,28 @@ export function authGatewayRoutes(deps: ServiceDeps) {
       handler: async ({ query }) => {
         const users = (await auth.users.list({ tenant: query.tenant })).map(publicUser);
         return { users, count: users.length };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/admin/users/:username',
+      operation: 'admin.users.update',
+      auth: 'admin',
+      summary: 'Reset a user’s password and/or enable or disable them; either revokes their sessions',
+      body: updateUserBody,
+      handler: async ({ req, body }) => {
+        const username = param(req, 'username');
+        const user = await auth.users.get(username);
+        if (!user) throw Errors.notFound(`user ${username}`);
+        if (body.disabled === true && username === principalOf(req).subject) throw Errors.badRequest('an admin cannot disable themselves');
+        let revokedSessions = 0;
+        if (body.password !== undefined) revokedSessions += await auth.setPassword(user, body.password);
+        if (body.disabled === true) revokedSessions += await auth.disableUser(user);
+        if (body.disabled === false && user.disabled) {
+          delete user.disabled;
+          await auth.users.put(user);
+        }
+        return { user: publicUser(user), revokedSessions };
       },
     }),
     route({

@@ -42,6 +42,18 @@ export const createUserBody = z
     path: ['tenant'],
   });
 
+export const updateUserBody = z
+  .strictObject({
+    password: z.string().min(8, 'at least 8 characters').max(1024).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((u) => u.password !== undefined || u.disabled !== undefined, { message: 'nothing to change: give password and/or disabled' });
+
+export const changePasswordBody = z.strictObject({
+  current_password: z.string().min(1).max(1024),
+  new_password: z.string().min(8, 'at least 8 characters').max(1024),
+});
+
 export const createApiKeyBody = z
   .strictObject({
     name: label,
