@@ -201,6 +201,8 @@ export class AuthRuntime {
       await this.sessions.revoke(outcome.session.id, 'user_disabled');
       throw Errors.unauthorized('user is disabled');
     }
+    const tenant = user.tenant ? await this.tenants.get(user.tenant) : undefined;
+    if (user.tenant && (!tenant || tenant.disabled)) throw Errors.forbidden(`tenant ${user.tenant} is disabled`);
     return this.issue(outcome.session, outcome.refreshToken);
   }
 

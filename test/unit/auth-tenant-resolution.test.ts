@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Request } from 'express';
+import type { Principal } from '../../src/platform/auth/principal.js';
+import { AppError } from '../../src/platform/errors.js';
+import { resolveTenant } from '../../src/platform/http/tenant-id.js';
+
+function req(tenantHeader?: string): Request {
+  return { headers: tenantHeader === undefined ? {} : { 'x-tenant-id': tenantHeader } } as unknown as Request;
+}
+
+function statusOf(fn: () => unknown): number | string {
+  try {
+    return String(fn());
+  } catch (err) {
+    assert.ok(err instanceof AppError);
+    return err.status;
+  }
+}
+
+const writerA: Principal = { subject: 'k1', role: 'writer', tenant: 'tenant-a', kind: 'apiKey' };
+const admin: Principal = { subject: 'admin', role: 'admin', kind: 'user', sessionId: 's' };
+const service: Principal = { subject: 'k2', role: 'service', kind: 'service' };
+
+test('a tenant credential acts for its own tenant, with or without the header', () => {
+  assert.equal(statusOf(() => resolveTenant(req(), writerA)), 'tenant-a');
+  assert.equal(statusOf(() => resolveTenant(req('tenant-a'), writerA)), 'tenant-a');
+});
+
+test('a tenant credential naming another tenant is 403; a malformed id is 400', () => {
+  assert.equal(statusOf(() => resolveTenant(req('tenant-b'), writerA)), 403);
+  assert.equal(statusOf(() => resolveTenant(req('../tenant-a'), writerA)), 400);
+  assert.equal(statusOf(() => resolveTenant(req('TENANT-A'), writerA)), 400);
+});
+
+test('admins name any tenant and must name one; credentials without a tenant cannot act for one', () => {
+  assert.equal(statusOf(() => resolveTenant(req('tenant-b'), admin)), 'tenant-b');
+  assert.equal(statusOf(() => resolveTenant(req(), admin)), 400);
+  assert.equal(statusOf(() => resolveTenant(req('tenant-b'), service)), 403);
+});
