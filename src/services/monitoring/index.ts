@@ -44,13 +44,16 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
 
   const timers: NodeJS.Timeout[] = [];
   let lastLoopError = 0;
+  const loopErrors = new Map<string, string>();
   const guarded = (what: string, fn: () => Promise<void>) => async () => {
     try {
       await fn();
+      loopErrors.delete(what);
     } catch (err) {
       // At most one line a minute: a broken loop must not flood the log buffer it feeds.
       if (Date.now() - lastLoopError > 60_000) log.error({ err, loop: what }, 'monitoring loop failed');
       lastLoopError = Date.now();
+      loopErrors.set(what, err instanceof Error ? err.message : String(err));
     }
   };
   const sample = guarded('sample', async () => {
@@ -84,6 +87,10 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
     },
     async stop() {
       for (const t of timers.splice(0)) clearInterval(t);
+    },
+    health() {
+      if (loopErrors.size === 0) return { status: 'ok' };
+      return { status: 'degraded', reasons: [...loopErrors].map(([loop, msg]) => `${loop === 'alerts' ? 'alert evaluation' : 'metric sampling'} failing: ${msg}`) };
     },
   };
 }
