@@ -1,0 +1,234 @@
+// Query path benchmark on ≥ 1M rows. Prints, in one run:
+//  - p50/p99 latency of the full path (parse → bind → optimize → generate →
+//    execute) vs the same query hand-written and run directly on the engine,
+//    in-process and over HTTP (POST /query/execute on a real process);
+//  - streaming of 1M rows over HTTP as NDJSON and Arrow: rows/s and time to first row;
+//  - median q-error of the optimizer's estimates (every plan node, EXPLAIN ANALYZE);
+//  - partitions pruned.
+// Data is written the way the applier lays it out (tenant table in ClickHouse,
+// one Parquet part per day, catalog entries), but generated inside the engine so
+// loading 1M rows takes seconds. Usage: npm run bench:query [-- --rows 1000000]
+import path from 'node:path';
+import pino from 'pino';
+import { CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog/catalog-store.js';
+import { StateStore } from '../../src/platform/state-store.js';
+import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
+import { ColumnStatsStore } from '../../src/query/column-stats.js';
+import { QueryExecutor, median } from '../../src/query/executor.js';
+import { QueryPlanner } from '../../src/query/query-planner.js';
+import { QueryRegistry } from '../../src/query/query-registry.js';
+import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
+import { quoteString } from '../../src/storage/clickhouse/sql-literal.js';
+import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
+import { formatPartName } from '../../src/storage/parquet/index.js';
+import type { ColumnSpec } from '../../src/storage/record-types.js';
+import { adminHeaders, startPlane } from '../../test/helpers/control-plane-process.js';
+import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const ROWS = arg('rows', 1_000_000);
+const DAYS = 90;
+const ITER = arg('iterations', 200);
+const TENANT = 'bench';
+const BASE = Date.UTC(2026, 6, 1);
+const DAY = 86_400_000;
+
+const EVENT_COLUMNS: ColumnSpec[] = [
+  { name: 'amount', type: 'Float64' },
+  { name: 'country', type: 'String' },
+  { name: 'paid', type: 'Bool' },
+  { name: 'user_id', type: 'String' },
+];
+const USER_COLUMNS: ColumnSpec[] = [
+  { name: 'name', type: 'String' },
+  { name: 'age', type: 'Float64' },
+];
+
+const day = (d: number) => new Date(BASE + d * DAY).toISOString().slice(0, 10);
+
+/** Our SQL and the same query by hand ({E}, {U}: the tenant's tables). */
+const QUERIES: Array<{ name: string; sql: string; hand: string }> = [
+  { name: 'point lookup', sql: "SELECT data_id, amount FROM events WHERE data_id = 'e4242'", hand: "SELECT data_id, amount FROM {E} WHERE data_id = 'e4242'" },
+  { name: 'count one day', sql: `SELECT count() FROM events WHERE date = '${day(40)}'`, hand: `SELECT count() FROM {E} WHERE date = toDate('${day(40)}')` },
+  {
+    name: 'group by week range',
+    sql: `SELECT country, count() AS n, avg(amount) AS a FROM events WHERE ts_ms >= ${BASE + 10 * DAY} AND ts_ms < ${BASE + 17 * DAY} GROUP BY country ORDER BY n DESC`,
+    hand: `SELECT country, count() AS n, avg(amount) AS a FROM {E} WHERE ts_ms >= ${BASE + 10 * DAY} AND ts_ms < ${BASE + 17 * DAY} GROUP BY country ORDER BY n DESC`,
+  },
+  { name: 'top 10', sql: 'SELECT data_id, amount FROM events WHERE paid = true ORDER BY amount DESC, data_id LIMIT 10', hand: 'SELECT data_id, amount FROM {E} WHERE paid = 1 ORDER BY amount DESC, data_id LIMIT 10' },
+  { name: 'full aggregate', sql: 'SELECT country, sum(amount), count(DISTINCT user_id) FROM events GROUP BY country', hand: 'SELECT country, sum(amount), uniqExact(user_id) FROM {E} GROUP BY country' },
+  {
+    name: 'join + group',
+    sql: `SELECT u.name, count() AS n FROM events e JOIN users u ON e.user_id = u.data_id WHERE e.date = '${day(5)}' AND u.age > 60 GROUP BY u.name ORDER BY n DESC LIMIT 5`,
+    hand: `SELECT name, count() AS n FROM (SELECT user_id FROM {E} WHERE date = toDate('${day(5)}')) AS a ALL INNER JOIN (SELECT data_id AS user_id, name FROM {U} WHERE age > 60) AS b USING user_id GROUP BY name ORDER BY n DESC LIMIT 5`,
+  },
+];
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+const f = (x: number, d = 2) => x.toFixed(d);
+
+async function main() {
+  const dataDir = makeTempDir('bench-query');
+  const logger = pino({ level: 'silent' });
+  console.log(`# query bench: ${ROWS.toLocaleString()} rows over ${DAYS} days, ${ITER} iterations per query, data in ${dataDir}`);
+  const state = await StateStore.open(path.join(dataDir, 'state'));
+  const engine = createClickHouseEngine({ dataDir: path.join(dataDir, 'chdb'), database: 'control_plane' });
+  await engine.open();
+  const tables = new TenantTableStore(engine);
+  const catalog = new CatalogStore(state);
+  const parquetRoot = path.join(dataDir, 'parquet');
+
+  // ---- load ----
+  let t = performance.now();
+  await tables.ensureTable(TENANT, 'events', EVENT_COLUMNS);
+  await tables.ensureTable(TENANT, 'users', USER_COLUMNS);
+  const E = tables.tableName(TENANT, 'events');
+  const U = tables.tableName(TENANT, 'users');
+  await engine.exec(
+    `INSERT INTO ${E} (data_id, ts_ms, date, lsn, payload, amount, country, paid, user_id) ` +
+      `SELECT concat('e', toString(number)), toInt64(${BASE} + intDiv(number * ${DAYS * DAY}, ${ROWS})) AS t, toDate(toDateTime(intDiv(t, 1000), 'UTC')), number + 1, ` +
+      `concat('{"amount":', toString(number % 997), '}'), toFloat64(number % 997), ['NL','DE','FR','BE','US','ES','IT'][1 + number % 7], toUInt8(number % 3 = 0), concat('u', toString(sipHash64(number) % 5000)) ` +
+      `FROM numbers(${ROWS})`,
+  );
+  await engine.exec(`INSERT INTO ${U} (data_id, ts_ms, date, lsn, payload, name, age) SELECT concat('u', toString(number)), ${BASE}, toDate('${day(0)}'), 1, '{}', concat('user ', toString(number % 500)), toFloat64(18 + number % 70) FROM numbers(5000)`);
+  const parts: PartEntry[] = [];
+  const byDay = await engine.query<{ d: string; n: string; lo: string; hi: string }>(`SELECT toString(date) AS d, count() AS n, min(ts_ms) AS lo, max(ts_ms) AS hi FROM ${E} GROUP BY date ORDER BY date`);
+  for (const r of byDay) {
+    const rel = `${TENANT}/events/date=${r.d}/${formatPartName({ firstLsn: 1, lastLsn: 1 })}`;
+    await engine.exec(
+      `INSERT INTO FUNCTION file(${quoteString(path.join(parquetRoot, rel))}, Parquet) ` +
+        `SELECT data_id, ts_ms, toInt64(lsn) AS lsn, payload, amount, country, CAST(paid AS Nullable(Bool)) AS paid, user_id FROM ${E} WHERE date = toDate(${quoteString(r.d)})`,
+    );
+    parts.push({ tenant: TENANT, table: 'events', date: r.d, relativePath: rel, firstLsn: 1, lastLsn: 1, rows: Number(r.n), bytes: 0, minTsMs: Number(r.lo), maxTsMs: Number(r.hi) });
+  }
+  const userRel = `${TENANT}/users/date=${day(0)}/${formatPartName({ firstLsn: 1, lastLsn: 1 })}`;
+  await engine.exec(`INSERT INTO FUNCTION file(${quoteString(path.join(parquetRoot, userRel))}, Parquet) SELECT data_id, ts_ms, toInt64(lsn) AS lsn, payload, name, age FROM ${U}`);
+  parts.push({ tenant: TENANT, table: 'users', date: day(0), relativePath: userRel, firstLsn: 1, lastLsn: 1, rows: 5000, bytes: 0, minTsMs: BASE, maxTsMs: BASE });
+  const now = Date.now();
+  const entry = (table: string, columns: ColumnSpec[], rows: number, min: number, max: number, n: number): TableEntry => ({ tenant: TENANT, table, columns, rowCount: rows, bytes: 0, partitions: n, minTsMs: min, maxTsMs: max, createdAt: now, updatedAt: now });
+  // Checkpoint 1 with parts named 1-1: a plane started on this dir keeps the parts (nothing "after" the checkpoint).
+  await catalog.commitBatch({
+    tables: [entry('events', EVENT_COLUMNS, ROWS, BASE, parts.at(-2)!.maxTsMs, byDay.length), entry('users', USER_COLUMNS, 5000, BASE, BASE, 1)],
+    parts,
+    checkpoint: 1,
+  });
+  const columnStats = new ColumnStatsStore({ state: () => state, catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+  await columnStats.refreshStale();
+  console.log(`loaded in ${f((performance.now() - t) / 1000, 1)} s (ClickHouse table, ${parts.length} Parquet parts, catalog, column stats)`);
+
+  const config = new CboConfigStore(() => state);
+  const planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
+  const executor = new QueryExecutor({ planner, registry: new QueryRegistry({ maxConcurrentPerTenant: 8 }), engine: () => engine, tables: () => tables, parquetRoot, defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000, logger });
+
+  // ---- in-process: full path vs hand-written SQL on the engine ----
+  console.log('\n## latency, in-process (ms): full path vs hand-written SQL run directly');
+  console.log('query                  | direct p50 | direct p99 | full p50 | full p99 | added p50 | source');
+  const directP50 = new Map<string, number>();
+  const added: number[] = [];
+  for (const q of QUERIES) {
+    const hand = q.hand.replaceAll('{E}', E).replaceAll('{U}', U);
+    const direct: number[] = [];
+    const full: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await engine.query(hand);
+      for await (const r of (await executor.open(TENANT, { sql: q.sql }, { via: 'bench', format: 'json' })).rows) void r;
+    }
+    for (let i = 0; i < ITER; i++) {
+      let s = performance.now();
+      await engine.query(hand);
+      direct.push(performance.now() - s);
+      s = performance.now();
+      const open = await executor.open(TENANT, { sql: q.sql }, { via: 'bench', format: 'json' });
+      for await (const r of open.rows) void r;
+      full.push(performance.now() - s);
+    }
+    const plan = await planner.plan(TENANT, { sql: q.sql });
+    const src = plan.physical.tree.op === 'scan' ? plan.physical.tree.source : 'join';
+    directP50.set(q.name, pct(direct, 50));
+    added.push(pct(full, 50) - pct(direct, 50));
+    console.log(`${q.name.padEnd(22)} | ${f(pct(direct, 50)).padStart(10)} | ${f(pct(direct, 99)).padStart(10)} | ${f(pct(full, 50)).padStart(8)} | ${f(pct(full, 99)).padStart(8)} | ${f(pct(full, 50) - pct(direct, 50)).padStart(9)} | ${src}`);
+  }
+  const planOnly: number[] = [];
+  for (let i = 0; i < ITER; i++) {
+    const s = performance.now();
+    await planner.plan(TENANT, { sql: QUERIES[2]!.sql });
+    planOnly.push(performance.now() - s);
+  }
+  console.log(`median added by the full path: ${f(median(added))} ms (goal ≤ 2 ms); parse+bind+plan alone (cached plan): p50 ${f(pct(planOnly, 50), 3)} ms`);
+
+  // ---- estimates: q-error per plan node, partitions pruned ----
+  const qErrors: number[] = [];
+  let pruned = 0;
+  let total = 0;
+  for (const q of QUERIES) {
+    const ex = await executor.explain(TENANT, { sql: q.sql }, true);
+    for (const e of ex.analyze?.qErrors ?? []) qErrors.push(e.qError);
+    pruned += ex.partitions.pruned;
+    total += ex.partitions.total;
+  }
+  console.log(`\n## estimates: median q-error ${f(median(qErrors))} over ${qErrors.length} plan nodes (max ${f(Math.max(...qErrors))}); partitions pruned ${pruned} of ${total} scanned-table partitions`);
+
+  // The plane's Parquet housekeeping reads part footers written by our own
+  // sink; files written by ClickHouse lack its key/value metadata, so the HTTP
+  // phase runs on the ClickHouse table alone (parts dropped from the catalog).
+  await catalog.commitBatch({ tables: [], parts: [], removedParts: parts, checkpoint: 1 });
+  await engine.close();
+  await state.close();
+  const { rm } = await import('node:fs/promises');
+  await rm(parquetRoot, { recursive: true, force: true });
+
+  // ---- over HTTP on a real process with the same data ----
+  console.log('\n## over HTTP (POST /query/execute on a started control plane, same data)');
+  t = performance.now();
+  const plane = await startPlane({ dataDir, keepDataDir: true, env: { LOG_LEVEL: 'warn', QUERY_MAX_JSON_ROWS: '2000000' } });
+  try {
+    const auth = await adminHeaders(plane);
+    const url = plane.url('operation-node', '/query/execute');
+    const post = (sql: string, accept = 'application/json') =>
+      fetch(url, { method: 'POST', headers: { ...auth, 'X-Tenant-Id': TENANT, 'Content-Type': 'application/json', Accept: accept }, body: JSON.stringify({ sql }) });
+    console.log('query                  | http p50 | http p99 | added p50 vs direct in-process');
+    for (const q of QUERIES) {
+      const lat: number[] = [];
+      for (let i = 0; i < 5; i++) await (await post(q.sql)).arrayBuffer();
+      for (let i = 0; i < ITER; i++) {
+        const s = performance.now();
+        const res = await post(q.sql);
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`${q.name}: HTTP ${res.status}`);
+        lat.push(performance.now() - s);
+      }
+      console.log(`${q.name.padEnd(22)} | ${f(pct(lat, 50)).padStart(8)} | ${f(pct(lat, 99)).padStart(8)} | ${f(pct(lat, 50) - directP50.get(q.name)!)}`);
+    }
+    for (const [label, accept] of [['NDJSON', 'application/x-ndjson'], ['Arrow IPC', 'application/vnd.apache.arrow.stream']] as const) {
+      const s = performance.now();
+      const res = await post('SELECT data_id, ts_ms, amount, country, user_id FROM events', accept);
+      if (res.status !== 200 || !res.body) throw new Error(`${label} stream: HTTP ${res.status}`);
+      let first: number | undefined;
+      let bytes = 0;
+      let lines = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        first ??= performance.now() - s;
+        bytes += chunk.length;
+        if (accept === 'application/x-ndjson') for (const b of chunk) if (b === 10) lines++;
+      }
+      const secs = (performance.now() - s) / 1000;
+      const rows = accept === 'application/x-ndjson' ? lines : ROWS;
+      console.log(`stream ${ROWS.toLocaleString()} rows as ${label}: ${Math.round(rows / secs).toLocaleString()} rows/s, first bytes after ${f(first ?? 0)} ms, ${f(bytes / 1e6, 1)} MB in ${f(secs)} s${rows !== ROWS ? ` (got ${rows} rows!)` : ''}`);
+    }
+    console.log(`(plane started and measured in ${f((performance.now() - t) / 1000, 1)} s)`);
+  } finally {
+    await plane.cleanup();
+    removeTempDir(dataDir);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
