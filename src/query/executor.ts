@@ -63,6 +63,9 @@ export class QueryExecutor {
     const convert = rowConverter(gen.columns, gen.renamed);
     const engine = this.deps.engine();
     const small = planned.physical.estRows <= 5_000;
+    // Smaller blocks make the first rows of a large result arrive sooner. Only the
+    // embedded engine gets the clause: where SETTINGS may stand differs on 18.16.
+    const streamSql = engine.kind === 'embedded' ? `${gen.sql} SETTINGS max_block_size = 8192` : gen.sql;
     const source = async function* (): AsyncIterable<Record<string, unknown>> {
       try {
         if (small) {
@@ -72,7 +75,7 @@ export class QueryExecutor {
           for (const r of rows) yield convert(r);
         } else {
           let n = 0;
-          for await (const r of engine.queryStream(gen.sql, { signal: handle.signal, queryId: handle.id })) {
+          for await (const r of engine.queryStream(streamSql, { signal: handle.signal, queryId: handle.id })) {
             if (++n === 1024) {
               handle.addRows(n);
               n = 0;
