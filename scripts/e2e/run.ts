@@ -347,5 +347,73 @@ await check('monitoring POST /dashboard/login → access token that reads the sn
 await check('monitoring GET /dashboard/api/snapshot without a credential → 401', async () =>
   expectError(await call('monitoring', 'GET', '/dashboard/api/snapshot', { bearer: null, tenant: null }), 401, 'unauthorized'));
 
+// ---- query path: interpreter, CBO, operation node, /data/execute (issue 5) ----
+const querySql = 'SELECT page, count() AS n FROM clicks GROUP BY page ORDER BY page';
+await check('query-interpreter POST /parse/sql → AST; POST /parse/dsl → same form', async () => {
+  const a = await call('query-interpreter', 'POST', '/parse/sql', { body: json({ sql: querySql }) });
+  expect(a.status === 200 && (a.json.ast as { kind: string }).kind === 'select', a.text);
+  const d = await call('query-interpreter', 'POST', '/parse/dsl', { body: json({ table: 'clicks', groupBy: ['page'], aggregations: [{ fn: 'count' }] }) });
+  expect(d.status === 200 && (d.json.ast as { from: { table: string } }).from.table === 'clicks', d.text);
+});
+await check('query-interpreter POST /validate/query unknown column → 400 with line and column', async () => {
+  const r = await call('query-interpreter', 'POST', '/validate/query', { body: json({ sql: 'SELECT page,\n  nope FROM clicks' }) });
+  expectError(r, 400, 'invalid_query');
+  const details = (r.json.error as { details: { line: number; column: number } }).details;
+  expect(details.line === 2 && details.column === 3, r.text);
+});
+await check('query-interpreter POST /transform/plan → logical plan', async () => {
+  const r = await call('query-interpreter', 'POST', '/transform/plan', { body: json({ sql: querySql }) });
+  expect(r.status === 200 && (r.json.logical as { op: string }).op === 'sort', r.text);
+});
+await check('cbo-engine POST /optimize/query → physical plan with estimates', async () => {
+  const r = await call('cbo-engine', 'POST', '/optimize/query', { body: json({ sql: "SELECT count() FROM clicks WHERE date = '2026-11-20'" }) });
+  expect(r.status === 200 && typeof r.json.estimatedRows === 'number' && (r.json.physical as { estRows: number }).estRows >= 0, r.text);
+});
+await check('cbo-engine GET /optimize/stats and GET /optimize/config', async () => {
+  const st = await call('cbo-engine', 'GET', '/optimize/stats', admin());
+  expect(st.status === 200 && typeof st.json.plans === 'number', st.text);
+  const cfg = await call('cbo-engine', 'GET', '/optimize/config', admin());
+  expect(cfg.status === 200 && typeof (cfg.json.weights as { clickhouseRowCost: number }).clickhouseRowCost === 'number', cfg.text);
+  expectError(await call('cbo-engine', 'PUT', '/optimize/config', { ...admin(), body: json({ parquetRowCost: -1 }) }), 400, 'validation_failed');
+});
+let e2eQueryId = '';
+await check('operation-node POST /query/execute → JSON rows', async () => {
+  const r = await call('operation-node', 'POST', '/query/execute', { body: json({ sql: 'SELECT count() AS n FROM clicks' }) });
+  expect(r.status === 200 && (r.json.rows as Array<{ n: number }>)[0]!.n === 2 && typeof r.json.queryId === 'string', r.text);
+  e2eQueryId = String(r.json.queryId);
+});
+await check('operation-node POST /query/execute NDJSON and Arrow on Accept', async () => {
+  const nd = await call('operation-node', 'POST', '/query/execute', { body: json({ sql: querySql }), accept: 'application/x-ndjson' });
+  expect(nd.status === 200 && nd.text.trim().split('\n').length === 2, nd.text);
+  const ar = await call('operation-node', 'POST', '/query/execute', { body: json({ sql: querySql }), accept: 'application/vnd.apache.arrow.stream' });
+  expect(ar.status === 200 && /apache\.arrow/.test(ar.headers.get('content-type') ?? ''), `${ar.status}`);
+});
+await check('operation-node refuses hostile SQL → 400 (system tables, two statements, SETTINGS)', async () => {
+  for (const sql of ['SELECT * FROM system.tables', 'SELECT 1 FROM clicks; DROP TABLE clicks', 'SELECT 1 FROM clicks SETTINGS readonly = 0', "SELECT * FROM file('/etc/passwd')"]) {
+    expectError(await call('operation-node', 'POST', '/query/execute', { body: json({ sql }) }), 400, 'invalid_query');
+  }
+});
+await check('operation-node GET /query/plan?analyze=true → estimates, actual rows, q-error', async () => {
+  const r = await call('operation-node', 'GET', `/query/plan?analyze=true&sql=${encodeURIComponent(querySql)}`);
+  const an = r.json.analyze as { actualRows: number; qErrors: unknown[] } | undefined;
+  expect(r.status === 200 && r.json.physical && an && an.actualRows === 2 && an.qErrors.length > 0, r.text);
+});
+await check('operation-node GET /query/status, GET /query/running, DELETE /query/:id unknown → 404', async () => {
+  const st = await call('operation-node', 'GET', `/query/status?id=${e2eQueryId}`);
+  expect(st.status === 200 && st.json.state === 'finished' && st.json.rows === 1, st.text);
+  const run = await call('operation-node', 'GET', '/query/running?state=all');
+  expect(run.status === 200 && (run.json.queries as Array<{ id: string }>).some((q) => q.id === e2eQueryId), run.text);
+  expectError(await call('operation-node', 'DELETE', `/query/${randomUUID()}`), 404, 'not_found');
+});
+await check('operation-node GET /nodes/status → engines with health', async () => {
+  const r = await call('operation-node', 'GET', '/nodes/status', admin());
+  const engines = r.json.engines as Array<{ name: string; healthy: boolean }>;
+  expect(r.status === 200 && engines.some((e) => e.name === 'clickhouse' && e.healthy), r.text);
+});
+await check('tenant-node POST /data/execute (DSL) → the tenant’s rows only', async () => {
+  const r = await call('tenant-node', 'POST', '/data/execute', { body: json({ dsl: { table: 'clicks', select: ['data_id'], orderBy: [{ column: 'data_id' }] } }) });
+  expect(r.status === 200 && json((r.json.rows as Array<{ data_id: string }>).map((x) => x.data_id)) === json(['c1', 'c2']), r.text);
+});
+
 console.log(`e2e: ${passes} passed, ${failures} failed`);
 process.exit(failures === 0 ? 0 : 1);
