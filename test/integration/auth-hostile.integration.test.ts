@@ -260,9 +260,12 @@ describe('auth against hostile clients', () => {
 
   test('a reader cannot write (API key and user), and nothing is written', async () => {
     const readerUser = { authorization: `Bearer ${(await login(plane, 'hostile-reader-a', USER_PASSWORD)).access_token}` };
+    const writeRoutes = routes.filter((r) => r.auth === 'tenant:write');
+    assert.deepEqual(writeRoutes.map((r) => `${r.method} ${r.path}`).sort(), ['POST /data', 'POST /data/store']);
     for (const headers of [readerA, readerUser]) {
-      for (const path of ['/data', '/data/store']) {
-        expectError(await send(url('tenant-node', path), { method: 'POST', headers, body: JSON.stringify({ data_id: 'reader-write', payload: {} }) }), 403, 'forbidden', `reader POST ${path}`);
+      for (const r of writeRoutes) {
+        const a = await send(url(r.service, r.path), { method: r.method, headers, body: JSON.stringify({ data_id: 'reader-write', payload: {} }) });
+        expectError(a, 403, 'forbidden', `reader ${r.method} ${r.path}`);
       }
       assert.equal((await send(url('tenant-node', '/data'), { headers })).status, 200, 'a reader reads');
     }
@@ -273,7 +276,13 @@ describe('auth against hostile clients', () => {
   test('a writer of tenant A cannot read or write tenant B on any tenant-scoped route', async () => {
     const tenantRoutes = routes.filter((r) => r.auth.startsWith('tenant:'));
     const names = tenantRoutes.map((r) => `${r.method} ${r.path}`);
-    for (const expected of ['POST /data', 'GET /data', 'POST /data/store', 'GET /data/retrieve', 'GET /data/stats', 'GET /metadata/tables', 'POST /metadata/partitions', 'GET /metadata/indexes', 'GET /metadata/stats']) {
+    const expectedRoutes = [
+      ...['POST /data', 'GET /data', 'POST /data/store', 'GET /data/retrieve', 'GET /data/stats', 'POST /data/execute'],
+      ...['GET /metadata/tables', 'POST /metadata/partitions', 'GET /metadata/indexes', 'GET /metadata/stats'],
+      ...['POST /query/execute', 'GET /query/plan', 'POST /query/plan', 'GET /query/status', 'GET /query/running', 'DELETE /query/:id'],
+      ...['POST /validate/query', 'POST /transform/plan', 'POST /optimize/query'],
+    ];
+    for (const expected of expectedRoutes) {
       assert.ok(names.includes(expected), `${expected} is tenant-scoped (found: ${names.join(', ')})`);
     }
     const userA = { authorization: `Bearer ${(await login(plane, 'hostile-writer-a', USER_PASSWORD)).access_token}` };
