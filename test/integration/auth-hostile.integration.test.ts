@@ -261,7 +261,7 @@ describe('auth against hostile clients', () => {
   test('a reader cannot write (API key and user), and nothing is written', async () => {
     const readerUser = { authorization: `Bearer ${(await login(plane, 'hostile-reader-a', USER_PASSWORD)).access_token}` };
     const writeRoutes = routes.filter((r) => r.auth === 'tenant:write');
-    assert.deepEqual(writeRoutes.map((r) => `${r.method} ${r.path}`).sort(), ['POST /data', 'POST /data/store']);
+    for (const w of ['POST /data', 'POST /data/store']) assert.ok(writeRoutes.some((r) => `${r.method} ${r.path}` === w), `${w} is tenant:write`);
     for (const headers of [readerA, readerUser]) {
       for (const r of writeRoutes) {
         const a = await send(url(r.service, r.path), { method: r.method, headers, body: JSON.stringify({ data_id: 'reader-write', payload: {} }) });
