@@ -6,7 +6,7 @@
 // checks it here). The store is the `sessions` sublevel with an in-memory copy
 // of the sessions in use; all services share this process, so a revocation is
 // seen by every one of them immediately.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { StateStore } from '../state-store.js';
 import type { UserRole } from './principal.js';
 
@@ -35,6 +35,13 @@ const REFRESH_PATTERN = /^rt_([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
 
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
+}
+
+/** Constant-time equality of two hashes (never short-circuits on the first differing byte). */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function newRefreshToken(sessionId: string): string {
@@ -113,11 +120,11 @@ export class SessionStore {
     const hash = sha256(token);
     // Synchronous from here to the mutation: concurrent refreshes of one token cannot both win.
     if (session.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
-    if (session.spent.includes(hash)) {
+    if (session.spent.some((h) => sameHash(h, hash))) {
       await this.revoke(session.id, 'refresh_token_reused');
       return { ok: false, reason: 'reused' };
     }
-    if (hash !== session.refreshHash) return { ok: false, reason: 'unknown' };
+    if (!sameHash(hash, session.refreshHash)) return { ok: false, reason: 'unknown' };
     if (session.expiresAt <= Date.now()) return { ok: false, reason: 'expired' };
     const refreshToken = newRefreshToken(session.id);
     session.spent = [...session.spent, hash].slice(-MAX_SPENT);
