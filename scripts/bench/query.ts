@@ -215,7 +215,7 @@ async function main() {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         first ??= performance.now() - s;
         bytes += chunk.length;
-        if (accept === 'application/x-ndjson') for (const b of chunk) if (b === 10) lines++;
+        if (accept === 'application/x-ndjson') for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
       }
       const secs = (performance.now() - s) / 1000;
       const rows = accept === 'application/x-ndjson' ? lines : ROWS;

@@ -193,6 +193,11 @@ function rowConverter(columns: GeneratedColumn[], renamed: boolean): (r: Record<
 }
 
 function toNumberIfExact(v: string): unknown {
+  // Up to 15 digits always fits a double exactly: the common case skips the regex.
+  if (v.length <= 15) {
+    const n = Number(v);
+    return Number.isInteger(n) && v !== '' ? n : v;
+  }
   if (!/^-?\d+$/.test(v)) return v;
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : v;

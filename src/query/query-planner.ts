@@ -64,6 +64,8 @@ export function parseInput(input: QueryInput): SelectQuery {
 
 export class QueryPlanner {
   private readonly cache = new Map<string, PhysicalPlan>();
+  /** Hook for metrics: every plan handed out (cached or not). */
+  onPlanned: ((plan: PhysicalPlan) => void) | undefined;
   readonly stats: PlannerStats = {
     plans: 0,
     cacheHits: 0,
@@ -133,6 +135,7 @@ export class QueryPlanner {
     };
     countScans(physical.tree);
     if (physical.joinReordered) this.stats.joinsReordered++;
+    this.onPlanned?.(physical);
     this.stats.statsRefreshes = this.deps.columnStats.refreshes;
     return { ast, bound, logical, physical, cacheHit };
   }

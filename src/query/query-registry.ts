@@ -72,7 +72,11 @@ export class QueryRegistry {
   private readonly finishedOrder: string[] = [];
   readonly counters = { started: 0, finished: 0, failed: 0, cancelled: 0, timeout: 0 };
 
-  constructor(private readonly limits: { maxConcurrentPerTenant: number }) {}
+  constructor(
+    private readonly limits: { maxConcurrentPerTenant: number },
+    /** Called once per query when it ends (metrics). */
+    private readonly onSettled?: (info: QueryInfo) => void,
+  ) {}
 
   start(tenant: string, meta: { timeoutMs: number; via: string; format: string }): QueryHandle {
     const running = [...this.entries.values()].filter((e) => e.info.tenant === tenant && e.info.state === 'running').length;
@@ -130,6 +134,7 @@ export class QueryRegistry {
     e.info.state = state;
     if (error !== undefined && e.info.error === undefined) e.info.error = error;
     this.counters[state === 'running' ? 'finished' : state]++;
+    this.onSettled?.(this.view(e));
     this.finishedOrder.push(e.info.id);
     while (this.finishedOrder.length > KEEP_FINISHED) this.entries.delete(this.finishedOrder.shift()!);
   }

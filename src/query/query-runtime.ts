@@ -6,10 +6,12 @@
 // another. Across processes they share only the state store (weights, stats).
 import type { Logger } from 'pino';
 import type { AppConfig } from '../platform/config/load-config.js';
+import type { MetricsSetup } from '../platform/metrics/registry.js';
 import type { SharedResources } from '../platform/resources.js';
 import { CboConfigStore } from './cbo/cbo-config.js';
 import { ColumnStatsStore } from './column-stats.js';
 import { QueryExecutor } from './executor.js';
+import { QueryMetrics } from './metrics.js';
 import { QueryPlanner } from './query-planner.js';
 import { QueryRegistry } from './query-registry.js';
 
@@ -26,7 +28,7 @@ export interface QueryRuntime {
 
 const runtimes = new WeakMap<SharedResources, QueryRuntime>();
 
-export function queryRuntime(deps: { config: AppConfig; resources: SharedResources; logger: Logger }): QueryRuntime {
+export function queryRuntime(deps: { config: AppConfig; resources: SharedResources; logger: Logger; metrics: MetricsSetup }): QueryRuntime {
   const existing = runtimes.get(deps.resources);
   if (existing) return existing;
   const { resources, config } = deps;
@@ -45,7 +47,24 @@ export function queryRuntime(deps: { config: AppConfig; resources: SharedResourc
     config: cboConfig,
     engineKind: () => resources.dataPath.engine.kind,
   });
-  const registry = new QueryRegistry({ maxConcurrentPerTenant: config.query.maxConcurrentPerTenant });
+  // The gauge reads the registry at scrape time, after both exist.
+  const metrics: QueryMetrics = new QueryMetrics(deps.metrics.registry, () => registry.list({ state: 'running' }).length);
+  const registry = new QueryRegistry({ maxConcurrentPerTenant: config.query.maxConcurrentPerTenant }, (info) => {
+    metrics.queries.inc({ via: info.via, state: info.state });
+    metrics.seconds.observe({ via: info.via }, info.elapsedMs / 1000);
+    metrics.rows.inc({ via: info.via }, info.rows);
+  });
+  planner.onPlanned = (p) => {
+    metrics.partitionsPruned.inc(p.partitions.pruned);
+    const visit = (n: typeof p.tree) => {
+      if (n.op === 'scan') metrics.scans.inc({ source: n.source });
+      else {
+        visit(n.left);
+        visit(n.right);
+      }
+    };
+    visit(p.tree);
+  };
   const executor = new QueryExecutor({
     planner,
     registry,

@@ -13,6 +13,7 @@ export type ResultFormat = 'json' | 'ndjson' | 'arrow';
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
 const NDJSON_BATCH = 1000;
 const ARROW_BATCH = 65_536;
+const FIRST_ARROW_BATCH = 4096;
 
 export function formatOf(req: Request, explicit: ResultFormat | undefined): ResultFormat {
   if (explicit) return explicit;
@@ -74,13 +75,28 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
   const schema = new Schema(q.columns.map((c) => new Field(c.name, arrowType(c.type), true)));
   const writer = new RecordBatchStreamWriter();
   writer.reset(undefined, schema);
+  // The writer yields many small pieces (metadata, each buffer); one write per ~64 KiB.
   const pipe = (async () => {
-    for await (const chunk of writer) await write(res, chunk);
+    let pending: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of writer) {
+      pending.push(chunk);
+      size += chunk.byteLength;
+      if (size >= 64 * 1024) {
+        await write(res, Buffer.concat(pending));
+        pending = [];
+        size = 0;
+      }
+    }
+    if (size > 0) await write(res, Buffer.concat(pending));
   })();
   let batch: Record<string, unknown>[] = [];
+  let sent = 0;
   for (let r = first; !r.done; r = await it.next()) {
     batch.push(r.value);
-    if (batch.length === ARROW_BATCH) {
+    // A small first batch gets the first rows out fast; later ones are large for throughput.
+    if (batch.length === (sent === 0 ? FIRST_ARROW_BATCH : ARROW_BATCH)) {
+      sent++;
       writer.write(toBatch(schema, q.columns, batch));
       batch = [];
       // Let the pipe flush before building the next batch.

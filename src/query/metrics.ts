@@ -1,0 +1,34 @@
+// Query path metrics: queries by route and outcome, their duration and rows,
+// plans by scan source. Registered into the process registry.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export class QueryMetrics {
+  readonly queries: Counter<'via' | 'state'>;
+  readonly seconds: Histogram<'via'>;
+  readonly rows: Counter<'via'>;
+  readonly running: Gauge;
+  readonly scans: Counter<'source'>;
+  readonly partitionsPruned: Counter;
+
+  constructor(registry: Registry, runningNow: () => number) {
+    this.queries = new Counter({ name: 'query_total', help: 'Queries finished, by entry point and final state', labelNames: ['via', 'state'], registers: [registry] });
+    this.seconds = new Histogram({
+      name: 'query_duration_seconds',
+      help: 'Query wall time from registration to the last row',
+      labelNames: ['via'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    });
+    this.rows = new Counter({ name: 'query_rows_total', help: 'Result rows returned', labelNames: ['via'], registers: [registry] });
+    this.running = new Gauge({
+      name: 'query_running',
+      help: 'Queries running now',
+      registers: [registry],
+      collect() {
+        this.set(runningNow());
+      },
+    });
+    this.scans = new Counter({ name: 'query_plan_scans_total', help: 'Table scans planned, by source (clickhouse, parquet)', labelNames: ['source'], registers: [registry] });
+    this.partitionsPruned = new Counter({ name: 'query_partitions_pruned_total', help: 'Time partitions skipped by the optimizer', registers: [registry] });
+  }
+}
