@@ -23,7 +23,7 @@ export type CostWeights = z.infer<typeof costWeightsSchema>;
 export const DEFAULT_WEIGHTS: CostWeights = Object.freeze({
   clickhouseRowCost: 1,
   parquetRowCost: 1.5,
-  parquetFileCost: 100_000,
+  parquetFileCost: 1_000_000,
   parquetEnabled: true,
   joinBuildRowCost: 2,
   joinProbeRowCost: 1,
