@@ -70,10 +70,11 @@ const worker = spawn('python3', ['services/worker.py', '--port', String(port), '
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((resolve) => worker.stdout!.once('data', () => resolve()));
-const plane = await startPlane({
-  env: { LOG_LEVEL: 'warn', DISTRIBUTED_MODE: 'true', QUERY_INTERPRETER_URL: `http://127.0.0.1:${port}`, SERVICES: 'query-interpreter' },
-});
+let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
 try {
+  plane = await startPlane({
+    env: { LOG_LEVEL: 'warn', DISTRIBUTED_MODE: 'true', QUERY_INTERPRETER_URL: `http://127.0.0.1:${port}`, SERVICES: 'query-interpreter' },
+  });
   const auth = await adminHeaders(plane);
   // Scripts and workers call with API keys: verified once, then cached (JWTs are verified on every request).
   const created = await fetch(plane.url('auth-gateway', '/admin/api-keys'), {
@@ -105,5 +106,5 @@ try {
   }
 } finally {
   worker.kill('SIGTERM');
-  await plane.cleanup();
+  await plane?.cleanup();
 }
