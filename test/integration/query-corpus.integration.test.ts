@@ -233,6 +233,11 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
       const pending = it.next();
       setTimeout(() => open.handle.abandon(), 50);
       await assert.rejects(pending, (err: Error & { code?: string }) => err.name === 'AbortError' || err.code === 'query_cancelled');
+      // The engine stops too (KILL QUERY), not only our promise.
+      const running = async () =>
+        Number((await engine.query<{ n: string }>("SELECT count() AS n FROM system.processes WHERE query LIKE '%ALL INNER JOIN%' AND query NOT LIKE '%system.processes%'"))[0]?.n ?? 0);
+      for (let i = 0; i < 100 && (await running()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await running(), 0, 'the cancelled query is gone from system.processes');
     });
 
     it('a query past its timeout is stopped with query_timeout', async () => {

@@ -47,9 +47,9 @@ describe('query path over HTTP', () => {
       assert.equal(users.status, 201);
     }
     // The query path reads what the applier has moved; wait until both tenants are there.
-    for (const [tenant, n] of [['acme', 500], ['globex', 300]] as const) {
+    for (const [tenant, table, n] of [['acme', 'events', 500], ['globex', 'events', 300], ['acme', 'users', 2], ['globex', 'users', 2]] as const) {
       for (let i = 0; ; i++) {
-        const r = await execute(tenant, 'SELECT count() AS n FROM events');
+        const r = await execute(tenant, `SELECT count() AS n FROM ${table}`);
         if (r.status === 200 && r.body.rows[0].n === n) break;
         assert.ok(i < 200, `applier did not catch up: ${JSON.stringify(r.body)}`);
         await new Promise((res) => setTimeout(res, 50));
@@ -128,6 +128,9 @@ describe('query path over HTTP', () => {
     assert.ok(scan.estRows > 0 && scan.cost > 0);
     const stats = await json('cbo-engine', 'GET', '/optimize/stats', undefined);
     assert.ok(stats.body.plans > 0 && stats.body.partitionsPruned > 0);
+    // Column statistics are recomputed in the background once the applier has changed a table.
+    for (let i = 0; i < 100 && (await json('cbo-engine', 'GET', '/optimize/stats', undefined)).body.statsRefreshes < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await json('cbo-engine', 'GET', '/optimize/stats', undefined)).body.statsRefreshes >= 4, 'stats of 2 tables × 2 tenants computed');
     const cfg = await json('cbo-engine', 'GET', '/optimize/config', undefined);
     assert.equal(cfg.body.weights.clickhouseRowCost, 1);
     const put = await json('cbo-engine', 'PUT', '/optimize/config', undefined, { parquetFileCost: 10 });
