@@ -21,7 +21,7 @@ export const DESIGNATED_ROUTES: readonly DesignatedRoute[] = [
   { service: 'tenant-node', method: 'get', path: '/data/stats', idempotent: true, auth: 'tenant:read', summary: 'Tenant statistics' },
   { service: 'metadata-catalog', method: 'get', path: '/metadata/indexes', idempotent: true, auth: 'tenant:read', summary: 'Indexes of the tenant’s tables' },
   { service: 'query-interpreter', method: 'post', path: '/parse/sql', idempotent: true, auth: 'authenticated', summary: 'Parse SQL into an AST' },
-  { service: 'cbo-engine', method: 'post', path: '/optimize/query', idempotent: true, auth: 'authenticated', summary: 'Optimize a query plan' },
+  { service: 'cbo-engine', method: 'post', path: '/optimize/query', idempotent: true, auth: 'tenant:read', summary: 'Optimize a query plan' },
 ];
 
 export function designatedRoutesOf(service: ServiceId): DesignatedRoute[] {
