@@ -13,13 +13,15 @@ export function isValidTenantId(value: unknown): value is string {
 }
 
 /**
- * The tenant a request acts for. Admins name any tenant with X-Tenant-Id (400 if
- * absent or malformed); everyone else acts for their own tenant: without the
- * header they get it, with another tenant's id they get 403.
+ * The tenant a request acts for. Admins, and workers (role service) on the
+ * routes the auth guard lets them reach (policy 'service': job actions such as
+ * retention sweeps), name the tenant with X-Tenant-Id (400 if absent or
+ * malformed); everyone else acts for their own tenant: without the header they
+ * get it, with another tenant's id they get 403.
  */
 export function resolveTenant(req: Request, principal: Principal | undefined): string {
   const raw = req.headers['x-tenant-id'];
-  if (principal && principal.role !== 'admin') {
+  if (principal && principal.role !== 'admin' && principal.role !== 'service') {
     if (!principal.tenant) throw Errors.forbidden(`a ${principal.role} credential belongs to no tenant`);
     if (raw !== undefined && !isValidTenantId(raw)) throw Errors.invalidTenantId();
     if (raw !== undefined && raw !== principal.tenant) throw Errors.forbidden(`this credential belongs to tenant ${principal.tenant}, not ${raw}`);
