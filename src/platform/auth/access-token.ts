@@ -22,8 +22,14 @@ export interface AccessClaims {
 
 export type TokenFailure = 'expired' | 'not_yet_valid' | 'invalid';
 
+const MAX_CACHED_TOKENS = 10_000;
+
 export class AccessTokens {
   private readonly key: Uint8Array;
+  // Verifying an HS256 JWT through WebCrypto costs far more than the request it
+  // guards; a token that verified once stays valid until its exp, so its claims
+  // are remembered (revocation is the session check's job, done on every request).
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
     secret: string,
@@ -46,6 +52,21 @@ export class AccessTokens {
 
   /** Claims of a valid token, or why it is not valid. Never throws for a bad token. */
   async verify(token: string): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenFailure }> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp + CLOCK_TOLERANCE_SECONDS >= Math.floor(Date.now() / 1000)) return { ok: true, claims: cached };
+      this.verified.delete(token);
+      return { ok: false, reason: 'expired' };
+    }
+    const result = await this.verifySignature(token);
+    if (result.ok) {
+      if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.clear();
+      this.verified.set(token, result.claims);
+    }
+    return result;
+  }
+
+  private async verifySignature(token: string): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenFailure }> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
