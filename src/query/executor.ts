@@ -22,7 +22,9 @@ export interface OpenQuery {
   id: string;
   planned: PlannedQuery;
   columns: Array<{ name: string; type: SqlType }>;
-  /** Rows as the client sees them (renamed, 64-bit integers as numbers where exact). */
+  /** Rows as the client sees them (renamed, 64-bit integers as numbers where exact), in batches. */
+  batches: AsyncIterable<Record<string, unknown>[]>;
+  /** The same rows one by one (consume either this or `batches`, not both). */
   rows: AsyncIterable<Record<string, unknown>>;
   handle: QueryHandle;
 }
@@ -39,6 +41,7 @@ export interface ExecutorDeps {
 }
 
 const INT64 = new Set<SqlType>(['Int64', 'UInt64']);
+const BATCH_ROWS = 1024;
 
 export class QueryExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
@@ -66,30 +69,37 @@ export class QueryExecutor {
     // Smaller blocks make the first rows of a large result arrive sooner. Only the
     // embedded engine gets the clause: where SETTINGS may stand differs on 18.16.
     const streamSql = engine.kind === 'embedded' ? `${gen.sql} SETTINGS max_block_size = 8192` : gen.sql;
-    const source = async function* (): AsyncIterable<Record<string, unknown>> {
+    // Rows travel in batches: one await per batch instead of one per row downstream.
+    const batches = async function* (): AsyncGenerator<Record<string, unknown>[]> {
       try {
         if (small) {
           // One round trip; the stream path costs an extra session on chdb.
           const rows = await engine.query(gen.sql, { signal: handle.signal, queryId: handle.id });
           handle.addRows(rows.length);
-          for (const r of rows) yield convert(r);
+          if (rows.length) yield rows.map(convert);
         } else {
-          let n = 0;
+          let batch: Record<string, unknown>[] = [];
           for await (const r of engine.queryStream(streamSql, { signal: handle.signal, queryId: handle.id })) {
-            if (++n === 1024) {
-              handle.addRows(n);
-              n = 0;
+            batch.push(convert(r));
+            if (batch.length === BATCH_ROWS) {
+              handle.addRows(batch.length);
+              yield batch;
+              batch = [];
             }
-            yield convert(r);
           }
-          handle.addRows(n);
+          handle.addRows(batch.length);
+          if (batch.length) yield batch;
         }
         handle.finish();
       } catch (err) {
         throw handle.fail(err);
       }
     };
-    return { id: handle.id, planned, columns: gen.columns.map((c) => ({ name: c.name, type: c.type })), rows: source(), handle };
+    const batchIterable = batches();
+    const rows = async function* (): AsyncGenerator<Record<string, unknown>> {
+      for await (const b of batchIterable) yield* b;
+    };
+    return { id: handle.id, planned, columns: gen.columns.map((c) => ({ name: c.name, type: c.type })), batches: batchIterable, rows: rows(), handle };
   }
 
   /** EXPLAIN: plans and returns the generated SQL; with analyze, runs it and counts each stage's actual rows. */

@@ -11,7 +11,6 @@ import type { OpenQuery } from '../../query/executor.js';
 export type ResultFormat = 'json' | 'ndjson' | 'arrow';
 
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
-const NDJSON_BATCH = 1000;
 const ARROW_BATCH = 65_536;
 const FIRST_ARROW_BATCH = 4096;
 
@@ -37,8 +36,8 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
   const t0 = performance.now();
   if (format === 'json') {
     const rows: Record<string, unknown>[] = [];
-    for await (const r of q.rows) {
-      rows.push(r);
+    for await (const b of q.batches) {
+      for (const r of b) rows.push(r);
       if (rows.length > maxJsonRows) {
         q.handle.abandon();
         throw Errors.validation(`the result has more than ${maxJsonRows} rows; add LIMIT or ask for NDJSON/Arrow with the Accept header`, { maxJsonRows });
@@ -53,21 +52,17 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
       plan: { estimatedRows: Math.round(q.planned.physical.estRows), partitions: q.planned.physical.partitions, cacheHit: q.planned.cacheHit },
     };
   }
-  const it = q.rows[Symbol.asyncIterator]();
-  // The first row is awaited before the headers go out, so a failing query still gets a proper error status.
+  const it = q.batches[Symbol.asyncIterator]();
+  // The first batch is awaited before the headers go out, so a failing query still gets a proper error status.
   const first = await it.next();
   res.status(200);
   if (format === 'ndjson') {
     res.type('application/x-ndjson');
-    let buf: string[] = [];
     for (let r = first; !r.done; r = await it.next()) {
-      buf.push(JSON.stringify(r.value));
-      if (buf.length === NDJSON_BATCH) {
-        await write(res, buf.join('\n') + '\n');
-        buf = [];
-      }
+      let text = '';
+      for (const row of r.value) text += JSON.stringify(row) + '\n';
+      await write(res, text);
     }
-    if (buf.length) await write(res, buf.join('\n') + '\n');
     res.end();
     return undefined;
   }
@@ -92,18 +87,19 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
   })();
   let batch: Record<string, unknown>[] = [];
   let sent = 0;
+  const flush = async () => {
+    writer.write(toBatch(schema, q.columns, batch));
+    batch = [];
+    sent++;
+    // Let the pipe flush before building the next batch.
+    await new Promise((resolve) => setImmediate(resolve));
+  };
   for (let r = first; !r.done; r = await it.next()) {
-    batch.push(r.value);
+    for (const row of r.value) batch.push(row);
     // A small first batch gets the first rows out fast; later ones are large for throughput.
-    if (batch.length === (sent === 0 ? FIRST_ARROW_BATCH : ARROW_BATCH)) {
-      sent++;
-      writer.write(toBatch(schema, q.columns, batch));
-      batch = [];
-      // Let the pipe flush before building the next batch.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    if (batch.length >= (sent === 0 ? FIRST_ARROW_BATCH : ARROW_BATCH)) await flush();
   }
-  if (batch.length || first.done) writer.write(toBatch(schema, q.columns, batch));
+  if (batch.length || sent === 0) await flush();
   writer.close();
   await pipe;
   res.end();
