@@ -4,7 +4,8 @@
 // (`qstats\0<tenant>\0<table>`), next to the applier's entries. Statistics a
 // remote worker posted (`colstats\0…`, see src/workers) are used while ours are missing. An entry
 // remembers the table's `updatedAt`; when the applier changes the table the
-// entry is stale and is recomputed (by the background refresher, or on demand).
+// entry is stale and is recomputed (by the background refresher, or on demand),
+// at once when the row count moved by more than 20 %, else at most once a minute.
 import type { Logger } from 'pino';
 import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
 import type { StateStore } from '../platform/state-store.js';
@@ -36,10 +37,24 @@ const statsKey = (tenant: string, table: string) => `qstats${SEP}${tenant}${SEP}
 // The payload JSON is kept out: a distinct count of whole documents costs much and tells little.
 const SKIP = new Set(['payload']);
 const NUMERIC = new Set(['Float64', 'Int64', 'UInt64', 'UInt8']);
+const FAILURE_BACKOFF_MS = 30_000;
+// A changed table is recomputed at once when its row count drifted by more than
+// STALE_DRIFT, otherwise at most every MIN_REFRESH_MS: the stats query scans the table.
+const MIN_REFRESH_MS = 60_000;
+const STALE_DRIFT = 0.2;
+
+function isStale(have: TableStats | undefined, entry: TableEntry): boolean {
+  if (!have) return true;
+  if (have.tableUpdatedAt === entry.updatedAt) return false;
+  const drift = Math.abs(entry.rowCount - have.rowCount) / Math.max(1, have.rowCount);
+  return drift > STALE_DRIFT || Date.now() - have.computedAt >= MIN_REFRESH_MS;
+}
 
 export class ColumnStatsStore {
   private readonly memo = new Map<string, TableStats>();
   private readonly inFlight = new Map<string, Promise<TableStats | undefined>>();
+  /** Tables whose stats query failed, and when: retried only after FAILURE_BACKOFF_MS. */
+  private readonly failedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   refreshes = 0;
 
@@ -76,7 +91,7 @@ export class ColumnStatsStore {
   /** Stats for planning: fresh ones if already there, else whatever exists while a refresh runs in the background. */
   async forPlanning(entry: TableEntry): Promise<TableStats | undefined> {
     const have = await this.get(entry.tenant, entry.table);
-    if (!have || have.tableUpdatedAt !== entry.updatedAt) void this.refresh(entry).catch(() => {});
+    if (isStale(have, entry)) void this.refresh(entry).catch(() => {});
     return have;
   }
 
@@ -85,6 +100,8 @@ export class ColumnStatsStore {
     const key = statsKey(entry.tenant, entry.table);
     const running = this.inFlight.get(key);
     if (running) return running;
+    const failed = this.failedAt.get(key);
+    if (failed !== undefined && Date.now() - failed < FAILURE_BACKOFF_MS) return Promise.resolve(undefined);
     const p = this.compute(entry).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
@@ -95,7 +112,7 @@ export class ColumnStatsStore {
     let n = 0;
     for (const entry of await this.deps.catalog().listTables()) {
       const have = await this.get(entry.tenant, entry.table);
-      if (have && have.tableUpdatedAt === entry.updatedAt) continue;
+      if (!isStale(have, entry)) continue;
       await this.refresh(entry);
       n++;
     }
@@ -132,7 +149,8 @@ export class ColumnStatsStore {
     try {
       [row] = await this.deps.engine().query(sql);
     } catch (err) {
-      // A table the applier has not created yet has no stats; the next change retries.
+      // A table the applier has not created yet has no stats; retried after a back-off.
+      this.failedAt.set(statsKey(entry.tenant, entry.table), Date.now());
       this.deps.logger.debug({ err, tenant: entry.tenant, table: entry.table }, 'column stats not computed');
       return undefined;
     }
@@ -153,6 +171,7 @@ export class ColumnStatsStore {
     const key = statsKey(entry.tenant, entry.table);
     await this.sub.put(key, stats);
     this.memo.set(key, stats);
+    this.failedAt.delete(key);
     this.refreshes++;
     return stats;
   }
