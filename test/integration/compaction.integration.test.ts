@@ -8,7 +8,7 @@ import { adminHeaders, startPlane } from '../helpers/control-plane-process.js';
 
 test('small parts of a day are merged into one, atomically in the catalog', async () => {
   const plane = await startPlane({
-    env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog', COMPACTION_INTERVAL_MS: '300', COMPACTION_MIN_PARTS: '3', APPLIER_INTERVAL_MS: '20' },
+    env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog', COMPACTION_INTERVAL_MS: '300', COMPACTION_MIN_PARTS: '2', APPLIER_INTERVAL_MS: '20' },
   });
   try {
     const headers = { 'content-type': 'application/json', 'x-tenant-id': 'compact', ...(await adminHeaders(plane)) };
