@@ -26,6 +26,7 @@ export interface AppDeps {
 }
 
 const JSON_TYPES = ['application/json'] as const;
+const PROBE_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
 export function createServiceApp(service: ServiceModule, deps: AppDeps): express.Express {
   const app = express();
@@ -137,10 +138,11 @@ function observe(serviceId: string, deps: AppDeps) {
           status: res.statusCode,
           durationMs: Math.round(seconds * 1e5) / 100,
         };
-        if (res.statusCode >= 500) req.log.error(line, 'request failed');
+        // Probes are polled constantly and /ready answers 503 by design while booting or draining.
+        if (PROBE_ROUTES.has(route)) req.log.debug(line, 'probe answered');
+        else if (res.statusCode >= 500) req.log.error(line, 'request failed');
         else if (res.statusCode >= 400) req.log.warn(line, 'request rejected');
-        else if (route !== '/health' && route !== '/ready' && route !== '/metrics') req.log.info(line, 'request completed');
-        else req.log.debug(line, 'request completed');
+        else req.log.info(line, 'request completed');
       });
       next();
     });
