@@ -137,6 +137,8 @@ export class ColumnStatsStore {
   }
 
   private async compute(entry: TableEntry): Promise<TableStats | undefined> {
+    // A table is catalogued when first ingested, before the applier creates it in ClickHouse.
+    if (entry.rowCount === 0) return undefined;
     const cols = [...columnsOf(entry)].filter(([name]) => !SKIP.has(name));
     const exprs = ['count() AS n'];
     cols.forEach(([name, type], i) => {

@@ -92,6 +92,13 @@ export class QueryExecutor {
         }
         handle.finish();
       } catch (err) {
+        // A table catalogued at ingest but not yet created by the applier: 503 with
+        // Retry-After (an empty result would be wrong for count() and friends).
+        const fresh = planned.bound.tables.find((t) => t.entry.rowCount === 0);
+        if (!handle.signal.aborted && fresh && isUnknownTable(err)) {
+          handle.fail(err);
+          throw Errors.notReady(`table ${fresh.table} (its first records are still being applied)`);
+        }
         throw handle.fail(err);
       }
     };
@@ -163,6 +170,11 @@ export class QueryExecutor {
       throw handle.fail(err);
     }
   }
+}
+
+// 26.x: "(UNKNOWN_TABLE)"; 18.16: "Code: 60, … doesn't exist".
+function isUnknownTable(err: unknown): boolean {
+  return err instanceof Error && /UNKNOWN_TABLE|Code: 60[,.]/.test(err.message);
 }
 
 /** max(est/actual, actual/est) with both floored at 1 row, as usual for q-error. */
