@@ -20,9 +20,11 @@ import { QueryRegistry } from '../../src/query/query-registry.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { quoteString } from '../../src/storage/clickhouse/sql-literal.js';
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
-import { formatPartName } from '../../src/storage/parquet/index.js';
+import { formatPartName, ParquetSink } from '../../src/storage/parquet/index.js';
 import type { ColumnSpec } from '../../src/storage/record-types.js';
 import { adminHeaders, startPlane } from '../../test/helpers/control-plane-process.js';
+import { CORPUS } from '../../test/helpers/query-corpus.js';
+import { loadTenant, makeTenantData } from '../../test/helpers/query-fixture.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
 const arg = (name: string, fallback: number) => {
@@ -118,6 +120,8 @@ async function main() {
     parts,
     checkpoint: 1,
   });
+  // The correctness corpus's data set (tenant acme), for the q-error of its estimates.
+  await loadTenant({ tables, parquet: new ParquetSink({ rootDir: parquetRoot }), catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
   const columnStats = new ColumnStatsStore({ state: () => state, catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
   await columnStats.refreshStale();
   console.log(`loaded in ${f((performance.now() - t) / 1000, 1)} s (ClickHouse table, ${parts.length} Parquet parts, catalog, column stats)`);
@@ -172,12 +176,25 @@ async function main() {
     pruned += ex.partitions.pruned;
     total += ex.partitions.total;
   }
-  console.log(`\n## estimates: median q-error ${f(median(qErrors))} over ${qErrors.length} plan nodes (max ${f(Math.max(...qErrors))}); partitions pruned ${pruned} of ${total} scanned-table partitions`);
+  console.log(`\n## estimates: median q-error ${f(median(qErrors))} over ${qErrors.length} plan nodes of the bench queries (max ${f(Math.max(...qErrors))}); partitions pruned ${pruned} of ${total} scanned-table partitions`);
+  const corpusErrors: number[] = [];
+  const byOp = new Map<string, number[]>();
+  for (const c of CORPUS) {
+    const ex = await executor.explain('acme', c.input, true);
+    for (const e of ex.analyze?.qErrors ?? []) {
+      corpusErrors.push(e.qError);
+      byOp.set(e.op, [...(byOp.get(e.op) ?? []), e.qError]);
+    }
+  }
+  console.log(
+    `correctness corpus (${CORPUS.length} queries, 3k rows): median q-error ${f(median(corpusErrors))} over ${corpusErrors.length} plan nodes, p90 ${f(pct(corpusErrors, 90))}, max ${f(Math.max(...corpusErrors))}; by node: ` +
+      [...byOp].map(([op, xs]) => `${op} ${f(median(xs))}`).join(', '),
+  );
 
   // The plane's Parquet housekeeping reads part footers written by our own
   // sink; files written by ClickHouse lack its key/value metadata, so the HTTP
   // phase runs on the ClickHouse table alone (parts dropped from the catalog).
-  await catalog.commitBatch({ tables: [], parts: [], removedParts: parts, checkpoint: 1 });
+  await catalog.commitBatch({ tables: [], parts: [], removedParts: [...parts, ...(await catalog.listParts('acme'))], checkpoint: 1 });
   await engine.close();
   await state.close();
   const { rm } = await import('node:fs/promises');
