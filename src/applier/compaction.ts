@@ -99,7 +99,7 @@ export async function removeOrphanParts(deps: Pick<CompactionDeps, 'catalog' | '
   const known = new Set<string>();
   for (const t of await deps.catalog.listTables()) for (const p of await deps.catalog.listParts(t.tenant, t.table)) known.add(p.relativePath);
   let removed = 0;
-  for (const p of await deps.parquet.listParts()) {
+  for (const p of await deps.parquet.listPartFiles()) {
     // Parts above the checkpoint belong to a batch being replayed; removePartsAfter owns those.
     if (p.lastLsn <= checkpoint && !known.has(p.relativePath)) {
       await deps.parquet.deletePart(p.relativePath);

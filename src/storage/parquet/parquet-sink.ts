@@ -183,6 +183,19 @@ export class ParquetSink {
     return deleted.sort();
   }
 
+  /** Part files by name only (no footer reads): what recovery needs, and it never trips on a foreign file's footer. */
+  async listPartFiles(): Promise<ParsedPartPath[]> {
+    const out: ParsedPartPath[] = [];
+    for (const dir of await this.partitionDirs(undefined, undefined)) {
+      for (const entry of await readDirIfExists(dir)) {
+        if (!entry.isFile()) continue;
+        const parsed = parsePartPath(this.rootDir, path.join(dir, entry.name));
+        if (parsed) out.push(parsed);
+      }
+    }
+    return out;
+  }
+
   async listParts(tenant?: string, table?: string): Promise<WrittenPart[]> {
     if (tenant !== undefined) assertName('tenant', tenant);
     if (table !== undefined) assertName('table', table);
