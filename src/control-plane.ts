@@ -44,7 +44,7 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
   const ports: Record<string, number> = {};
   try {
     for (const service of services) {
-      const app = createServiceApp(service, { config, logger, httpMetrics: metrics.http, readiness, auth, startedAt });
+      const app = createServiceApp(service, { config, logger, httpMetrics: metrics.http, readiness, auth, startedAt, tracingEnabled: tracing.enabled });
       const server = await listen(service.id, app, config.host, config.ports[service.id]);
       servers.push(server);
       ports[service.id] = server.port;

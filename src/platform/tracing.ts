@@ -1,9 +1,9 @@
-// Tracing costs nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set: without it we
-// install only the W3C propagator and an AsyncLocalStorage context manager, so an
-// incoming `traceparent` is still accepted and passed on to outgoing calls.
+// Tracing costs nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set. Off, no
+// context manager is installed (AsyncLocalStorage would tax every async step
+// on Node 20): an incoming W3C `traceparent` is still read for log lines and
+// passed through unchanged to outgoing calls. On, the SDK exports spans over
+// OTLP/HTTP and each request runs inside a server span.
 import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface Tracing {
@@ -12,12 +12,7 @@ export interface Tracing {
 }
 
 export async function startTracing(opts: { otlpEndpoint?: string; serviceName: string; version: string }): Promise<Tracing> {
-  if (!opts.otlpEndpoint) {
-    const manager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(manager);
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    return { enabled: false, shutdown: async () => manager.disable() as unknown as void };
-  }
+  if (!opts.otlpEndpoint) return { enabled: false, shutdown: async () => {} };
   // Loaded lazily so that the SDK's module graph is not paid for when tracing is off.
   const [{ NodeSDK }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
@@ -35,6 +30,7 @@ export async function startTracing(opts: { otlpEndpoint?: string; serviceName: s
 }
 
 const tracer = () => trace.getTracer('storage-control-plane');
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 /** Runs `fn` inside a server span whose parent is the caller's `traceparent`, if any. */
 export function withServerSpan<T>(name: string, headers: IncomingHttpHeaders, fn: (span: Span) => T): T {
@@ -48,10 +44,21 @@ export function endSpan(span: Span, status: number): void {
   span.end();
 }
 
-/** Headers to put on an outgoing call so the trace continues downstream. */
-export function outgoingTraceHeaders(): Record<string, string> {
+/** The trace id of an incoming W3C traceparent header, if it is well formed. */
+export function traceIdOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.traceparent;
+  const m = typeof value === 'string' ? TRACEPARENT.exec(value) : null;
+  return m && m[1] !== '00000000000000000000000000000000' ? m[1] : undefined;
+}
+
+/**
+ * Headers that continue the trace on an outgoing call: the active span's
+ * context when tracing is on, else the caller's own traceparent passed through.
+ */
+export function outgoingTraceHeaders(incoming?: IncomingHttpHeaders): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
+  if (!carrier.traceparent && incoming && traceIdOf(incoming)) carrier.traceparent = incoming.traceparent as string;
   return carrier;
 }
 

@@ -276,9 +276,8 @@ export class ServiceForwarder {
     const h: Record<string, string> = {
       'x-request-id': req.requestId,
       'x-forwarded-for': req.socket.remoteAddress ?? '',
-      ...outgoingTraceHeaders(),
+      ...outgoingTraceHeaders(req.headers),
     };
-    if (!h.traceparent && typeof req.headers.traceparent === 'string') h.traceparent = req.headers.traceparent;
     const tenant = req.tenantId ?? req.headers['x-tenant-id'];
     if (typeof tenant === 'string') h['x-tenant-id'] = tenant;
     // The caller's own credential never leaves the control plane: the worker gets the control plane's, and who the caller was.

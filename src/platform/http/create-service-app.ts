@@ -11,7 +11,8 @@ import { Errors } from '../errors.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import type { Readiness } from '../readiness.js';
 import type { ServiceModule } from '../service.js';
-import { activeTraceId, endSpan, withServerSpan } from '../tracing.js';
+import type { Span } from '@opentelemetry/api';
+import { activeTraceId, endSpan, traceIdOf, withServerSpan } from '../tracing.js';
 import { errorHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
 import type { RouteSpec } from './route.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   readiness: Readiness;
   auth: AuthRuntime;
   startedAt: number;
+  /** Whether spans are exported; when not, requests run without a span. */
+  tracingEnabled: boolean;
 }
 
 const JSON_TYPES = ['application/json'] as const;
@@ -118,32 +121,51 @@ function authGuard(spec: RouteSpec, auth: AuthRuntime) {
 /** Request log line, span and metrics, labelled by route template, never raw URL. */
 function observe(serviceId: string, deps: AppDeps) {
   const { requests, duration } = deps.httpMetrics;
+  const log = deps.logger;
+  // One labelled child per (route, method, status): label hashing is not free at thousands of requests/s.
+  const series = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
+  const seriesFor = (route: string, method: string, status: number) => {
+    const key = `${route}\u0000${method}\u0000${status}`;
+    let s = series.get(key);
+    if (!s) {
+      const labels = { service: serviceId, route, method, status: String(status) };
+      s = { count: requests.labels(labels), time: duration.labels(labels) };
+      series.set(key, s);
+    }
+    return s;
+  };
+  const finish = (req: Request, res: Response, start: bigint, span?: Span) => {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const route = req.route?.path ? String(req.route.path) : 'unmatched';
+    const s = seriesFor(route, req.method, res.statusCode);
+    s.count.inc();
+    s.time.observe(seconds);
+    if (span) {
+      span.updateName(`${req.method} ${route}`);
+      endSpan(span, res.statusCode);
+    }
+    // Probes are polled constantly and /ready answers 503 by design while booting or draining.
+    const level = PROBE_ROUTES.has(route) ? 'debug' : res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+    if (!log.isLevelEnabled(level)) return; // do not even build the request's child logger
+    const line = { method: req.method, route, operation: res.locals.operation as string | undefined, status: res.statusCode, durationMs: Math.round(seconds * 1e5) / 100 };
+    const msg = PROBE_ROUTES.has(route) ? 'probe answered' : res.statusCode >= 500 ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
+    req.log[level](line, msg);
+  };
+  if (!deps.tracingEnabled) {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const start = process.hrtime.bigint();
+      const traceId = traceIdOf(req.headers);
+      if (traceId) req.logBindings.traceId = traceId;
+      res.on('finish', () => finish(req, res, start));
+      next();
+    };
+  }
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     withServerSpan(`${req.method} ${serviceId}`, req.headers, (span) => {
       const traceId = activeTraceId();
       if (traceId) req.logBindings.traceId = traceId;
-      res.on('finish', () => {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        const route = req.route?.path ? String(req.route.path) : 'unmatched';
-        const labels = { service: serviceId, route, method: req.method, status: String(res.statusCode) };
-        requests.inc(labels);
-        duration.observe(labels, seconds);
-        span.updateName(`${req.method} ${route}`);
-        endSpan(span, res.statusCode);
-        const line = {
-          method: req.method,
-          route,
-          operation: res.locals.operation as string | undefined,
-          status: res.statusCode,
-          durationMs: Math.round(seconds * 1e5) / 100,
-        };
-        // Probes are polled constantly and /ready answers 503 by design while booting or draining.
-        if (PROBE_ROUTES.has(route)) req.log.debug(line, 'probe answered');
-        else if (res.statusCode >= 500) req.log.error(line, 'request failed');
-        else if (res.statusCode >= 400) req.log.warn(line, 'request rejected');
-        else req.log.info(line, 'request completed');
-      });
+      res.on('finish', () => finish(req, res, start, span));
       next();
     });
   };
