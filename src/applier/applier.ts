@@ -11,12 +11,12 @@ import type { Logger } from 'pino';
 import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
 import type { PendingRecords } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
-import { decodeBatch } from '../ingest/wal-entry.js';
+import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
 import type { StoredRecord } from '../storage/record-types.js';
-import type { WalEntry, WriteAheadLog } from '../storage/wal/index.js';
+import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { ApplierMetrics } from './metrics.js';
 
 export interface ApplierDeps {
@@ -180,7 +180,7 @@ export class Applier {
   /** One batch; returns whether anything was applied. */
   private async applyOnce(): Promise<boolean> {
     const { deps } = this;
-    const entries = await deps.wal.read(this.checkpointLsn + 1, { maxRecords: deps.batchRecords, maxBytes: MAX_BATCH_BYTES });
+    const entries = await this.nextBatch();
     if (entries.length === 0) {
       this.state = 'idle';
       return false;
@@ -251,12 +251,26 @@ export class Applier {
   }
 
   /** Decodes entries into per-table rows, dropping ids already committed or repeated in this batch. */
-  private async newRowsByTable(entries: WalEntry[]) {
+  /**
+   * The next batch after the checkpoint. Acknowledged rows are already decoded
+   * in the read-your-writes buffer, so the steady state reads them from there;
+   * the WAL is read (and decoded) only when the buffer does not start at the
+   * checkpoint, which recovery makes rare.
+   */
+  private async nextBatch(): Promise<Array<{ lsn: number; batch: IngestBatch }>> {
+    const from = this.checkpointLsn + 1;
+    const buffered = this.deps.pending.contiguousFrom(from, this.deps.batchRecords);
+    if (buffered.length > 0 || this.deps.wal.lastLsn < from) return buffered;
+    const entries = await this.deps.wal.read(from, { maxRecords: 1000, maxBytes: MAX_BATCH_BYTES });
+    return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload) }));
+  }
+
+  private async newRowsByTable(entries: Array<{ lsn: number; batch: IngestBatch }>) {
     const groups = new Map<string, { tenant: string; table: string; records: StoredRecord[] }>();
     const candidates: Array<{ key: string; group: string; rec: StoredRecord }> = [];
     const seen = new Set<string>();
     for (const e of entries) {
-      const batch = decodeBatch(e.payload);
+      const batch = e.batch;
       for (const row of batch.rows) {
         const key = idKey(batch.tenant, row.table, row.dataId);
         if (seen.has(key)) {

@@ -32,6 +32,26 @@ export class PendingRecords {
     if (n > 0) this.batches.splice(0, n);
   }
 
+  /**
+   * Batches with consecutive LSNs starting exactly at `fromLsn`, up to about
+   * `maxRows` rows (at least one batch). Empty when `fromLsn` is not here.
+   */
+  contiguousFrom(fromLsn: number, maxRows: number): Array<{ lsn: number; batch: IngestBatch }> {
+    const out: Array<{ lsn: number; batch: IngestBatch }> = [];
+    let i = 0;
+    while (i < this.batches.length && this.batches[i]!.lsn < fromLsn) i++;
+    let expected = fromLsn;
+    let rows = 0;
+    for (; i < this.batches.length; i++) {
+      const b = this.batches[i]!;
+      if (b.lsn !== expected || (out.length > 0 && rows + b.rows.length > maxRows)) break;
+      out.push({ lsn: b.lsn, batch: { tenant: b.tenant, rows: b.rows } });
+      rows += b.rows.length;
+      expected++;
+    }
+    return out;
+  }
+
   get rows(): number {
     return this.rowCount;
   }

@@ -73,7 +73,7 @@ export const envSchema = z.object({
 
   WAL_SEGMENT_BYTES: positiveInt(64 * 1024 * 1024),
   WAL_SKIP_CORRUPT: bool(false),
-  APPLIER_BATCH_RECORDS: positiveInt(10_000),
+  APPLIER_BATCH_RECORDS: positiveInt(50_000),
   APPLIER_INTERVAL_MS: positiveInt(200),
   COMPACTION_INTERVAL_MS: positiveInt(60_000),
   COMPACTION_MIN_PARTS: z.coerce.number().int().min(2).default(8),
