@@ -48,6 +48,12 @@ export class Applier {
   private lastProgressAt = Date.now();
   private oldestPendingAt = new Map<number, number>();
   state: ApplierState = 'idle';
+  /**
+   * False only while every ClickHouse row is committed in the id index: then a
+   * batch's new ids cannot be in ClickHouse and the insert skips its lookup.
+   * Recovery and any failed batch (which may have inserted part of itself) set it.
+   */
+  private sinksMayHoldUncommitted = true;
 
   constructor(private readonly deps: ApplierDeps) {
     deps.metrics.lagSource = () => this.lag;
@@ -157,6 +163,7 @@ export class Applier {
         this.failures = 0;
         this.lastError = undefined;
       } catch (err) {
+        this.sinksMayHoldUncommitted = true;
         this.failures++;
         this.state = 'retrying';
         this.lastError = err instanceof Error ? err.message : String(err);
@@ -197,13 +204,26 @@ export class Applier {
     for (const g of groups.values()) {
       if (g.records.length === 0) continue;
       const columns = deps.schemas.columns(g.tenant, g.table);
-      const chStart = process.hrtime.bigint();
-      await deps.tables.ensureTable(g.tenant, g.table, columns);
-      await deps.tables.insertIdempotent(g.tenant, g.table, columns, g.records);
-      deps.metrics.batchSeconds.observe({ sink: 'clickhouse' }, Number(process.hrtime.bigint() - chStart) / 1e9);
-      const pqStart = process.hrtime.bigint();
-      const written = await deps.parquet.writeBatch(g.tenant, g.table, columns, g.records);
-      deps.metrics.batchSeconds.observe({ sink: 'parquet' }, Number(process.hrtime.bigint() - pqStart) / 1e9);
+      // The two sinks are independent: ClickHouse parses on its own threads while Parquet encodes on a worker.
+      const knownAbsent = !this.sinksMayHoldUncommitted;
+      // allSettled: on a failure, neither sink may still be writing when the batch is retried.
+      const [chDone, pqDone] = await Promise.allSettled([
+        (async () => {
+          const t0 = process.hrtime.bigint();
+          await deps.tables.ensureTable(g.tenant, g.table, columns);
+          await deps.tables.insertIdempotent(g.tenant, g.table, columns, g.records, { knownAbsent });
+          deps.metrics.batchSeconds.observe({ sink: 'clickhouse' }, Number(process.hrtime.bigint() - t0) / 1e9);
+        })(),
+        (async () => {
+          const t0 = process.hrtime.bigint();
+          const parts = await deps.parquet.writeBatch(g.tenant, g.table, columns, g.records);
+          deps.metrics.batchSeconds.observe({ sink: 'parquet' }, Number(process.hrtime.bigint() - t0) / 1e9);
+          return parts;
+        })(),
+      ]);
+      if (chDone.status === 'rejected') throw chDone.reason;
+      if (pqDone.status === 'rejected') throw pqDone.reason;
+      const written = pqDone.value;
 
       const before = (await deps.catalog.getTable(g.tenant, g.table)) ?? deps.schemas.entry(g.tenant, g.table);
       const entry: TableEntry = {
@@ -239,6 +259,7 @@ export class Applier {
 
     await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts });
     this.checkpointLsn = lastLsn;
+    this.sinksMayHoldUncommitted = false;
     for (const t of tableUpdates) deps.schemas.refresh(t);
     deps.pending.evictThrough(lastLsn);
     for (const e of entries) this.oldestPendingAt.delete(e.lsn);

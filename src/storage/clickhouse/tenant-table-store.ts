@@ -101,6 +101,7 @@ export class TenantTableStore {
     table: string,
     columns: ColumnSpec[],
     records: StoredRecord[],
+    opts: { knownAbsent?: boolean } = {},
   ): Promise<{ inserted: number; skipped: number }> {
     if (records.length === 0) return { inserted: 0, skipped: 0 };
     await this.ensureTable(tenant, table, columns);
@@ -108,7 +109,9 @@ export class TenantTableStore {
 
     const firstById = new Map<string, StoredRecord>();
     for (const r of records) if (!firstById.has(r.dataId)) firstById.set(r.dataId, r);
-    const ids = [...firstById.keys()];
+    // knownAbsent: the caller (the single applier) knows none of these ids can be
+    // in the table yet, so the lookup is skipped; it is needed only on a retry.
+    const ids = opts.knownAbsent ? [] : [...firstById.keys()];
     for (let i = 0; i < ids.length; i += ID_LOOKUP_CHUNK) {
       const chunk = ids.slice(i, i + ID_LOOKUP_CHUNK);
       const found = await this.engine.query<{ data_id: string }>(
