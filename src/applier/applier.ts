@@ -8,7 +8,7 @@
 //  - Parquet parts past the checkpoint are deleted before a batch is (re)tried,
 //    and part names are LSN ranges, so a replay rewrites rather than adds.
 import type { Logger } from 'pino';
-import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
+import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
 import type { PendingRecords } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
@@ -239,20 +239,7 @@ export class Applier {
         updatedAt: Date.now(),
       };
       tableUpdates.push(entry);
-      for (const p of written) {
-        parts.push({
-          tenant: p.tenant,
-          table: p.table,
-          date: p.date,
-          relativePath: p.relativePath,
-          firstLsn: p.firstLsn,
-          lastLsn: p.lastLsn,
-          rows: p.rows,
-          bytes: p.bytes,
-          minTsMs: p.minTsMs,
-          maxTsMs: p.maxTsMs,
-        });
-      }
+      for (const p of written) parts.push(partEntryOf(p));
       for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), value: r.lsn });
       applied += g.records.length;
     }

@@ -5,7 +5,7 @@
 // one, never both and never neither. Old files are deleted after the commit;
 // a crash in between leaves orphans that startup reconciliation removes.
 import type { Logger } from 'pino';
-import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
+import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { readPartRecords, type ParquetSink } from '../storage/parquet/index.js';
 import type { Applier } from './applier.js';
@@ -84,7 +84,7 @@ async function compactDay(deps: CompactionDeps, table: TableEntry, parts: PartEn
     const entry = (await deps.catalog.getTable(table.tenant, table.table)) ?? table;
     await deps.catalog.commitBatch({
       tables: [{ ...entry, bytes: entry.bytes - sumOf(inputs, 'bytes') + w.bytes, partitions: entry.partitions - inputs.length + 1, updatedAt: Date.now() }],
-      parts: [{ tenant: w.tenant, table: w.table, date: w.date, relativePath: w.relativePath, firstLsn: w.firstLsn, lastLsn: w.lastLsn, rows: w.rows, bytes: w.bytes, minTsMs: w.minTsMs, maxTsMs: w.maxTsMs }],
+      parts: [partEntryOf(w)],
       removedParts: replaced,
       checkpoint: deps.applier.checkpoint,
     });

@@ -31,6 +31,22 @@ export interface PartEntry {
   maxTsMs: number;
 }
 
+/** The catalog entry of a part the Parquet sink just wrote (same fields, minus its absolute path). */
+export function partEntryOf(p: PartEntry & { path?: string }): PartEntry {
+  return {
+    tenant: p.tenant,
+    table: p.table,
+    date: p.date,
+    relativePath: p.relativePath,
+    firstLsn: p.firstLsn,
+    lastLsn: p.lastLsn,
+    rows: p.rows,
+    bytes: p.bytes,
+    minTsMs: p.minTsMs,
+    maxTsMs: p.maxTsMs,
+  };
+}
+
 const SEP = '\u0000';
 export const tableKey = (tenant: string, table: string) => `table${SEP}${tenant}${SEP}${table}`;
 export const partKey = (p: { tenant: string; table: string; date: string; relativePath: string }) =>

@@ -4,7 +4,7 @@
 // the same table names and overlapping data_ids but values that never occur
 // in `acme` (negative amounts, country 'ZZ', names starting 'globex-'), so a
 // leaked row is easy to spot.
-import type { CatalogStore, PartEntry, TableEntry } from '../../src/catalog/catalog-store.js';
+import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog/catalog-store.js';
 import type { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
 import type { ParquetSink } from '../../src/storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../../src/storage/record-types.js';
@@ -93,18 +93,7 @@ export async function loadTable(
     createdAt: now,
     updatedAt: now,
   };
-  const parts: PartEntry[] = written.map((p) => ({
-    tenant: p.tenant,
-    table: p.table,
-    date: p.date,
-    relativePath: p.relativePath,
-    firstLsn: p.firstLsn,
-    lastLsn: p.lastLsn,
-    rows: p.rows,
-    bytes: p.bytes,
-    minTsMs: p.minTsMs,
-    maxTsMs: p.maxTsMs,
-  }));
+  const parts: PartEntry[] = written.map(partEntryOf);
   await deps.catalog.commitBatch({ tables: [entry], parts, checkpoint: 0 });
 }
 

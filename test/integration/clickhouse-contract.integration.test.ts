@@ -13,23 +13,9 @@ import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engi
 import { quoteIdentifier, quoteString } from '../../src/storage/clickhouse/sql-literal.js';
 import { TenantTableStore, type StoredRecord } from '../../src/storage/clickhouse/tenant-table-store.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
 
-const HOSTILE = [
-  "'",
-  '\\',
-  "\\'",
-  "'; DROP TABLE x; --",
-  'a\0b',
-  'line1\nline2',
-  'tab\there',
-  'esc\x1b[31m',
-  'C0: ' + Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join(''),
-  'emoji 🦆👩‍👩‍👧',
-  'RTL \u202Eשלום עולם\u202C مرحبا',
-  'back`tick',
-  'x'.repeat(10 * 1024),
-  '',
-];
+const HOSTILE = HOSTILE_STRINGS;
 
 function assertStorageFailure(err: unknown): true {
   assert.ok(err instanceof AppError, `expected AppError, got ${String(err)}`);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from '../../src/storage/clickhouse/sql-literal.js';
 import { AppError } from '../../src/platform/errors.js';
+import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
 
 /** Reads a rendered literal back the way ClickHouse's parser does. */
 function unquote(lit: string, q: string): string {
@@ -29,22 +30,7 @@ function unquote(lit: string, q: string): string {
   return out;
 }
 
-const HOSTILE = [
-  "'",
-  '\\',
-  "\\'",
-  "'; DROP TABLE x; --",
-  'a\0b',
-  'line1\nline2',
-  'tab\there',
-  'esc\x1b[31m',
-  'all C0: ' + Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join(''),
-  'emoji 🦆👩‍👩‍👧',
-  'RTL \u202Eשלום עולם\u202C مرحبا',
-  'back`tick',
-  'x'.repeat(10 * 1024),
-  '',
-];
+const HOSTILE = HOSTILE_STRINGS;
 
 describe('quoteString', () => {
   for (const s of HOSTILE) {

@@ -11,7 +11,8 @@ import { resolveTenant } from '../http/tenant-id.js';
 import type { StateStore } from '../state-store.js';
 import { AccessTokens, principalOf } from './access-token.js';
 import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
-import { LoginLimiter, type LoginLimits } from './login-limiter.js';
+import type { AppConfig } from '../config/load-config.js';
+import { LoginLimiter } from './login-limiter.js';
 import { AuthMetrics, type RejectReason } from './metrics.js';
 import { dummyPasswordHash, hashSecret, verifySecret } from './password-hash.js';
 import type { Principal, UserRole } from './principal.js';
@@ -19,15 +20,8 @@ import { SessionStore, type SessionRecord } from './session-store.js';
 import { TenantStore } from './tenant-store.js';
 import { UserStore, type UserRecord } from './user-store.js';
 
-export interface AuthSettings {
-  jwtSecret: string;
-  adminUsername: string;
-  adminPassword: string;
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  apiKeyCacheSeconds: number;
-  login: LoginLimits;
-}
+/** The auth slice of the config, as parsed at boot. */
+export type AuthSettings = AppConfig['auth'];
 
 export interface IssuedTokens {
   access_token: string;
