@@ -69,12 +69,16 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
       resources.dataPath = dataPath;
     }
     for (const service of services) await service.start?.();
+    readiness.markBooted();
     lifecycle.info({ ms: Date.now() - startedAt, services: config.services }, 'control plane ready');
   })();
 
   const stop = async (reason: string): Promise<boolean> => {
     lifecycle.info({ reason }, 'draining');
     readiness.markDraining();
+    // A SIGTERM during boot waits (bounded) for the boot to settle, so stores are
+    // not closed under a service that is still starting.
+    await Promise.race([ready.catch(() => undefined), new Promise((r) => setTimeout(r, config.http.shutdownTimeoutMs).unref())]);
     const timeout = config.http.shutdownTimeoutMs;
     const clean = await runPhases(
       [

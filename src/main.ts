@@ -24,11 +24,16 @@ try {
 
 try {
   const plane = await startControlPlane(config);
+  let stopping = false;
   onTerminationSignals(bootLog, async (signal) => {
+    stopping = true;
     const clean = await plane.stop(signal);
     process.exit(clean ? 0 : 1);
   });
-  plane.ready.catch((err: unknown) => fail(`boot failed: ${err instanceof Error ? err.message : String(err)}`, err));
+  plane.ready.catch((err: unknown) => {
+    // A boot cut short by a shutdown is the shutdown's business, not a boot failure.
+    if (!stopping) fail(`boot failed: ${err instanceof Error ? err.message : String(err)}`, err);
+  });
 } catch (err) {
   if (err instanceof PortInUseError) fail(err.message);
   fail(`boot failed: ${err instanceof Error ? err.message : String(err)}`, err);

@@ -6,6 +6,7 @@ export type DependencyState = 'pending' | 'open' | 'failed' | 'closed';
 export class Readiness {
   private readonly states = new Map<DependencyName, { state: DependencyState; detail?: string }>();
   private draining = false;
+  private booted = false;
 
   set(name: DependencyName, state: DependencyState, detail?: string): void {
     this.states.set(name, { state, detail });
@@ -15,9 +16,14 @@ export class Readiness {
     return this.states.get(name)?.state ?? 'pending';
   }
 
-  /** For /ready: false once draining, so balancers stop sending new traffic. */
+  /** For /ready: true once boot finished and the stores are open; false again once draining. */
   isOpen(names: readonly DependencyName[]): boolean {
-    return !this.draining && this.dependenciesOpen(names);
+    return this.booted && !this.draining && this.dependenciesOpen(names);
+  }
+
+  /** Every service's background work has started. */
+  markBooted(): void {
+    this.booted = true;
   }
 
   /** For requests: in-flight work may finish while draining, as long as its stores are open. */
@@ -35,7 +41,7 @@ export class Readiness {
   }
 
   report(names: readonly DependencyName[]): Record<string, string> {
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = { boot: this.booted ? 'done' : 'starting' };
     for (const n of names) {
       const s = this.states.get(n);
       out[n] = s?.detail ? `${s.state}: ${s.detail}` : (s?.state ?? 'pending');
