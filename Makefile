@@ -20,8 +20,7 @@ lint:
 	npm run lint
 
 bench:
-	npm run bench:startup
-	npm run bench:ingest
+	npm run bench
 
 e2e:
 	npm run e2e
