@@ -32,7 +32,15 @@ export interface CrashTestResult {
 
 const TENANT = 'crash';
 // The auth gateway runs too: the tenant and its writer API key are created on the first start and persist across kills.
-const PLANE_ENV = { SERVICES: 'tenant-node,auth-gateway', APPLIER_INTERVAL_MS: '20', LOG_LEVEL: 'warn' };
+// Compaction runs every 300 ms so that kills also land between a compaction's
+// catalog swap and its file deletes.
+const PLANE_ENV = {
+  SERVICES: 'tenant-node,auth-gateway',
+  APPLIER_INTERVAL_MS: '20',
+  COMPACTION_INTERVAL_MS: '300',
+  COMPACTION_MIN_PARTS: '2',
+  LOG_LEVEL: 'warn',
+};
 
 export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestResult> {
   const log = opts.log ?? (() => {});

@@ -62,6 +62,11 @@ export async function encodePart(
     // Data page v1: the most widely readable layout (old Arrow/Spark readers
     // mis-handle v2 pages); ClickHouse reads both.
     useDataPageV2: false,
+    // The library's page index gives every page of a multi-page column chunk the
+    // same offset, and ClickHouse refuses such files ("Invalid offset index") once
+    // a column spans more than one page (a few thousand rows). Readers do fine
+    // without the index: row-group statistics still allow pruning.
+    pageIndex: false,
   });
   // The library keeps bloom filters in a plain object and probes it with
   // `column in filters`, so a promoted column named "constructor" or
