@@ -15,6 +15,11 @@ export function workerStatus(deps: ServiceDeps) {
   return workersRuntime(deps).status();
 }
 
+/** Whether a live worker has declared it takes jobs of this type. */
+export function hasWorkerFor(deps: ServiceDeps, type: string): boolean {
+  return workersRuntime(deps).registry.list().some((w) => w.status === 'up' && w.jobTypes.includes(type));
+}
+
 /** Enqueue a job from inside the control plane (e.g. the CBO asking for fresh column statistics). */
 export function enqueueJob(deps: ServiceDeps, type: 'column-stats' | 'retention-sweep', payload: Record<string, unknown>) {
   return workersRuntime(deps).queue.enqueue(type, payload);

@@ -204,6 +204,36 @@ describe('retention', () => {
   });
 });
 
+describe('tenant retention', () => {
+  test('a tenant with retentionDays loses older days on schedule; recent data stays', async () => {
+    const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog', RETENTION_INTERVAL_MS: '300' } });
+    try {
+      const admin = { ...(await adminHeaders(plane)), 'content-type': 'application/json' };
+      const created = await fetch(plane.url('auth-gateway', '/admin/tenants'), { method: 'POST', headers: admin, body: JSON.stringify({ id: 'ttl-auto', retentionDays: 30 }) });
+      assert.equal(created.status, 201);
+      assert.equal(((await created.json()) as { retentionDays: number }).retentionDays, 30);
+      const old = Array.from({ length: 5 }, (_, i) => ({ data_id: `old-${i}`, payload: { i }, timestamp: '2020-01-01T00:00:00Z' }));
+      const recent = Array.from({ length: 5 }, (_, i) => ({ data_id: `new-${i}`, payload: { i } }));
+      assert.equal((await post(plane, 'ttl-auto', [...old, ...recent])).status, 201);
+      let ids: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const stats = (await get(plane, 'metadata-catalog', 'ttl-auto', '/metadata/stats')).json;
+        ids = ((await get(plane, 'tenant-node', 'ttl-auto', '/data?limit=100')).json.records as Array<{ data_id: string }>).map((r) => r.data_id);
+        if (stats.rows === 5 && ids.length === 5) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(ids.sort(), recent.map((r) => r.data_id).sort());
+      const cleared = await fetch(plane.url('auth-gateway', '/admin/tenants/ttl-auto'), { method: 'PATCH', headers: admin, body: JSON.stringify({ retentionDays: null }) });
+      assert.equal(cleared.status, 200);
+      assert.equal(((await cleared.json()) as { retentionDays?: number }).retentionDays, undefined);
+      const bad = await fetch(plane.url('auth-gateway', '/admin/tenants/ttl-auto'), { method: 'PATCH', headers: admin, body: JSON.stringify({ retentionDays: 0 }) });
+      assert.equal(bad.status, 400);
+    } finally {
+      await plane.cleanup();
+    }
+  });
+});
+
 describe('restart', () => {
   test('rows acknowledged before SIGKILL are there after restart, once', async () => {
     const dataDir = makeTempDir('ingest-restart');

@@ -13,6 +13,8 @@ export interface TenantRecord {
   id: string;
   name?: string;
   limits?: TenantLimitsEntry;
+  /** Data older than this many days is dropped from both sinks by the retention scheduler; absent = keep forever. */
+  retentionDays?: number;
   disabled?: boolean;
   createdAt: number;
   updatedAt: number;

@@ -23,6 +23,7 @@ export interface AppConfig {
   wal: { segmentBytes: number; skipCorrupt: boolean };
   applier: { batchRecords: number; intervalMs: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
+  retention: { intervalMs: number };
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number };
@@ -114,6 +115,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
     applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS },
     compaction: { intervalMs: env.COMPACTION_INTERVAL_MS, minParts: env.COMPACTION_MIN_PARTS, maxRows: env.COMPACTION_MAX_ROWS },
+    retention: { intervalMs: env.RETENTION_INTERVAL_MS },
     ingest: {
       maxRecordsPerRequest: env.INGEST_MAX_RECORDS,
       rowsPerSecond: env.INGEST_ROWS_PER_SECOND,

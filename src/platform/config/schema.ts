@@ -76,6 +76,7 @@ export const envSchema = z.object({
   APPLIER_BATCH_RECORDS: positiveInt(50_000),
   APPLIER_INTERVAL_MS: positiveInt(200),
   COMPACTION_INTERVAL_MS: positiveInt(60_000),
+  RETENTION_INTERVAL_MS: positiveInt(3_600_000),
   COMPACTION_MIN_PARTS: z.coerce.number().int().min(2).default(8),
   COMPACTION_MAX_ROWS: positiveInt(1_000_000),
   INGEST_MAX_RECORDS: positiveInt(100_000),

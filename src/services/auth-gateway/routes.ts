@@ -133,12 +133,19 @@ export function authGatewayRoutes(deps: ServiceDeps) {
       path: '/admin/tenants',
       operation: 'admin.tenants.create',
       auth: 'admin',
-      summary: 'Create a tenant (id, name, ingest limits)',
+      summary: 'Create a tenant (id, name, ingest limits, retention in days)',
       body: createTenantBody,
       handler: async ({ res, body }) => {
         if (await auth.tenants.get(body.id)) throw Errors.conflict(`tenant ${body.id} already exists`);
         const now = Date.now();
-        const tenant: TenantRecord = { id: body.id, ...(body.name ? { name: body.name } : {}), limits: body.limits ?? {}, createdAt: now, updatedAt: now };
+        const tenant: TenantRecord = {
+          id: body.id,
+          ...(body.name ? { name: body.name } : {}),
+          limits: body.limits ?? {},
+          ...(body.retentionDays !== undefined ? { retentionDays: body.retentionDays } : {}),
+          createdAt: now,
+          updatedAt: now,
+        };
         await saveTenant(tenant);
         res.status(201);
         return tenant;
@@ -168,7 +175,7 @@ export function authGatewayRoutes(deps: ServiceDeps) {
       path: '/admin/tenants/:id',
       operation: 'admin.tenants.update',
       auth: 'admin',
-      summary: 'Change a tenant’s name, limits (merged) or disabled flag',
+      summary: 'Change a tenant’s name, limits (merged), retention (null = keep forever) or disabled flag',
       body: updateTenantBody,
       handler: async ({ req, body }) => {
         const tenant = await tenantOr404(param(req, 'id'));
@@ -179,6 +186,8 @@ export function authGatewayRoutes(deps: ServiceDeps) {
           limits: { ...tenant.limits, ...body.limits },
           updatedAt: Date.now(),
         };
+        if (body.retentionDays === null) delete updated.retentionDays;
+        else if (body.retentionDays !== undefined) updated.retentionDays = body.retentionDays;
         await saveTenant(updated);
         return updated;
       },

@@ -18,15 +18,20 @@ export const limitsSchema = z.strictObject({
   ingestBurstRows: z.number().int().positive().optional(),
 });
 
+const retentionDays = z.number().int().min(1).max(36_500);
+
 export const createTenantBody = z.strictObject({
   id: tenantId,
   name: label.optional(),
   limits: limitsSchema.optional(),
+  retentionDays: retentionDays.optional(),
 });
 
 export const updateTenantBody = z.strictObject({
   name: label.optional(),
   limits: limitsSchema.optional(),
+  /** null removes the retention (keep forever). */
+  retentionDays: retentionDays.nullable().optional(),
   disabled: z.boolean().optional(),
 });
 
