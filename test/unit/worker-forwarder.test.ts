@@ -43,7 +43,7 @@ async function front(urls: string[], route: DesignatedRoute, opts: { timeoutMs?:
     logger: pino({ level: 'silent' }),
   });
   const app = express();
-  app.use(requestContext(pino({ level: 'silent' })));
+  app.use(requestContext(app, pino({ level: 'silent' })));
   app.use(express.json());
   app.post('/x', async (req, res) => {
     if (!(await fwd.forward(req, res, route, opts.hasLocal ?? false))) res.json({ local: true });

@@ -39,7 +39,7 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
   const log = deps.logger.child({ service: service.id });
   const limit = deps.config.http.bodyLimitBytes;
 
-  app.use(requestContext(log));
+  app.use(requestContext(app, log));
   app.use(observe(service.id, deps));
   // Bodies are parsed per route, after the auth guard: an unauthenticated client never makes us read 16 MB of JSON.
   const bodyParsers = [

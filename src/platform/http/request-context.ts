@@ -1,9 +1,10 @@
 // Per-request facts every log line and error body needs: the request id (taken
 // from X-Request-Id when it is sane, generated otherwise) and a child logger.
-// The child logger is built on first use: most successful requests never log
-// more than their one summary line, and building children is not free.
+// The child logger is built on first use (most successful requests never log
+// more than their summary line), through a getter defined once on the app's
+// request prototype rather than on every request object.
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 declare module 'express-serve-static-core' {
@@ -18,24 +19,26 @@ declare module 'express-serve-static-core' {
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CHILD_LOGGER = Symbol('childLogger');
 
 export function requestIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
   return value !== undefined && SANE_REQUEST_ID.test(value) ? value : randomUUID();
 }
 
-export function requestContext(serviceLogger: Logger) {
+export function requestContext(app: Express, serviceLogger: Logger) {
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: Request & { [CHILD_LOGGER]?: Logger }) {
+      return (this[CHILD_LOGGER] ??= serviceLogger.child(this.logBindings));
+    },
+    set(this: Request & { [CHILD_LOGGER]?: Logger }, value: Logger) {
+      this[CHILD_LOGGER] = value;
+    },
+  });
   return (req: Request, res: Response, next: NextFunction) => {
     req.requestId = requestIdFrom(req.headers['x-request-id']);
     req.logBindings = { requestId: req.requestId };
-    let log: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      get: () => (log ??= serviceLogger.child(req.logBindings)),
-      set: (value: Logger) => {
-        log = value;
-      },
-    });
     res.setHeader('X-Request-Id', req.requestId);
     next();
   };
