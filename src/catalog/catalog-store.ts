@@ -3,6 +3,7 @@
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
 import type { StateStore } from '../platform/state-store.js';
+import type { WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec } from '../storage/record-types.js';
 
 export interface TableEntry {
@@ -18,33 +19,13 @@ export interface TableEntry {
   updatedAt: number;
 }
 
-export interface PartEntry {
-  tenant: string;
-  table: string;
-  date: string;
-  relativePath: string;
-  firstLsn: number;
-  lastLsn: number;
-  rows: number;
-  bytes: number;
-  minTsMs: number;
-  maxTsMs: number;
-}
+/** A Parquet part as the catalog records it: what the sink wrote, minus its absolute path. */
+export type PartEntry = Omit<WrittenPart, 'path'>;
 
-/** The catalog entry of a part the Parquet sink just wrote (same fields, minus its absolute path). */
+/** The catalog entry of a part the Parquet sink just wrote. */
 export function partEntryOf(p: PartEntry & { path?: string }): PartEntry {
-  return {
-    tenant: p.tenant,
-    table: p.table,
-    date: p.date,
-    relativePath: p.relativePath,
-    firstLsn: p.firstLsn,
-    lastLsn: p.lastLsn,
-    rows: p.rows,
-    bytes: p.bytes,
-    minTsMs: p.minTsMs,
-    maxTsMs: p.maxTsMs,
-  };
+  const { path: _absolute, ...entry } = p;
+  return entry;
 }
 
 const SEP = '\u0000';
