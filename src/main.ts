@@ -14,6 +14,11 @@ function fail(message: string, err?: unknown): never {
   process.exit(1);
 }
 
+// Anything that escapes every handler is a bug: log it as one JSON line and exit
+// non-zero (the WAL makes a restart safe) rather than run on in an unknown state.
+process.on('uncaughtException', (err) => fail(`uncaught exception: ${err.message}`, err));
+process.on('unhandledRejection', (reason) => fail(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`, reason));
+
 let config: AppConfig;
 try {
   config = loadConfig();
