@@ -8,7 +8,7 @@ import { Applier } from './applier/applier.js';
 import { compactAll, removeOrphanParts } from './applier/compaction.js';
 import { ApplierMetrics } from './applier/metrics.js';
 import { CatalogStore } from './catalog/catalog-store.js';
-import { IngestLimiter } from './ingest/ingest-limiter.js';
+import { IngestLimiter, type TenantLimits } from './ingest/ingest-limiter.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { IngestRate } from './ingest/ingest-rate.js';
 import { IngestMetrics } from './ingest/metrics.js';
@@ -45,6 +45,8 @@ export async function openDataPath(opts: {
   metrics: MetricsSetup;
   readiness: Readiness;
   state: StateStore;
+  /** A tenant's ingest limit overrides (from its tenant record). */
+  tenantLimits: (tenant: string) => Promise<TenantLimits | undefined>;
 }): Promise<DataPath> {
   const { config, logger, metrics, readiness, state } = opts;
   const log = logger.child({ component: 'data-path' });
@@ -96,10 +98,7 @@ export async function openDataPath(opts: {
   readiness.set('wal', 'open');
 
   const ingestRate = new IngestRate();
-  const limiter = new IngestLimiter(
-    { rowsPerSecond: config.ingest.rowsPerSecond, burstRows: config.ingest.burstRows },
-    () => state,
-  );
+  const limiter = new IngestLimiter({ rowsPerSecond: config.ingest.rowsPerSecond, burstRows: config.ingest.burstRows }, opts.tenantLimits);
   const ingest = new IngestPipeline({
     wal: () => wal,
     state: () => state,
@@ -111,7 +110,7 @@ export async function openDataPath(opts: {
     maxPendingRows: config.ingest.maxPendingRows,
     onAccepted: (tenant, rows) => {
       ingestRate.record(tenant, rows);
-      applier.notify(wal.lastLsn);
+      applier.notify();
     },
   });
 

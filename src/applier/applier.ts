@@ -46,7 +46,6 @@ export class Applier {
   private failures = 0;
   private lastError?: string;
   private lastProgressAt = Date.now();
-  private oldestPendingAt = new Map<number, number>();
   state: ApplierState = 'idle';
   /**
    * False only while every ClickHouse row is committed in the id index: then a
@@ -65,9 +64,7 @@ export class Applier {
 
   get lag(): { records: number; seconds: number } {
     const records = Math.max(0, this.deps.wal.lastLsn - this.checkpointLsn);
-    const oldest = this.deps.pending.oldestLsn;
-    const at = oldest !== undefined ? this.oldestPendingAt.get(oldest) : undefined;
-    return { records, seconds: records > 0 && at !== undefined ? (Date.now() - at) / 1000 : 0 };
+    return { records, seconds: records > 0 ? this.deps.pending.oldestAgeMs() / 1000 : 0 };
   }
 
   get health(): { stalled: boolean; lastError?: string; lastProgressAt: number; failures: number } {
@@ -92,8 +89,7 @@ export class Applier {
   }
 
   /** Called by ingest after an append so the applier need not wait for its tick. */
-  notify(lsn: number): void {
-    this.oldestPendingAt.set(lsn, Date.now());
+  notify(): void {
     // Wake early only for a full batch; otherwise the interval gathers more rows,
     // so a stream of small requests becomes few large inserts and Parquet parts.
     if (this.deps.pending.rows >= this.deps.batchRecords) this.wake?.();
@@ -110,10 +106,7 @@ export class Applier {
     for (;;) {
       const entries = await deps.wal.read(from, { maxRecords: 10_000, maxBytes: MAX_BATCH_BYTES });
       if (entries.length === 0) break;
-      for (const e of entries) {
-        deps.pending.add(e.lsn, decodeBatch(e.payload));
-        this.oldestPendingAt.set(e.lsn, Date.now());
-      }
+      for (const e of entries) deps.pending.add(e.lsn, decodeBatch(e.payload));
       replayed += entries.length;
       from = entries[entries.length - 1]!.lsn + 1;
     }
@@ -140,17 +133,6 @@ export class Applier {
     this.wake?.();
     await this.loop;
     this.state = 'stopped';
-  }
-
-  /** Apply everything currently in the WAL; for tests and benchmarks. */
-  async drain(timeoutMs = 60_000): Promise<void> {
-    const target = this.deps.wal.lastLsn;
-    const deadline = Date.now() + timeoutMs;
-    while (this.checkpointLsn < target) {
-      if (Date.now() > deadline) throw new Error(`applier did not reach LSN ${target} in ${timeoutMs} ms (at ${this.checkpointLsn})`);
-      this.wake?.();
-      await new Promise((r) => setTimeout(r, 10));
-    }
   }
 
   private async run(): Promise<void> {
@@ -249,7 +231,6 @@ export class Applier {
     this.sinksMayHoldUncommitted = false;
     for (const t of tableUpdates) deps.schemas.refresh(t);
     deps.pending.evictThrough(lastLsn);
-    for (const e of entries) this.oldestPendingAt.delete(e.lsn);
     this.lastProgressAt = Date.now();
     deps.metrics.appliedRows.inc(applied);
     deps.metrics.checkpoint.set(lastLsn);

@@ -8,6 +8,8 @@ interface PendingBatch {
   lsn: number;
   tenant: string;
   rows: IngestBatch['rows'];
+  /** When it was acknowledged (or replayed): the age of the oldest one is the applier's lag. */
+  at: number;
 }
 
 export class PendingRecords {
@@ -16,7 +18,7 @@ export class PendingRecords {
 
   add(lsn: number, batch: IngestBatch): void {
     // Appends complete in LSN order only per group; keep the list sorted anyway.
-    const entry = { lsn, tenant: batch.tenant, rows: batch.rows };
+    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, at: Date.now() };
     let i = this.batches.length;
     while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
     this.batches.splice(i, 0, entry);
@@ -58,6 +60,12 @@ export class PendingRecords {
 
   get oldestLsn(): number | undefined {
     return this.batches[0]?.lsn;
+  }
+
+  /** Milliseconds since the oldest pending batch was added; 0 when none waits. */
+  oldestAgeMs(now = Date.now()): number {
+    const first = this.batches[0];
+    return first ? now - first.at : 0;
   }
 
   /** Pending rows of one tenant table, in LSN order, first occurrence of a data_id wins. */
