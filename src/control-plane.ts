@@ -65,7 +65,14 @@ export async function startControlPlane(config: AppConfig): Promise<ControlPlane
     resources.stateStore = stateStore;
     readiness.set('stateStore', 'open');
     if (needsDataPath) {
-      dataPath = await openDataPath({ config, logger, metrics, readiness, state: stateStore });
+      dataPath = await openDataPath({
+        config,
+        logger,
+        metrics,
+        readiness,
+        state: stateStore,
+        tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
+      });
       resources.dataPath = dataPath;
     }
     for (const service of services) await service.start?.();

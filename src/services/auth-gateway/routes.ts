@@ -46,11 +46,8 @@ export function authGatewayRoutes(deps: ServiceDeps) {
     if (!t) throw Errors.notFound(`tenant ${id}`);
     return t;
   };
-  const saveTenant = async (t: TenantRecord) => {
-    await auth.tenants.put(t);
-    // The ingest limiter caches limits for a few seconds; drop them so a change applies at once.
-    if (deps.resources.hasDataPath) deps.resources.dataPath.limiter.invalidate(t.id);
-  };
+  // The tenant store forgets its cached copy on put, so new limits apply to ingest at once.
+  const saveTenant = (t: TenantRecord) => auth.tenants.put(t);
 
   return [
     // ---- tokens ----
