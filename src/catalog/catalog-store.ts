@@ -28,6 +28,19 @@ export function partEntryOf(p: PartEntry & { path?: string }): PartEntry {
   return entry;
 }
 
+/** Rows, bytes and partitions summed over tables (a tenant's totals). */
+export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: number; partitions: number } {
+  let rows = 0;
+  let bytes = 0;
+  let partitions = 0;
+  for (const t of tables) {
+    rows += t.rowCount;
+    bytes += t.bytes;
+    partitions += t.partitions;
+  }
+  return { rows, bytes, partitions };
+}
+
 const SEP = '\u0000';
 export const tableKey = (tenant: string, table: string) => `table${SEP}${tenant}${SEP}${table}`;
 export const partKey = (p: { tenant: string; table: string; date: string; relativePath: string }) =>

@@ -5,6 +5,7 @@ import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import type { ServiceDeps } from '../service-deps.js';
 import { describeIndexes } from './indexes.js';
 import { partitionsBody, tablesQuery } from './schemas.js';
+import { totalsOf } from '../../catalog/catalog-store.js';
 
 export function metadataCatalogRoutes(deps: ServiceDeps) {
   const catalog = () => deps.resources.dataPath.catalog;
@@ -96,9 +97,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
         return {
           tenant,
           tables: tables.length,
-          rows: tables.reduce((s, t) => s + t.rowCount, 0),
-          bytes: tables.reduce((s, t) => s + t.bytes, 0),
-          partitions: tables.reduce((s, t) => s + t.partitions, 0),
+          ...totalsOf(tables),
           applierCheckpointLsn: d.applier.checkpoint,
           walLastLsn: d.wal.lastLsn,
         };

@@ -10,6 +10,7 @@ import { readRecords, streamRecords, toApiRecord } from './record-reader.js';
 import { retentionRoute } from './retention-route.js';
 import { executeRoute } from './execute-route.js';
 import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
+import { totalsOf } from '../../catalog/catalog-store.js';
 
 const INGEST_TYPES = ['application/json', 'application/x-ndjson'] as const;
 const DEFAULT_PAGE = 100;
@@ -104,10 +105,8 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
       const lag = d.applier.lag;
       return {
         tenant,
-        rows: tables.reduce((s, t) => s + t.rowCount, 0),
+        ...totalsOf(tables),
         pendingRows,
-        bytes: tables.reduce((s, t) => s + t.bytes, 0),
-        partitions: tables.reduce((s, t) => s + t.partitions, 0),
         ingestRowsPerSecond: Math.round(d.ingestRate.rate(tenant) * 100) / 100,
         walLag: { records: lag.records, seconds: Math.round(lag.seconds * 1000) / 1000 },
         tables: tables.map((t) => ({ table: t.table, rows: t.rowCount, bytes: t.bytes, partitions: t.partitions, minTs: t.minTsMs, maxTs: t.maxTsMs })),
