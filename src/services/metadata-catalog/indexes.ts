@@ -1,12 +1,13 @@
 // How tenant tables are laid out in each sink, as the planner needs to know it.
-// Kept next to the catalog routes; must match tenant-table-store.ts's DDL.
+import { TABLE_LAYOUT } from '../../storage/clickhouse/tenant-table-store.js';
+
 export function describeIndexes(table: string) {
   return {
     table,
     clickhouse: {
-      engine: 'ReplacingMergeTree(lsn)',
-      partitionKey: 'toYYYYMM(date)',
-      sortKey: ['data_id'],
+      engine: TABLE_LAYOUT.engine,
+      partitionKey: TABLE_LAYOUT.partitionKey,
+      sortKey: [...TABLE_LAYOUT.sortKey],
       skippingIndexes: [] as string[],
     },
     parquet: {

@@ -28,6 +28,13 @@ export interface ReadQuery {
   limit: number;
 }
 
+/** How every tenant table is laid out: the DDL below and the catalog's /metadata/indexes both read this. */
+export const TABLE_LAYOUT = {
+  engine: 'ReplacingMergeTree(lsn)',
+  partitionKey: 'toYYYYMM(date)',
+  sortKey: ['data_id'],
+} as const;
+
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Bounded so an IN list stays far below max_query_size on both engines.
 const ID_LOOKUP_CHUNK = 1000;
@@ -69,7 +76,7 @@ export class TenantTableStore {
             'payload String',
             ...columns.map(columnDdl),
           ].join(', ') +
-          ') ENGINE = ReplacingMergeTree(lsn) PARTITION BY toYYYYMM(date) ORDER BY data_id' +
+          `) ENGINE = ${TABLE_LAYOUT.engine} PARTITION BY ${TABLE_LAYOUT.partitionKey} ORDER BY ${TABLE_LAYOUT.sortKey.join(', ')}` +
           // The applier deletes WAL segments once a batch is in both sinks, so an
           // insert must be on disk, not only in the page cache, when it returns.
           // 18.16 has no such settings (its operator configures the server).
