@@ -46,6 +46,8 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
   const log = opts.log ?? (() => {});
   const dataDir = makeTempDir('crash-test');
   const acked = new Set<string>();
+  // Batches whose request the kill cut off: resent with the same data_ids after the restart.
+  const pendingRetries: string[][] = [];
   let failed = 0;
   let plane: RunningPlane | undefined;
   let headers: Record<string, string> | undefined;
@@ -144,7 +146,6 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
   }
 }
 
-const pendingRetries: string[][] = [];
 
 async function countInSinks(dataDir: string) {
   const session = new Session(path.join(dataDir, 'chdb'));
