@@ -14,6 +14,7 @@ import type { ServiceModule } from '../service.js';
 import type { Span } from '@opentelemetry/api';
 import { activeTraceId, endSpan, traceIdOf, withServerSpan } from '../tracing.js';
 import { errorHandler } from './error-handler.js';
+import { bindNativePrototypes } from './native-prototypes.js';
 import { requestContext } from './request-context.js';
 import type { RouteSpec } from './route.js';
 
@@ -33,6 +34,7 @@ const PROBE_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
 export function createServiceApp(service: ServiceModule, deps: AppDeps): express.Express {
   const app = express();
+  bindNativePrototypes(app);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import { serverClassesOf } from './native-prototypes.js';
 
 export class PortInUseError extends Error {
   constructor(readonly service: string, readonly host: string, readonly port: number) {
@@ -19,7 +20,7 @@ export interface RunningServer {
 }
 
 export function listen(service: string, handler: RequestListener, host: string, port: number): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 300_000 }, handler);
+  const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 300_000, ...serverClassesOf(handler) }, handler);
   let inFlight = 0;
   server.on('request', (_req, res) => {
     inFlight++;
