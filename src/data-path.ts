@@ -21,7 +21,7 @@ import type { StateStore } from './platform/state-store.js';
 import type { ClickHouseEngine } from './storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from './storage/clickhouse/create-engine.js';
 import { TenantTableStore } from './storage/clickhouse/tenant-table-store.js';
-import { ParquetSink } from './storage/parquet/index.js';
+import { EnginePartWriter, ParquetSink } from './storage/parquet/index.js';
 import { WriteAheadLog } from './storage/wal/index.js';
 
 export interface DataPath {
@@ -70,7 +70,6 @@ export async function openDataPath(opts: {
   const schemas = new TableSchemas(catalog);
   await schemas.load();
   const pending = new PendingRecords();
-  const parquet = new ParquetSink({ rootDir: config.paths.parquetDir });
   const engine = createClickHouseEngine({
     url: config.clickhouse.url,
     dataDir: config.paths.chdbPath,
@@ -79,6 +78,8 @@ export async function openDataPath(opts: {
     password: config.clickhouse.password,
     requestTimeoutMs: config.clickhouse.timeoutMs,
   });
+  // The embedded engine writes Parquet natively, several times faster than parquetjs; a server cannot write our files.
+  const parquet = new ParquetSink({ rootDir: config.paths.parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
   const tables = new TenantTableStore(engine);
   const applier = new Applier({
     wal,

@@ -1,22 +1,29 @@
 // Reads the sink's files back with an independent Parquet reader (ClickHouse
 // via chdb), so a bug shared by our writer and parquetjs's reader cannot hide.
+// Both part writers run the same checks: parquetjs on worker threads and the
+// embedded ClickHouse's native encoder.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Session } from 'chdb';
-import { ParquetSink } from '../../src/storage/parquet/index.js';
+import { ChdbEngine } from '../../src/storage/clickhouse/chdb-engine.js';
+import { EnginePartWriter, ParquetSink } from '../../src/storage/parquet/index.js';
 import type { StoredRecord, WrittenPart } from '../../src/storage/parquet/index.js';
 import { COLUMNS, expectedPromoted, makeRecords, makeTempDir, sqlString } from './parquet-test-data.js';
 
 const tmp = makeTempDir('parquet-readback-');
 let session: Session;
+// The writer's engine shares the reader's data dir, as one process's engine would.
+const engine = new ChdbEngine({ dataDir: path.join(tmp.dir, 'chdb'), database: 'parquet_writer' });
 
-before(() => {
+before(async () => {
   session = new Session(path.join(tmp.dir, 'chdb'));
+  await engine.open();
 });
-after(() => {
+after(async () => {
+  await engine.close();
   session.cleanup();
   tmp.remove();
 });
@@ -47,15 +54,18 @@ async function describeTypes(file: string): Promise<Record<string, string>> {
   return Object.fromEntries(rows.map((r) => [r.name, r.type]));
 }
 
-describe('parquet sink read back through ClickHouse', () => {
+for (const writer of ['parquetjs', 'engine'] as const) describe(`parquet sink (${writer} writer) read back through ClickHouse`, () => {
   const records = makeRecords(5_000);
+  const root = path.join(tmp.dir, `parquet-${writer}`);
+  let sink: ParquetSink;
   let parts: WrittenPart[];
 
   before(async () => {
     // Small row groups so that every file has several of them.
-    const sink = new ParquetSink({ rootDir: path.join(tmp.dir, 'parquet'), rowGroupRows: 1_000 });
+    sink = new ParquetSink({ rootDir: root, rowGroupRows: 1_000, ...(writer === 'engine' ? { writer: new EnginePartWriter(engine) } : {}) });
     parts = await sink.writeBatch('tenant-a', 'events', COLUMNS, records);
   });
+  after(() => sink.close());
 
   it('writes one file per UTC date with the documented layout', () => {
     assert.equal(parts.length, 2);
@@ -71,6 +81,10 @@ describe('parquet sink read back through ClickHouse', () => {
       assert.equal(p.bytes, fs.statSync(p.path).size);
       assert.ok(path.isAbsolute(p.path));
     }
+  });
+
+  it('lists the parts from their footers as they were reported when written', async () => {
+    assert.deepEqual(await sink.listParts(), parts);
   });
 
   it('ClickHouse types the columns as documented', async () => {
@@ -120,7 +134,7 @@ describe('parquet sink read back through ClickHouse', () => {
   });
 
   it('ClickHouse can filter and aggregate the files by path glob', async () => {
-    const glob = path.join(tmp.dir, 'parquet', 'tenant-a', 'events', 'date=*', '*.parquet');
+    const glob = path.join(root, 'tenant-a', 'events', 'date=*', '*.parquet');
     const res = await session.queryAsync(
       `SELECT count() AS c, countIf(b) AS t, max(n) AS mx, min(ts_ms) AS lo FROM file(${sqlString(glob)}, Parquet)`,
       { format: 'JSONEachRow' },

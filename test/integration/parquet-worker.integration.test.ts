@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isAppError } from '../../src/platform/errors.js';
-import type { EncodePool } from '../../src/storage/parquet/encode-pool.js';
+import type { PoolPartWriter } from '../../src/storage/parquet/part-writer.js';
 import { ParquetSink } from '../../src/storage/parquet/index.js';
 import type { ParquetSinkOptions } from '../../src/storage/parquet/index.js';
 import { COLUMNS, makeRecords, makeTempDir } from './parquet-test-data.js';
@@ -24,7 +24,7 @@ function freshSink(opts: Partial<ParquetSinkOptions> = {}): ParquetSink {
 }
 
 function workersOf(sink: ParquetSink) {
-  return (sink as unknown as { encoders: EncodePool }).encoders.liveWorkers();
+  return (sink as unknown as { writer: PoolPartWriter }).writer.pool.liveWorkers();
 }
 
 function isStorageFailure(err: unknown): boolean {

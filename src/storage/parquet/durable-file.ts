@@ -20,16 +20,16 @@ export function randomSuffix(): string {
 }
 
 /**
- * Writes `bytes` to `tempPath` (same directory as `finalPath`, so the rename is
- * atomic), fsyncs it, renames it over `finalPath` and fsyncs the directory.
+ * Lets `write` create `tempPath` (same directory as `finalPath`, so the rename
+ * is atomic), fsyncs it, renames it over `finalPath` and fsyncs the directory.
  * The temp file is removed if anything fails before the rename.
  */
-export async function writeFileAtomically(tempPath: string, finalPath: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fs.open(tempPath, 'wx', 0o644);
+export async function publishAtomically(tempPath: string, finalPath: string, write: (tempPath: string) => Promise<void>): Promise<void> {
   let renamed = false;
   try {
+    await write(tempPath);
+    const handle = await fs.open(tempPath, 'r+');
     try {
-      await handle.writeFile(bytes);
       await handle.sync();
     } finally {
       await handle.close();
@@ -40,4 +40,9 @@ export async function writeFileAtomically(tempPath: string, finalPath: string, b
   } finally {
     if (!renamed) await fs.rm(tempPath, { force: true });
   }
+}
+
+/** publishAtomically of bytes we hold. */
+export async function writeFileAtomically(tempPath: string, finalPath: string, bytes: Uint8Array): Promise<void> {
+  await publishAtomically(tempPath, finalPath, (file) => fs.writeFile(file, bytes, { flag: 'wx', mode: 0o644 }));
 }

@@ -1,6 +1,8 @@
 // Public surface of the Parquet sink; everything else in this folder is internal.
 
 export { ParquetSink } from './parquet-sink.js';
+export { EnginePartWriter } from './engine-part-writer.js';
+export type { PartWriter } from './part-writer.js';
 export type { ParquetSinkOptions } from './parquet-sink.js';
 export type { ColumnSpec, ColumnType, StoredRecord, WrittenPart } from './types.js';
 export { formatPartName, parsePartName } from './part-name.js';

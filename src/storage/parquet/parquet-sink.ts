@@ -7,21 +7,20 @@
 // replaying, which drops files of batches whose checkpoint never advanced
 // (their ranges could differ on replay if the batch size changed).
 //
-// The Parquet bytes are built on worker threads (EncodePool) so that encoding
-// does not block the event loop; the file itself is written, fsynced and
-// renamed here.
+// A PartWriter (part-writer.ts) writes each file at a temp name, off the event
+// loop: the embedded ClickHouse when this process runs one, parquetjs worker
+// threads otherwise; the file is then fsynced, renamed and described here.
 
 import fs from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { Errors } from '../../platform/errors.js';
-import { fsyncDir, randomSuffix, writeFileAtomically } from './durable-file.js';
-import { EncodePool } from './encode-pool.js';
-import type { EncodedPart } from './part-encoder.js';
+import { Errors, isAppError } from '../../platform/errors.js';
+import { fsyncDir, publishAtomically, randomSuffix } from './durable-file.js';
 import { readPartFooter } from './part-footer.js';
 import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-name.js';
 import { assertName, isInside, isValidName, parsePartPath, partitionDir, partPath } from './part-paths.js';
 import type { ParsedPartPath } from './part-paths.js';
+import { PoolPartWriter, type PartSummary, type PartWriter } from './part-writer.js';
 import { assertColumns } from './part-schema.js';
 import { groupByUtcDate } from './utc-date.js';
 import type { ColumnSpec, StoredRecord, WrittenPart } from './types.js';
@@ -34,8 +33,10 @@ export interface ParquetSinkOptions {
    * buffered in memory while it is encoded.
    */
   rowGroupRows?: number;
-  /** Encoder worker threads (default 1); each encodes one part at a time. */
+  /** Encoder worker threads of the default (parquetjs) writer (default 1); each encodes one part at a time. */
   workers?: number;
+  /** Who writes the files; default: parquetjs on `workers` threads. */
+  writer?: PartWriter;
 }
 
 const DEFAULT_ROW_GROUP_ROWS = 32_768;
@@ -46,7 +47,7 @@ export class ParquetSink {
   private readonly rowGroupRows: number;
   /** Temp files of writes in progress, which the stale-temp sweep must not touch. */
   private readonly inFlightTemps = new Set<string>();
-  private readonly encoders: EncodePool;
+  private readonly writer: PartWriter;
 
   constructor(opts: ParquetSinkOptions) {
     if (!opts.rootDir) throw Errors.validation('ParquetSink needs a rootDir');
@@ -59,16 +60,16 @@ export class ParquetSink {
     if (!Number.isSafeInteger(workers) || workers < 1) {
       throw Errors.validation('workers must be a positive integer', { workers });
     }
-    this.encoders = new EncodePool(workers);
+    this.writer = opts.writer ?? new PoolPartWriter(workers);
   }
 
   /**
-   * Terminates the encoder workers; writes still running fail with
-   * storage_failure, later ones too. Listing and deleting keep working.
-   * Idempotent.
+   * Stops the writer (the default one's workers terminate: writes still
+   * running fail with storage_failure, later ones too). Listing and deleting
+   * keep working. Idempotent.
    */
   close(): Promise<void> {
-    return this.encoders.close();
+    return this.writer.close();
   }
 
   async writeBatch(
@@ -89,40 +90,41 @@ export class ParquetSink {
       });
     });
 
-    // Every partition is queued for encoding at once (with several workers
-    // they encode in parallel, with one the next encodes while a file is
-    // written); files are still written one by one, in date order, and the
-    // first failure ends the batch as before.
+    // Partitions are written concurrently (a pool with several workers, or the
+    // engine, encodes them in parallel); any failure fails the batch, once every
+    // write has settled, so none is still running when the batch is retried.
     const opts = { rowGroupRows: this.rowGroupRows };
-    const encodes = [...groups].map(([date, group]) => {
-      const encoded = this.encoders.encode(columns, group, opts);
-      encoded.catch(() => {}); // awaited below; a batch that fails earlier must not leave it unhandled
-      return { date, encoded };
-    });
-    const written: WrittenPart[] = [];
-    for (const { date, encoded } of encodes) {
-      written.push(await this.writePart(tenant, table, date, await encoded));
-    }
-    return written;
+    const settled = await Promise.allSettled([...groups].map(([date, group]) => this.writePart(tenant, table, date, columns, group, opts)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<WrittenPart>).value);
   }
 
   private async writePart(
     tenant: string,
     table: string,
     date: string,
-    encoded: EncodedPart,
+    columns: ColumnSpec[],
+    records: StoredRecord[],
+    opts: { rowGroupRows: number },
   ): Promise<WrittenPart> {
-    const range = { firstLsn: encoded.firstLsn, lastLsn: encoded.lastLsn };
+    const first = records[0]!;
+    const range = { firstLsn: first.lsn, lastLsn: records[records.length - 1]!.lsn };
     const dir = partitionDir(this.rootDir, tenant, table, date);
     const finalPath = partPath(this.rootDir, tenant, table, date, range);
     await this.ensureDirInsideRoot(dir);
 
     const tempPath = path.join(dir, formatTempName(path.basename(finalPath), randomSuffix()));
     this.inFlightTemps.add(tempPath);
+    let summary: PartSummary | undefined;
+    let bytes = 0;
     try {
-      await writeFileAtomically(tempPath, finalPath, encoded.bytes);
+      await publishAtomically(tempPath, finalPath, async (file) => {
+        summary = await this.writer.write(file, columns, records, opts);
+        bytes = (await fs.stat(file)).size;
+      });
     } catch (err) {
-      throw Errors.storageFailure(`cannot write Parquet part ${finalPath}`, err);
+      throw isAppError(err) ? err : Errors.storageFailure(`cannot write Parquet part ${finalPath}`, err);
     } finally {
       this.inFlightTemps.delete(tempPath);
     }
@@ -134,10 +136,10 @@ export class ParquetSink {
       path: finalPath,
       relativePath: toRelative(this.rootDir, finalPath),
       ...range,
-      rows: encoded.rows,
-      bytes: encoded.bytes.length,
-      minTsMs: encoded.minTsMs,
-      maxTsMs: encoded.maxTsMs,
+      rows: summary!.rows,
+      bytes,
+      minTsMs: summary!.minTsMs,
+      maxTsMs: summary!.maxTsMs,
     };
   }
 

@@ -1,0 +1,59 @@
+// Parts written by the embedded ClickHouse: the rows go in as JSONEachRow
+// after FORMAT (raw input, not part of the parsed query, so neither escaped nor
+// bounded by max_query_size) and ClickHouse's native encoder writes the file.
+// The columns, their Parquet types and their values are the ones parquetjs
+// writes (part-schema.ts), so readers cannot tell the two writers apart, with
+// one exception: ClickHouse cannot add our key/value footer, so such parts are
+// described from their row count and ts_ms statistics (part-footer.ts).
+import { quoteIdentifier, quoteString } from '../clickhouse/sql-literal.js';
+import type { EncodeOptions } from './part-encoder.js';
+import { assertColumns, promotedValue } from './part-schema.js';
+import { summarize, type PartSummary, type PartWriter } from './part-writer.js';
+import type { ColumnSpec, ColumnType, StoredRecord } from './types.js';
+
+/** The one thing needed of the engine: run a statement. */
+export interface StatementRunner {
+  exec(sql: string): Promise<void>;
+}
+
+const CLICKHOUSE_TYPE: Record<ColumnType, string> = { Int64: 'Int64', Float64: 'Float64', String: 'String', Bool: 'Bool' };
+
+// SNAPPY like the parquetjs writer (readable everywhere, cheap); no bloom
+// filters (nothing probes them and they cost CPU per value).
+const WRITE_SETTINGS = "output_format_parquet_compression_method = 'snappy', output_format_parquet_write_bloom_filter = 0";
+
+export class EnginePartWriter implements PartWriter {
+  constructor(private readonly engine: StatementRunner) {}
+
+  async write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary> {
+    assertColumns(columns);
+    const summary = summarize(records);
+    const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${CLICKHOUSE_TYPE[c.type]})`)].join(', ');
+    const lines = records.map((r) => partRowJson(r, columns)).join('\n');
+    await this.engine.exec(
+      `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(structure)}) ` +
+        `SETTINGS ${WRITE_SETTINGS}, output_format_parquet_row_group_size = ${Math.trunc(opts.rowGroupRows)} ` +
+        `FORMAT JSONEachRow\n${lines}\n`,
+    );
+    return summary;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** One JSONEachRow line in the part's layout; promoted values follow promotedValue (wrong type → null). */
+function partRowJson(record: StoredRecord, columns: readonly ColumnSpec[]): string {
+  // Null prototype: a promoted column may be named "__proto__" or "constructor".
+  const row = Object.create(null) as Record<string, unknown>;
+  row.data_id = record.dataId;
+  row.ts_ms = record.tsMs;
+  row.lsn = record.lsn;
+  row.payload = JSON.stringify(record.payload);
+  for (const col of columns) {
+    const raw = Object.hasOwn(record.payload, col.name) ? record.payload[col.name] : null;
+    const value = raw === null || raw === undefined ? null : promotedValue(col.type, raw);
+    // Int64 is checked as BigInt; past 2^53 it goes as exact decimal text, which ClickHouse reads into Int64.
+    row[col.name] = typeof value === 'bigint' ? (Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()) : value;
+  }
+  return JSON.stringify(row);
+}
