@@ -68,8 +68,7 @@ export class IngestPipeline {
 
     deps.metrics.walBytes.inc(payload.length);
     deps.metrics.walRecords.inc();
-    deps.metrics.rows.inc({ tenant: deps.metrics.tenantLabel(tenant) }, rows.length);
-    deps.metrics.requests.inc({ outcome: 'accepted' });
+    deps.metrics.accepted(tenant, rows.length);
     deps.onAccepted?.(tenant, rows.length);
     const ack: IngestAck = { accepted: rows.length, lsn: lastLsn };
     if (idemKey !== undefined) await idem.put(`idem\u0000${tenant}\u0000${idemKey}`, { ...ack, at: Date.now() });

@@ -11,7 +11,8 @@ export class IngestMetrics {
   readonly walRecords: Counter;
   readonly fsyncSeconds: Histogram;
   readonly groupSize: Histogram;
-  private readonly tenantLabels = new Set<string>();
+  private readonly rowsByTenant = new Map<string, ReturnType<Counter<'tenant'>['labels']>>();
+  private acceptedRequests?: ReturnType<Counter<'outcome'>['labels']>;
 
   constructor(registry: Registry) {
     this.rows = new Counter({ name: 'ingest_rows_total', help: 'Rows acknowledged, by tenant (capped; overflow is "other")', labelNames: ['tenant'], registers: [registry] });
@@ -32,12 +33,15 @@ export class IngestMetrics {
     });
   }
 
-  tenantLabel(tenant: string): string {
-    if (this.tenantLabels.has(tenant)) return tenant;
-    if (this.tenantLabels.size < MAX_TENANT_LABELS) {
-      this.tenantLabels.add(tenant);
-      return tenant;
+  /** One accepted request of `rows` rows; the labelled children are resolved once, not per request. */
+  accepted(tenant: string, rows: number): void {
+    let perTenant = this.rowsByTenant.get(tenant);
+    if (!perTenant) {
+      perTenant = this.rows.labels({ tenant: this.rowsByTenant.size < MAX_TENANT_LABELS ? tenant : 'other' });
+      // Past the cap new tenants are not remembered: they all resolve to "other".
+      if (this.rowsByTenant.size < MAX_TENANT_LABELS) this.rowsByTenant.set(tenant, perTenant);
     }
-    return 'other';
+    perTenant.inc(rows);
+    (this.acceptedRequests ??= this.requests.labels({ outcome: 'accepted' })).inc();
   }
 }

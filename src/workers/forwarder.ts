@@ -9,7 +9,7 @@
 // there is none, a 503/502/504 JSON error says why.
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { Agent } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
 import type { HealthReport } from '../platform/service.js';
@@ -86,6 +86,7 @@ export class ServiceForwarder {
   private healthTimer?: NodeJS.Timeout;
   private rr = 0;
   private checking = false;
+  private readonly metricChildren = new Map<string, { forwarded: { inc(): void }; duration: { observe(v: number): void } }>();
 
   constructor(
     readonly service: ServiceId,
@@ -232,44 +233,73 @@ export class ServiceForwarder {
 
   private async call(ep: WorkerEndpoint, req: Request, res: Response): Promise<CallOutcome> {
     const timeoutMs = this.deps.settings.timeoutMs;
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, timeoutMs);
-    const onClose = () => abort.abort();
-    res.once('close', onClose);
     const started = process.hrtime.bigint();
     ep.inFlight++;
-    let outcome: CallOutcome;
-    try {
-      const { statusCode, headers, body } = await this.deps.agent.request({
-        origin: ep.origin,
-        path: req.originalUrl,
-        method: req.method as 'GET',
-        headers: this.headersFor(ep, req),
-        body: bodyOf(req),
-        signal: abort.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const buf = Buffer.from(await body.arrayBuffer());
-      outcome = { kind: 'response', status: statusCode, headers, body: buf };
-    } catch (err) {
-      const code = errorCode(err);
-      const message = err instanceof Error ? `${code ? `${code} ` : ''}${err.message}` : String(err);
-      outcome = timedOut ? { kind: 'timeout', message: `no answer within ${timeoutMs} ms` } : { kind: code && CONNECT_ERRORS.has(code) ? 'connect_error' : 'error', message };
-    } finally {
-      clearTimeout(timer);
-      res.off('close', onClose);
-      ep.inFlight--;
-    }
+    const outcome = await new Promise<CallOutcome>((resolve) => {
+      // dispatch() rather than request(): no body stream or AbortSignal per call, the response is small and read whole.
+      let controller: Dispatcher.DispatchController | undefined;
+      let settled = false;
+      let status = 0;
+      let headers: Record<string, string | string[] | undefined> = {};
+      const chunks: Buffer[] = [];
+      const settle = (o: CallOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        res.off('close', onClientGone);
+        resolve(o);
+      };
+      const stop = (o: { kind: 'timeout' | 'error'; message: string }) => {
+        settle(o);
+        controller?.abort(new Error(o.message));
+      };
+      const timer = setTimeout(() => stop({ kind: 'timeout', message: `no answer within ${timeoutMs} ms` }), timeoutMs);
+      // The client went away: stop the upstream call too.
+      const onClientGone = () => stop({ kind: 'error', message: 'client closed the connection' });
+      res.once('close', onClientGone);
+      this.deps.agent.dispatch(
+        { origin: ep.origin, path: req.originalUrl, method: req.method as Dispatcher.HttpMethod, headers: this.headersFor(ep, req), body: bodyOf(req), headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            if (settled) c.abort(new Error('call already ended'));
+          },
+          onResponseStart: (_c, statusCode, h) => {
+            status = statusCode;
+            headers = h as typeof headers;
+          },
+          onResponseData: (_c, chunk) => {
+            chunks.push(chunk);
+          },
+          onResponseEnd: () => settle({ kind: 'response', status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }),
+          onResponseError: (_c, err) => {
+            const code = errorCode(err);
+            const message = `${code ? `${code} ` : ''}${err.message}`;
+            settle({ kind: code && CONNECT_ERRORS.has(code) ? 'connect_error' : 'error', message });
+          },
+        },
+      );
+    });
+    ep.inFlight--;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const label = outcome.kind === 'response' ? (outcome.status >= 500 ? 'http_5xx' : 'ok') : outcome.kind;
-    this.deps.metrics.forwarded.inc({ service: this.service, worker: ep.id, outcome: label });
-    this.deps.metrics.forwardDuration.observe({ service: this.service, worker: ep.id }, seconds);
+    this.metricsOf(ep, label).forwarded.inc();
+    this.metricsOf(ep, label).duration.observe(seconds);
     return outcome;
+  }
+
+  /** Labelled metric children per (worker, outcome): resolving labels on every call costs more than the call's bookkeeping. */
+  private metricsOf(ep: WorkerEndpoint, outcome: string) {
+    const key = `${ep.id}\u0000${outcome}`;
+    let m = this.metricChildren.get(key);
+    if (!m) {
+      m = {
+        forwarded: this.deps.metrics.forwarded.labels({ service: this.service, worker: ep.id, outcome }),
+        duration: this.deps.metrics.forwardDuration.labels({ service: this.service, worker: ep.id }),
+      };
+      this.metricChildren.set(key, m);
+    }
+    return m;
   }
 
   private headersFor(ep: WorkerEndpoint, req: Request): Record<string, string> {
@@ -398,8 +428,9 @@ export class ServiceForwarder {
   }
 }
 
-function bodyOf(req: Request): string | undefined {
+function bodyOf(req: Request): Buffer | string | undefined {
   if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  if (req.rawBody) return req.rawBody;
   const b: unknown = req.body;
   if (b === undefined) return undefined;
   return typeof b === 'string' ? b : JSON.stringify(b);

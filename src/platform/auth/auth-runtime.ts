@@ -54,7 +54,9 @@ export class AuthRuntime {
     this.metrics = new AuthMetrics(registry);
     this.tokens = new AccessTokens(settings.jwtSecret, settings.accessTokenTtlSeconds);
     this.sessions = new SessionStore(state, settings.refreshTokenTtlSeconds);
-    this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000, (cache) => this.metrics.apiKeyChecks.inc({ cache }));
+    // Children resolved once: a cache hit happens on every API-key request.
+    const apiKeyChecks = { hit: this.metrics.apiKeyChecks.labels({ cache: 'hit' }), miss: this.metrics.apiKeyChecks.labels({ cache: 'miss' }) };
+    this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000, (cache) => apiKeyChecks[cache].inc());
     this.tenants = new TenantStore(state);
     this.users = new UserStore(state);
     this.loginLimiter = new LoginLimiter(settings.login);

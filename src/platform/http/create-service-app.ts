@@ -3,6 +3,7 @@
 // every route, body limits, schema validation, /health, /ready, /openapi.json,
 // 404/405 and the error middleware.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuthRuntime } from '../auth/auth-runtime.js';
@@ -45,7 +46,8 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
   app.use(observe(service.id, deps));
   // Bodies are parsed per route, after the auth guard: an unauthenticated client never makes us read 16 MB of JSON.
   const bodyParsers = [
-    express.json({ limit, type: ['application/json', 'application/*+json'] }),
+    // The raw bytes are kept (no copy: the buffer body-parser read anyway) so a forwarded request is sent on as it came.
+    express.json({ limit, type: ['application/json', 'application/*+json'], verify: keepRawBody }),
     express.text({ limit, type: ['application/x-ndjson', 'text/plain'] }),
   ];
 
@@ -78,6 +80,10 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
   app.use(notFoundOrMethodNotAllowed(service));
   app.use(errorHandler(limit));
   return app;
+}
+
+function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  (req as Request).rawBody = buf;
 }
 
 function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {

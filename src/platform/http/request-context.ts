@@ -13,6 +13,8 @@ declare module 'express-serve-static-core' {
     log: Logger;
     /** Extra fields for this request's log lines (trace id, tenant…), read when `log` is first built. */
     logBindings: Record<string, string>;
+    /** The JSON body's bytes as received (set by the app factory's JSON parser). */
+    rawBody?: Buffer;
     /** Set by tenant-scoped middleware once X-Tenant-Id is validated (and authorised). */
     tenantId?: string;
   }
