@@ -48,6 +48,16 @@ export const partKey = (p: { tenant: string; table: string; date: string; relati
 const CHECKPOINT_KEY = 'applier.checkpoint';
 
 export class CatalogStore {
+  /**
+   * Listings by key prefix, dropped on every write through this store. Every
+   * query plans from listTables/listParts, and decoding hundreds of part
+   * entries from LevelDB cost more than the rest of planning. Sound because
+   * this store is the only writer of tables and parts (one process owns the
+   * LevelDB directory, and it holds one CatalogStore). Arrays are frozen:
+   * a caller sorting one in place would corrupt the cache.
+   */
+  private readonly listings = new Map<string, Promise<readonly (TableEntry | PartEntry)[]>>();
+
   constructor(private readonly state: StateStore) {}
 
   private get catalog() {
@@ -62,22 +72,38 @@ export class CatalogStore {
     return (await this.catalog.get(tableKey(tenant, table))) as TableEntry | undefined;
   }
 
-  async listTables(tenant?: string): Promise<TableEntry[]> {
-    const prefix = tenant === undefined ? `table${SEP}` : `table${SEP}${tenant}${SEP}`;
-    const out: TableEntry[] = [];
-    for await (const v of this.catalog.values({ gte: prefix, lt: `${prefix}\uffff` })) out.push(v as TableEntry);
-    return out;
+  async listTables(tenant?: string): Promise<readonly TableEntry[]> {
+    return (await this.listing(tenant === undefined ? `table${SEP}` : `table${SEP}${tenant}${SEP}`)) as readonly TableEntry[];
   }
 
-  async listParts(tenant: string, table?: string): Promise<PartEntry[]> {
-    const prefix = table === undefined ? `part${SEP}${tenant}${SEP}` : `part${SEP}${tenant}${SEP}${table}${SEP}`;
-    const out: PartEntry[] = [];
-    for await (const v of this.catalog.values({ gte: prefix, lt: `${prefix}\uffff` })) out.push(v as PartEntry);
-    return out;
+  async listParts(tenant: string, table?: string): Promise<readonly PartEntry[]> {
+    return (await this.listing(table === undefined ? `part${SEP}${tenant}${SEP}` : `part${SEP}${tenant}${SEP}${table}${SEP}`)) as readonly PartEntry[];
+  }
+
+  private listing(prefix: string): Promise<readonly (TableEntry | PartEntry)[]> {
+    let cached = this.listings.get(prefix);
+    if (!cached) {
+      cached = (async () => {
+        const out: Array<TableEntry | PartEntry> = [];
+        for await (const v of this.catalog.values({ gte: prefix, lt: `${prefix}\uffff` })) out.push(Object.freeze(v));
+        return Object.freeze(out);
+      })();
+      this.listings.set(prefix, cached);
+      const mine = cached;
+      // A failed read is not remembered.
+      mine.catch(() => {
+        if (this.listings.get(prefix) === mine) this.listings.delete(prefix);
+      });
+    }
+    return cached;
   }
 
   async putTable(entry: TableEntry): Promise<void> {
-    await this.catalog.put(tableKey(entry.tenant, entry.table), entry);
+    try {
+      await this.catalog.put(tableKey(entry.tenant, entry.table), entry);
+    } finally {
+      this.listings.clear();
+    }
   }
 
   async checkpoint(): Promise<number> {
@@ -94,6 +120,10 @@ export class CatalogStore {
     for (const e of change.extra ?? []) batch.put(e.key, e.value, { sublevel: ids as never });
     batch.put(CHECKPOINT_KEY, change.checkpoint, { sublevel: this.meta as never });
     // sync: the WAL is truncated right after this commit, so it must survive a power cut.
-    await batch.write({ sync: true });
+    try {
+      await batch.write({ sync: true });
+    } finally {
+      this.listings.clear();
+    }
   }
 }

@@ -94,7 +94,7 @@ export class QueryPlanner {
 
   async plan(tenant: string, input: QueryInput): Promise<PlannedQuery> {
     const { ast, bound, logical } = await this.bind(tenant, input);
-    const parts = new Map<number, PartEntry[]>();
+    const parts = new Map<number, readonly PartEntry[]>();
     const stats = new Map<number, TableStats | undefined>();
     for (const t of bound.tables) {
       parts.set(t.idx, await this.deps.catalog().listParts(tenant, t.table));
