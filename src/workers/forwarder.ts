@@ -283,8 +283,9 @@ export class ServiceForwarder {
     ep.inFlight--;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const label = outcome.kind === 'response' ? (outcome.status >= 500 ? 'http_5xx' : 'ok') : outcome.kind;
-    this.metricsOf(ep, label).forwarded.inc();
-    this.metricsOf(ep, label).duration.observe(seconds);
+    const metrics = this.metricsOf(ep, label);
+    metrics.forwarded.inc();
+    metrics.duration.observe(seconds);
     return outcome;
   }
 

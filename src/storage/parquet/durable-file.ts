@@ -42,7 +42,3 @@ export async function publishAtomically(tempPath: string, finalPath: string, wri
   }
 }
 
-/** publishAtomically of bytes we hold. */
-export async function writeFileAtomically(tempPath: string, finalPath: string, bytes: Uint8Array): Promise<void> {
-  await publishAtomically(tempPath, finalPath, (file) => fs.writeFile(file, bytes, { flag: 'wx', mode: 0o644 }));
-}

@@ -7,16 +7,15 @@
 // described from their row count and ts_ms statistics (part-footer.ts).
 import { quoteIdentifier, quoteString } from '../clickhouse/sql-literal.js';
 import type { EncodeOptions } from './part-encoder.js';
-import { assertColumns, promotedValue } from './part-schema.js';
-import { summarize, type PartSummary, type PartWriter } from './part-writer.js';
-import type { ColumnSpec, ColumnType, StoredRecord } from './types.js';
+import { assertColumns, promotedColumnValue } from './part-schema.js';
+import { summarize, type PartSummary } from './part-summary.js';
+import type { PartWriter } from './part-writer.js';
+import type { ColumnSpec, StoredRecord } from './types.js';
 
 /** The one thing needed of the engine: run a statement. */
 export interface StatementRunner {
   exec(sql: string): Promise<void>;
 }
-
-const CLICKHOUSE_TYPE: Record<ColumnType, string> = { Int64: 'Int64', Float64: 'Float64', String: 'String', Bool: 'Bool' };
 
 // SNAPPY like the parquetjs writer (readable everywhere, cheap); no bloom
 // filters (nothing probes them and they cost CPU per value).
@@ -28,7 +27,8 @@ export class EnginePartWriter implements PartWriter {
   async write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary> {
     assertColumns(columns);
     const summary = summarize(records);
-    const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${CLICKHOUSE_TYPE[c.type]})`)].join(', ');
+    // A ColumnType is spelled as the ClickHouse type it reads into (Bool as Parquet BOOLEAN).
+    const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${c.type})`)].join(', ');
     const lines = records.map((r) => partRowJson(r, columns)).join('\n');
     await this.engine.exec(
       `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(structure)}) ` +
@@ -50,8 +50,7 @@ function partRowJson(record: StoredRecord, columns: readonly ColumnSpec[]): stri
   row.lsn = record.lsn;
   row.payload = JSON.stringify(record.payload);
   for (const col of columns) {
-    const raw = Object.hasOwn(record.payload, col.name) ? record.payload[col.name] : null;
-    const value = raw === null || raw === undefined ? null : promotedValue(col.type, raw);
+    const value = promotedColumnValue(record, col);
     // Int64 is checked as BigInt; past 2^53 it goes as exact decimal text, which ClickHouse reads into Int64.
     row[col.name] = typeof value === 'bigint' ? (Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()) : value;
   }

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import parquet from '@dsnp/parquetjs';
 import type { WriteStream } from 'node:fs';
 import { buildPartSchema, toPartRow } from './part-schema.js';
+import { summarize, type PartSummary } from './part-summary.js';
 import type { ColumnSpec, StoredRecord } from './types.js';
 
 /** Key-value footer metadata: what listParts needs without scanning columns. */
@@ -24,13 +25,8 @@ export interface EncodeOptions {
   rowGroupRows: number;
 }
 
-export interface EncodedPart {
+export interface EncodedPart extends PartSummary {
   bytes: Buffer;
-  rows: number;
-  firstLsn: number;
-  lastLsn: number;
-  minTsMs: number;
-  maxTsMs: number;
 }
 
 /** `records` must be non-empty and sorted by LSN. */
@@ -39,15 +35,7 @@ export async function encodePart(
   records: readonly StoredRecord[],
   opts: EncodeOptions,
 ): Promise<EncodedPart> {
-  const first = records[0];
-  const last = records[records.length - 1];
-  if (!first || !last) throw new RangeError('encodePart needs at least one record');
-  let minTsMs = first.tsMs;
-  let maxTsMs = first.tsMs;
-  for (const r of records) {
-    if (r.tsMs < minTsMs) minTsMs = r.tsMs;
-    if (r.tsMs > maxTsMs) maxTsMs = r.tsMs;
-  }
+  const summary = summarize(records);
 
   const chunks: Buffer[] = [];
   const sink = new Writable({
@@ -74,20 +62,16 @@ export async function encodePart(
   // prototype-free empty map makes every probe miss.
   if (writer.envelopeWriter) writer.envelopeWriter.bloomFilters = Object.create(null) as Record<string, never>;
   writer.setMetadata(FOOTER_KEYS.format, PART_FORMAT_VERSION);
-  writer.setMetadata(FOOTER_KEYS.firstLsn, String(first.lsn));
-  writer.setMetadata(FOOTER_KEYS.lastLsn, String(last.lsn));
-  writer.setMetadata(FOOTER_KEYS.minTsMs, String(minTsMs));
-  writer.setMetadata(FOOTER_KEYS.maxTsMs, String(maxTsMs));
+  writer.setMetadata(FOOTER_KEYS.firstLsn, String(summary.firstLsn));
+  writer.setMetadata(FOOTER_KEYS.lastLsn, String(summary.lastLsn));
+  writer.setMetadata(FOOTER_KEYS.minTsMs, String(summary.minTsMs));
+  writer.setMetadata(FOOTER_KEYS.maxTsMs, String(summary.maxTsMs));
   writer.setMetadata(FOOTER_KEYS.columns, JSON.stringify(columns.map((c) => ({ name: c.name, type: c.type }))));
   for (const record of records) await writer.appendRow(toPartRow(record, columns));
   await writer.close();
 
   return {
     bytes: Buffer.concat(chunks),
-    rows: records.length,
-    firstLsn: first.lsn,
-    lastLsn: last.lsn,
-    minTsMs,
-    maxTsMs,
+    ...summary,
   };
 }

@@ -84,6 +84,12 @@ export function promotedValue(type: ColumnType, value: unknown): unknown {
   }
 }
 
+/** A record's value of a promoted column, or null; hasOwn so a field named e.g. "constructor" never reads Object.prototype. */
+export function promotedColumnValue(record: StoredRecord, col: ColumnSpec): unknown {
+  const raw = Object.hasOwn(record.payload, col.name) ? record.payload[col.name] : null;
+  return raw === null || raw === undefined ? null : promotedValue(col.type, raw);
+}
+
 export function toPartRow(record: StoredRecord, columns: readonly ColumnSpec[]): Record<string, unknown> {
   // Null prototype: the library looks columns up with `name in row`, so on a
   // plain object a column named e.g. "constructor" would find Object.prototype's.
@@ -93,9 +99,7 @@ export function toPartRow(record: StoredRecord, columns: readonly ColumnSpec[]):
   row.lsn = BigInt(record.lsn);
   row.payload = JSON.stringify(record.payload);
   for (const col of columns) {
-    // hasOwn for the same reason on the payload side.
-    const raw = Object.hasOwn(record.payload, col.name) ? record.payload[col.name] : null;
-    const value = raw === null || raw === undefined ? null : promotedValue(col.type, raw);
+    const value = promotedColumnValue(record, col);
     // parquetjs treats a missing key as null for OPTIONAL columns.
     if (value !== null) row[col.name] = value;
   }

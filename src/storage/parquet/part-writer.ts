@@ -10,34 +10,13 @@
 import fs from 'node:fs/promises';
 import { EncodePool } from './encode-pool.js';
 import type { EncodeOptions } from './part-encoder.js';
+import type { PartSummary } from './part-summary.js';
 import type { ColumnSpec, StoredRecord } from './types.js';
-
-/** What the catalog needs to know about a written part. */
-export interface PartSummary {
-  rows: number;
-  firstLsn: number;
-  lastLsn: number;
-  minTsMs: number;
-  maxTsMs: number;
-}
 
 export interface PartWriter {
   /** Writes `records` (non-empty, sorted by LSN) as one Parquet file at `file`, which must not exist yet. Durability is the caller's. */
   write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary>;
   close(): Promise<void>;
-}
-
-export function summarize(records: readonly StoredRecord[]): PartSummary {
-  const first = records[0];
-  const last = records[records.length - 1];
-  if (!first || !last) throw new RangeError('a part needs at least one record');
-  let minTsMs = first.tsMs;
-  let maxTsMs = first.tsMs;
-  for (const r of records) {
-    if (r.tsMs < minTsMs) minTsMs = r.tsMs;
-    if (r.tsMs > maxTsMs) maxTsMs = r.tsMs;
-  }
-  return { rows: records.length, firstLsn: first.lsn, lastLsn: last.lsn, minTsMs, maxTsMs };
 }
 
 export class PoolPartWriter implements PartWriter {
