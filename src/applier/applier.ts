@@ -85,7 +85,7 @@ export class Applier {
 
   /** LSN under which each id key was committed (undefined when it was not). */
   async committedLsns(keys: string[]): Promise<Array<number | undefined>> {
-    return keys.length === 0 ? [] : this.deps.state.sublevel<number>('ingest').getMany(keys);
+    return this.deps.state.getMany<number>('ingest', keys);
   }
 
   /** Called by ingest after an append so the applier need not wait for its tick. */
@@ -272,7 +272,7 @@ export class Applier {
         candidates.push({ key, group, rec: { dataId: row.dataId, tsMs: row.tsMs, lsn: e.lsn, payload: row.payload } });
       }
     }
-    const committed = await this.deps.state.sublevel<number>('ingest').getMany(candidates.map((c) => c.key));
+    const committed = await this.committedLsns(candidates.map((c) => c.key));
     for (let i = 0; i < candidates.length; i++) {
       if (committed[i] !== undefined) {
         this.deps.metrics.duplicateRows.inc();

@@ -2,7 +2,7 @@
 // tenant table (schema, row count, bytes, time range) and one per Parquet part.
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
-import type { StateStore } from '../platform/state-store.js';
+import type { StateStore, StoreWrite } from '../platform/state-store.js';
 import type { WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec } from '../storage/record-types.js';
 
@@ -110,18 +110,18 @@ export class CatalogStore {
     return (await this.meta.get(CHECKPOINT_KEY)) ?? 0;
   }
 
-  /** One atomic commit of an applied batch. */
+  /** One atomic commit of an applied batch: catalog entries, id index and checkpoint together. */
   async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; extra?: Array<{ key: string; value: number }> }): Promise<void> {
-    const batch = this.state.batch();
-    for (const t of change.tables) batch.put(tableKey(t.tenant, t.table), t, { sublevel: this.catalog as never });
-    for (const p of change.parts) batch.put(partKey(p), p, { sublevel: this.catalog as never });
-    for (const p of change.removedParts ?? []) batch.del(partKey(p), { sublevel: this.catalog as never });
-    const ids = this.state.sublevel<number>('ingest');
-    for (const e of change.extra ?? []) batch.put(e.key, e.value, { sublevel: ids as never });
-    batch.put(CHECKPOINT_KEY, change.checkpoint, { sublevel: this.meta as never });
+    const writes: StoreWrite[] = [];
+    for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: tableKey(t.tenant, t.table), value: t });
+    for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: partKey(p), value: p });
+    for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: partKey(p) });
+    for (const e of change.extra ?? []) writes.push({ type: 'put', sublevel: 'ingest', key: e.key, value: e.value });
+    writes.push({ type: 'put', sublevel: 'meta', key: CHECKPOINT_KEY, value: change.checkpoint });
     // sync: the WAL is truncated right after this commit, so it must survive a power cut.
+    // The bulk path: a batch carries one id-index entry per row.
     try {
-      await batch.write({ sync: true });
+      await this.state.writeBatch(writes, { sync: true });
     } finally {
       this.listings.clear();
     }
