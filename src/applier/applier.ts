@@ -7,11 +7,13 @@
 //    before the commit);
 //  - Parquet parts past the checkpoint are deleted before a batch is (re)tried,
 //    and part names are LSN ranges, so a replay rewrites rather than adds.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
 import type { PendingRecords } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
+import { SLICE_ROWS } from '../platform/slices.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
@@ -258,9 +260,14 @@ export class Applier {
     const groups = new Map<string, { tenant: string; table: string; records: StoredRecord[] }>();
     const candidates: Array<{ key: string; group: string; rec: StoredRecord }> = [];
     const seen = new Set<string>();
+    let sinceYield = 0;
     for (const e of entries) {
       const batch = e.batch;
       for (const row of batch.rows) {
+        if (++sinceYield === SLICE_ROWS) {
+          sinceYield = 0;
+          await yieldToEventLoop();
+        }
         const key = idKey(batch.tenant, row.table, row.dataId);
         if (seen.has(key)) {
           this.deps.metrics.duplicateRows.inc();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Session, drainPending } from 'chdb';
 import { Errors } from '../../platform/errors.js';
+import { mapInSlices } from '../../platform/slices.js';
 import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
 import { throwIfAborted, toEngineError } from './engine-errors.js';
 import { parseJsonEachRow } from './json-each-row.js';
@@ -127,7 +128,7 @@ export class ChdbEngine implements ClickHouseEngine {
     const session = this.requireSession();
     // chdb's insert() only takes unquoted names and our tables contain '-', so
     // the data rides inline after FORMAT, which the parser reads as raw input.
-    const body = rows.map((r) => JSON.stringify(r)).join('\n');
+    const body = (await mapInSlices(rows, (r) => JSON.stringify(r))).join('\n');
     try {
       await session.queryAsync(`INSERT INTO ${table} FORMAT JSONEachRow\n${body}\n`);
     } catch (err) {

@@ -8,6 +8,7 @@
 // Reads are ordered by (lsn, data_id); data_id compares bytewise (UTF-8).
 
 import { Errors } from '../../platform/errors.js';
+import { mapInSlices } from '../../platform/slices.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
@@ -127,7 +128,7 @@ export class TenantTableStore {
       for (const row of found) firstById.delete(row.data_id);
     }
 
-    const rows = [...firstById.values()].map((r) => toRow(r, columns));
+    const rows = await mapInSlices([...firstById.values()], (r) => toRow(r, columns));
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       await this.engine.insertJsonEachRow(name, rows.slice(i, i + INSERT_CHUNK));
     }

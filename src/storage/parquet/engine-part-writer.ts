@@ -5,6 +5,7 @@
 // writes (part-schema.ts), so readers cannot tell the two writers apart, with
 // one exception: ClickHouse cannot add our key/value footer, so such parts are
 // described from their row count and ts_ms statistics (part-footer.ts).
+import { mapInSlices } from '../../platform/slices.js';
 import { quoteIdentifier, quoteString } from '../clickhouse/sql-literal.js';
 import type { EncodeOptions } from './part-encoder.js';
 import { assertColumns, promotedColumnValue } from './part-schema.js';
@@ -29,7 +30,7 @@ export class EnginePartWriter implements PartWriter {
     const summary = summarize(records);
     // A ColumnType is spelled as the ClickHouse type it reads into (Bool as Parquet BOOLEAN).
     const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${c.type})`)].join(', ');
-    const lines = records.map((r) => partRowJson(r, columns)).join('\n');
+    const lines = (await mapInSlices(records, (r) => partRowJson(r, columns))).join('\n');
     await this.engine.exec(
       `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(structure)}) ` +
         `SETTINGS ${WRITE_SETTINGS}, output_format_parquet_row_group_size = ${Math.trunc(opts.rowGroupRows)} ` +
