@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Applier } from './applier/applier.js';
 import { compactAll, removeOrphanParts } from './applier/compaction.js';
 import { ApplierMetrics } from './applier/metrics.js';
+import { RowRenderer } from './applier/row-renderer.js';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { IngestLimiter, type TenantLimits } from './ingest/ingest-limiter.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
@@ -80,6 +81,8 @@ export async function openDataPath(opts: {
   });
   // The embedded engine writes Parquet natively, several times faster than parquetjs; a server cannot write our files.
   const parquet = new ParquetSink({ rootDir: config.paths.parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
+  // When both sinks read rows as text, the applier renders them on a worker thread.
+  const renderer = parquet.takesRenderedRows ? new RowRenderer() : undefined;
   const tables = new TenantTableStore(engine);
   const applier = new Applier({
     wal,
@@ -88,6 +91,7 @@ export async function openDataPath(opts: {
     schemas,
     tables,
     parquet,
+    ...(renderer ? { renderer } : {}),
     pending,
     metrics: new ApplierMetrics(metrics.registry),
     logger: logger.child({ component: 'applier' }),
@@ -168,6 +172,7 @@ export async function openDataPath(opts: {
       await compacting;
       await applier.stop(true);
       await parquet.close();
+      await renderer?.close();
       readiness.set('applier', 'closed');
       await connecting;
       await wal.close();

@@ -4,6 +4,7 @@ import { startControlPlane } from './control-plane.js';
 import { ConfigError, loadConfig, type AppConfig } from './platform/config/load-config.js';
 import { PortInUseError } from './platform/http/http-server.js';
 import { onTerminationSignals } from './platform/shutdown.js';
+import { RECOMMENDED_THREADPOOL_SIZE, threadpoolSize } from './platform/threadpool.js';
 import pino from 'pino';
 
 const bootLog = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime });
@@ -25,6 +26,13 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message);
   throw err;
+}
+
+if (threadpoolSize() < RECOMMENDED_THREADPOOL_SIZE / 2) {
+  bootLog.warn(
+    { UV_THREADPOOL_SIZE: threadpoolSize(), recommended: RECOMMENDED_THREADPOOL_SIZE },
+    `libuv threadpool is small: WAL fsyncs queue behind ClickHouse and LevelDB work; start with UV_THREADPOOL_SIZE=${RECOMMENDED_THREADPOOL_SIZE} (npm start does)`,
+  );
 }
 
 try {

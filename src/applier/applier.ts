@@ -10,16 +10,18 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
-import type { PendingRecords } from '../ingest/pending-records.js';
+import type { PendingRecords, WalBatch } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
-import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
+import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
-import type { ParquetSink } from '../storage/parquet/index.js';
-import type { StoredRecord } from '../storage/record-types.js';
+import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
+import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { ApplierMetrics } from './metrics.js';
+import type { RowRenderer } from './row-renderer.js';
+import { packEntries, type GroupToRender } from './row-rendering.js';
 
 export interface ApplierDeps {
   wal: WriteAheadLog;
@@ -31,11 +33,23 @@ export interface ApplierDeps {
   pending: PendingRecords;
   metrics: ApplierMetrics;
   logger: Logger;
+  /** Renders rows for both sinks off the main thread; without one the sinks get decoded records. */
+  renderer?: RowRenderer;
   batchRecords: number;
   intervalMs: number;
 }
 
 export type ApplierState = 'idle' | 'applying' | 'retrying' | 'stopped';
+
+/** The new rows of one tenant table in a batch, in LSN order. */
+interface TableGroup {
+  tenant: string;
+  table: string;
+  columns: ColumnSpec[];
+  records: StoredRecord[];
+  /** (entry index, row index) of each record in the batch, flattened: what the renderer reads. */
+  refs: number[];
+}
 
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export const idKey = (tenant: string, table: string, dataId: string) => `id\u0000${tenant}\u0000${table}\u0000${dataId}`;
@@ -108,7 +122,7 @@ export class Applier {
     for (;;) {
       const entries = await deps.wal.read(from, { maxRecords: 10_000, maxBytes: MAX_BATCH_BYTES });
       if (entries.length === 0) break;
-      for (const e of entries) deps.pending.add(e.lsn, decodeBatch(e.payload));
+      for (const e of entries) deps.pending.add(e.lsn, decodeBatch(e.payload), e.payload);
       replayed += entries.length;
       from = entries[entries.length - 1]!.lsn + 1;
     }
@@ -179,51 +193,30 @@ export class Applier {
     this.state = 'applying';
     if (this.failures > 0) await deps.parquet.removePartsAfter(this.checkpointLsn);
     const lastLsn = entries[entries.length - 1]!.lsn;
-    const groups = await this.newRowsByTable(entries);
+    const groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
+    const written = deps.renderer ? await this.writeRendered(entries, groups, deps.renderer) : await this.writeRecords(groups);
 
     const tableUpdates: TableEntry[] = [];
     const parts: PartEntry[] = [];
     const indexPuts: Array<{ key: string; value: number }> = [];
     let applied = 0;
-    for (const g of groups.values()) {
-      if (g.records.length === 0) continue;
-      const columns = deps.schemas.columns(g.tenant, g.table);
-      // The two sinks are independent: ClickHouse parses on its own threads while Parquet encodes on a worker.
-      const knownAbsent = !this.sinksMayHoldUncommitted;
-      // allSettled: on a failure, neither sink may still be writing when the batch is retried.
-      const [chDone, pqDone] = await Promise.allSettled([
-        (async () => {
-          const t0 = process.hrtime.bigint();
-          await deps.tables.ensureTable(g.tenant, g.table, columns);
-          await deps.tables.insertIdempotent(g.tenant, g.table, columns, g.records, { knownAbsent });
-          deps.metrics.batchSeconds.observe({ sink: 'clickhouse' }, Number(process.hrtime.bigint() - t0) / 1e9);
-        })(),
-        (async () => {
-          const t0 = process.hrtime.bigint();
-          const parts = await deps.parquet.writeBatch(g.tenant, g.table, columns, g.records);
-          deps.metrics.batchSeconds.observe({ sink: 'parquet' }, Number(process.hrtime.bigint() - t0) / 1e9);
-          return parts;
-        })(),
-      ]);
-      if (chDone.status === 'rejected') throw chDone.reason;
-      if (pqDone.status === 'rejected') throw pqDone.reason;
-      const written = pqDone.value;
-
+    for (const [i, g] of groups.entries()) {
+      const groupParts = written[i]!;
       const before = (await deps.catalog.getTable(g.tenant, g.table)) ?? deps.schemas.entry(g.tenant, g.table);
       const entry: TableEntry = {
         tenant: g.tenant,
         table: g.table,
-        columns,
+        columns: g.columns,
         rowCount: (before?.rowCount ?? 0) + g.records.length,
-        bytes: (before?.bytes ?? 0) + written.reduce((s, p) => s + p.bytes, 0),
-        partitions: (before?.partitions ?? 0) + written.length,
-        minTsMs: minOf(before?.minTsMs ?? null, ...written.map((p) => p.minTsMs)),
-        maxTsMs: maxOf(before?.maxTsMs ?? null, ...written.map((p) => p.maxTsMs)),
+        bytes: (before?.bytes ?? 0) + groupParts.reduce((s, p) => s + p.bytes, 0),
+        partitions: (before?.partitions ?? 0) + groupParts.length,
+        minTsMs: minOf(before?.minTsMs ?? null, ...groupParts.map((p) => p.minTsMs)),
+        maxTsMs: maxOf(before?.maxTsMs ?? null, ...groupParts.map((p) => p.maxTsMs)),
         createdAt: before?.createdAt ?? Date.now(),
         updatedAt: Date.now(),
       };
       tableUpdates.push(entry);
-      for (const p of written) parts.push(partEntryOf(p));
+      for (const p of groupParts) parts.push(partEntryOf(p));
       for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), value: r.lsn });
       applied += g.records.length;
     }
@@ -241,51 +234,122 @@ export class Applier {
     return true;
   }
 
-  /** Decodes entries into per-table rows, dropping ids already committed or repeated in this batch. */
+  /**
+   * Writes each group to both sinks from rows rendered on the renderer's
+   * worker; the Parquet parts of each group are returned in group order.
+   */
+  private async writeRendered(entries: WalBatch[], groups: TableGroup[], renderer: RowRenderer): Promise<WrittenPart[][]> {
+    const { deps } = this;
+    const toRender: GroupToRender[] = [];
+    for (const g of groups) {
+      await deps.tables.ensureTable(g.tenant, g.table, g.columns);
+      // After a failed batch part of it may be in ClickHouse already (see insertIdempotent).
+      const inTable = this.sinksMayHoldUncommitted ? [...(await deps.tables.existingIds(g.tenant, g.table, g.records.map((r) => r.dataId)))] : [];
+      toRender.push({ tenant: g.tenant, table: g.table, columns: g.columns, rows: Int32Array.from(g.refs), inTable });
+    }
+    const t0 = process.hrtime.bigint();
+    const rendered = await renderer.render(packEntries(entries), toRender);
+    deps.metrics.batchSeconds.observe({ sink: 'render' }, Number(process.hrtime.bigint() - t0) / 1e9);
+    const written: WrittenPart[][] = [];
+    for (const [i, g] of groups.entries()) {
+      const r = rendered[i]!;
+      written.push(
+        await this.bothSinks(
+          () => deps.tables.insertLines(g.tenant, g.table, r.tableLines),
+          () => deps.parquet.writeRenderedParts(g.tenant, g.table, g.columns, r.parts),
+        ),
+      );
+    }
+    return written;
+  }
+
+  /** Writes each group to both sinks from the decoded records (a writer that takes no rendered rows). */
+  private async writeRecords(groups: TableGroup[]): Promise<WrittenPart[][]> {
+    const { deps } = this;
+    const knownAbsent = !this.sinksMayHoldUncommitted;
+    const written: WrittenPart[][] = [];
+    for (const g of groups) {
+      written.push(
+        await this.bothSinks(
+          async () => {
+            await deps.tables.ensureTable(g.tenant, g.table, g.columns);
+            await deps.tables.insertIdempotent(g.tenant, g.table, g.columns, g.records, { knownAbsent });
+          },
+          () => deps.parquet.writeBatch(g.tenant, g.table, g.columns, g.records),
+        ),
+      );
+    }
+    return written;
+  }
+
+  /**
+   * Runs the two sinks' writes side by side (ClickHouse parses on its own
+   * threads while Parquet encodes) and times each. allSettled: on a failure,
+   * neither sink may still be writing when the batch is retried.
+   */
+  private async bothSinks(clickhouse: () => Promise<void>, parquet: () => Promise<WrittenPart[]>): Promise<WrittenPart[]> {
+    const timed = async <T>(sink: string, write: () => Promise<T>): Promise<T> => {
+      const t0 = process.hrtime.bigint();
+      const out = await write();
+      this.deps.metrics.batchSeconds.observe({ sink }, Number(process.hrtime.bigint() - t0) / 1e9);
+      return out;
+    };
+    const [chDone, pqDone] = await Promise.allSettled([timed('clickhouse', clickhouse), timed('parquet', parquet)]);
+    if (chDone.status === 'rejected') throw chDone.reason;
+    if (pqDone.status === 'rejected') throw pqDone.reason;
+    return pqDone.value;
+  }
+
   /**
    * The next batch after the checkpoint. Acknowledged rows are already decoded
    * in the read-your-writes buffer, so the steady state reads them from there;
    * the WAL is read (and decoded) only when the buffer does not start at the
    * checkpoint, which recovery makes rare.
    */
-  private async nextBatch(): Promise<Array<{ lsn: number; batch: IngestBatch }>> {
+  private async nextBatch(): Promise<WalBatch[]> {
     const from = this.checkpointLsn + 1;
     const buffered = this.deps.pending.contiguousFrom(from, this.deps.batchRecords);
     if (buffered.length > 0 || this.deps.wal.lastLsn < from) return buffered;
     const entries = await this.deps.wal.read(from, { maxRecords: 1000, maxBytes: MAX_BATCH_BYTES });
-    return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload) }));
+    return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload), payload: e.payload }));
   }
 
-  private async newRowsByTable(entries: Array<{ lsn: number; batch: IngestBatch }>) {
-    const groups = new Map<string, { tenant: string; table: string; records: StoredRecord[] }>();
-    const candidates: Array<{ key: string; group: string; rec: StoredRecord }> = [];
+  /** Groups the batch's rows by table, dropping ids already committed or repeated in this batch. */
+  private async newRowsByTable(entries: WalBatch[]): Promise<Map<string, TableGroup>> {
+    const groups = new Map<string, TableGroup>();
+    const candidates: Array<{ key: string; group: TableGroup; rec: StoredRecord; entry: number; row: number }> = [];
     const seen = new Set<string>();
     let sinceYield = 0;
-    for (const e of entries) {
+    for (const [entry, e] of entries.entries()) {
       const batch = e.batch;
-      for (const row of batch.rows) {
+      for (const [row, r] of batch.rows.entries()) {
         if (++sinceYield === SLICE_ROWS) {
           sinceYield = 0;
           await yieldToEventLoop();
         }
-        const key = idKey(batch.tenant, row.table, row.dataId);
+        const key = idKey(batch.tenant, r.table, r.dataId);
         if (seen.has(key)) {
           this.deps.metrics.duplicateRows.inc();
           continue;
         }
         seen.add(key);
-        const group = `${batch.tenant}/${row.table}`;
-        if (!groups.has(group)) groups.set(group, { tenant: batch.tenant, table: row.table, records: [] });
-        candidates.push({ key, group, rec: { dataId: row.dataId, tsMs: row.tsMs, lsn: e.lsn, payload: row.payload } });
+        const name = `${batch.tenant}/${r.table}`;
+        let group = groups.get(name);
+        if (!group) {
+          group = { tenant: batch.tenant, table: r.table, columns: this.deps.schemas.columns(batch.tenant, r.table), records: [], refs: [] };
+          groups.set(name, group);
+        }
+        candidates.push({ key, group, rec: { dataId: r.dataId, tsMs: r.tsMs, lsn: e.lsn, payload: r.payload }, entry, row });
       }
     }
     const committed = await this.committedLsns(candidates.map((c) => c.key));
-    for (let i = 0; i < candidates.length; i++) {
+    for (const [i, c] of candidates.entries()) {
       if (committed[i] !== undefined) {
         this.deps.metrics.duplicateRows.inc();
         continue;
       }
-      groups.get(candidates[i]!.group)!.records.push(candidates[i]!.rec);
+      c.group.records.push(c.rec);
+      c.group.refs.push(c.entry, c.row);
     }
     return groups;
   }

@@ -64,7 +64,7 @@ export class IngestPipeline {
     const batch = { tenant, rows };
     const payload = encodeBatch(batch);
     const { lastLsn } = await deps.wal().append([payload]);
-    deps.pending.add(lastLsn, batch);
+    deps.pending.add(lastLsn, batch, payload);
 
     deps.metrics.walBytes.inc(payload.length);
     deps.metrics.walRecords.inc();

@@ -4,10 +4,19 @@
 import type { StoredRecord } from '../storage/record-types.js';
 import type { IngestBatch } from './wal-entry.js';
 
+/** One WAL entry: decoded, and as written. */
+export interface WalBatch {
+  lsn: number;
+  batch: IngestBatch;
+  payload: Uint8Array;
+}
+
 interface PendingBatch {
   lsn: number;
   tenant: string;
   rows: IngestBatch['rows'];
+  /** The batch as the WAL holds it (wal-entry.ts), for the applier's row renderer. */
+  payload: Uint8Array;
   /** When it was acknowledged (or replayed): the age of the oldest one is the applier's lag. */
   at: number;
 }
@@ -16,9 +25,9 @@ export class PendingRecords {
   private readonly batches: PendingBatch[] = [];
   private rowCount = 0;
 
-  add(lsn: number, batch: IngestBatch): void {
+  add(lsn: number, batch: IngestBatch, payload: Uint8Array): void {
     // Appends complete in LSN order only per group; keep the list sorted anyway.
-    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, at: Date.now() };
+    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, at: Date.now() };
     let i = this.batches.length;
     while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
     this.batches.splice(i, 0, entry);
@@ -38,8 +47,8 @@ export class PendingRecords {
    * Batches with consecutive LSNs starting exactly at `fromLsn`, up to about
    * `maxRows` rows (at least one batch). Empty when `fromLsn` is not here.
    */
-  contiguousFrom(fromLsn: number, maxRows: number): Array<{ lsn: number; batch: IngestBatch }> {
-    const out: Array<{ lsn: number; batch: IngestBatch }> = [];
+  contiguousFrom(fromLsn: number, maxRows: number): WalBatch[] {
+    const out: WalBatch[] = [];
     let i = 0;
     while (i < this.batches.length && this.batches[i]!.lsn < fromLsn) i++;
     let expected = fromLsn;
@@ -47,7 +56,7 @@ export class PendingRecords {
     for (; i < this.batches.length; i++) {
       const b = this.batches[i]!;
       if (b.lsn !== expected || (out.length > 0 && rows + b.rows.length > maxRows)) break;
-      out.push({ lsn: b.lsn, batch: { tenant: b.tenant, rows: b.rows } });
+      out.push({ lsn: b.lsn, batch: { tenant: b.tenant, rows: b.rows }, payload: b.payload });
       rows += b.rows.length;
       expected++;
     }

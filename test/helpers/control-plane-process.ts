@@ -60,6 +60,8 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
+    // As `npm start` runs it (src/platform/threadpool.ts).
+    UV_THREADPOOL_SIZE: '16',
     ENV_FILE: '/nonexistent/.env',
     ADMIN_USERNAME: TEST_ADMIN_USERNAME,
     ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,

@@ -11,6 +11,7 @@ import { AppError, ErrorCode } from '../../src/platform/errors.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { quoteIdentifier, quoteString } from '../../src/storage/clickhouse/sql-literal.js';
+import { tableRow } from '../../src/storage/clickhouse/tenant-table-schema.js';
 import { TenantTableStore, type StoredRecord } from '../../src/storage/clickhouse/tenant-table-store.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
@@ -162,6 +163,20 @@ function contract(name: string, skip: string | false, makeEngine: () => ClickHou
       await engine.exec(`DROP TABLE ${t}`);
     });
 
+    it('inserts pre-rendered JSON lines, hostile strings included', async () => {
+      const t = `${db()}.${quoteIdentifier('lines-x')}`;
+      await engine.exec(`CREATE TABLE IF NOT EXISTS ${t} (i UInt32, s String) ENGINE = MergeTree ORDER BY i`);
+      await engine.insertJsonLines(t, '');
+      await engine.insertJsonLines(t, HOSTILE.map((s, i) => JSON.stringify({ i, s })).join('\n'));
+      const stored = await engine.query<{ i: number; s: string }>(`SELECT i, s FROM ${t} ORDER BY i`);
+      assert.deepEqual(
+        stored.map((r) => r.s),
+        HOSTILE,
+      );
+      await assert.rejects(engine.insertJsonLines(t, '{"i": "x"}'), assertStorageFailure);
+      await engine.exec(`DROP TABLE ${t}`);
+    });
+
     describe('TenantTableStore', () => {
       let store: TenantTableStore;
       const tenant = 'acme-1';
@@ -202,6 +217,17 @@ function contract(name: string, skip: string | false, makeEngine: () => ClickHou
         // First occurrence won: the duplicate's extra field never landed.
         const [r1] = await store.read(tenant, table, { dataId: 'id-1', limit: 10 });
         assert.deepEqual(r1, rec(1));
+      });
+
+      it('inserts pre-rendered rows and finds the ids a table holds', async () => {
+        const cols = [{ name: 'n', type: 'Int64' as const }];
+        const lines = 'lines';
+        assert.deepEqual(await store.existingIds(tenant, lines, ['id-9']), new Set());
+        await store.ensureTable(tenant, lines, cols);
+        await store.insertLines(tenant, lines, [rec(9), rec(10)].map((r) => JSON.stringify(tableRow(r, cols))).join('\n'));
+        assert.deepEqual(await store.existingIds(tenant, lines, ['id-1', 'id-9', 'id-10', 'id-11']), new Set(['id-9', 'id-10']));
+        assert.deepEqual(await store.read(tenant, lines, { limit: 10 }), [rec(9), rec(10)]);
+        await store.dropTable(tenant, lines);
       });
 
       it('evolves the schema by adding columns later', async () => {

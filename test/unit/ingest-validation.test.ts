@@ -5,7 +5,7 @@ import { isValidTenantId } from '../../src/platform/http/tenant-id.js';
 import { parseNdjson, validateRecords } from '../../src/ingest/record-validator.js';
 import { TokenBucket } from '../../src/ingest/token-bucket.js';
 import { PendingRecords } from '../../src/ingest/pending-records.js';
-import { decodeBatch, encodeBatch } from '../../src/ingest/wal-entry.js';
+import { decodeBatch, encodeBatch, type IngestBatch } from '../../src/ingest/wal-entry.js';
 
 const limits = { maxRecords: 10, maxDataIdBytes: 16 };
 
@@ -89,11 +89,13 @@ test('WAL entry encoding round-trips unicode and nested payloads', () => {
   assert.deepEqual(decodeBatch(encodeBatch(batch)), batch);
 });
 
+const addBatch = (p: PendingRecords, lsn: number, batch: IngestBatch) => p.add(lsn, batch, encodeBatch(batch));
+
 test('pending records: first occurrence wins, eviction by LSN, per-tenant counts', () => {
   const p = new PendingRecords();
-  p.add(2, { tenant: 't', rows: [{ table: 'e', dataId: 'x', tsMs: 1, payload: { v: 2 } }] });
-  p.add(1, { tenant: 't', rows: [{ table: 'e', dataId: 'x', tsMs: 1, payload: { v: 1 } }] });
-  p.add(3, { tenant: 'u', rows: [{ table: 'e', dataId: 'y', tsMs: 1, payload: {} }] });
+  addBatch(p, 2, { tenant: 't', rows: [{ table: 'e', dataId: 'x', tsMs: 1, payload: { v: 2 } }] });
+  addBatch(p, 1, { tenant: 't', rows: [{ table: 'e', dataId: 'x', tsMs: 1, payload: { v: 1 } }] });
+  addBatch(p, 3, { tenant: 'u', rows: [{ table: 'e', dataId: 'y', tsMs: 1, payload: {} }] });
   const found = p.find('t', 'e', () => true);
   assert.equal(found.length, 1);
   assert.deepEqual(found[0]!.payload, { v: 1 });

@@ -125,12 +125,16 @@ export class ChdbEngine implements ClickHouseEngine {
 
   async insertJsonEachRow(table: string, rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
+    await this.insertJsonLines(table, (await mapInSlices(rows, (r) => JSON.stringify(r))).join('\n'));
+  }
+
+  async insertJsonLines(table: string, lines: string): Promise<void> {
+    if (lines.length === 0) return;
     const session = this.requireSession();
     // chdb's insert() only takes unquoted names and our tables contain '-', so
     // the data rides inline after FORMAT, which the parser reads as raw input.
-    const body = (await mapInSlices(rows, (r) => JSON.stringify(r))).join('\n');
     try {
-      await session.queryAsync(`INSERT INTO ${table} FORMAT JSONEachRow\n${body}\n`);
+      await session.queryAsync(`INSERT INTO ${table} FORMAT JSONEachRow\n${lines}\n`);
     } catch (err) {
       throw toEngineError(err, 'insert');
     }

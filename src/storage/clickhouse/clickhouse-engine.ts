@@ -33,6 +33,8 @@ export interface ClickHouseEngine {
   queryStream(sql: string, opts?: QueryOptions): AsyncIterable<Record<string, unknown>>;
   /** `table` is already quoted and db-qualified (see quoteIdentifier). */
   insertJsonEachRow(table: string, rows: readonly object[]): Promise<void>;
+  /** The same for rows already rendered: one JSON object per line, no trailing newline needed. */
+  insertJsonLines(table: string, lines: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 // declared in ClickHouse, and how a payload value is coerced into it.
 
 import { Errors } from '../../platform/errors.js';
-import type { ColumnSpec, ColumnType } from '../record-types.js';
+import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
 import { quoteIdentifier } from './sql-literal.js';
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -54,8 +54,36 @@ export function promotedValue(type: ColumnType, v: unknown): string | number | n
 const MIN_DAY_MS = 0;
 const MAX_DAY_MS = Date.UTC(2105, 11, 31);
 
+const MS_PER_DAY = 86_400_000;
+// Rows of a batch mostly share a day: the string is built once per run of one day.
+let lastDay = NaN;
+let lastDayText = '';
+
 /** YYYY-MM-DD (UTC) of a millisecond timestamp, clamped to the Date range. */
 export function utcDay(ms: number): string {
   const clamped = Math.min(Math.max(ms, MIN_DAY_MS), MAX_DAY_MS);
-  return new Date(clamped).toISOString().slice(0, 10);
+  const day = Math.floor(clamped / MS_PER_DAY);
+  if (day !== lastDay) {
+    lastDayText = new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDayText;
+}
+
+/**
+ * A record as a row of its tenant table. `payloadJson` is the payload's JSON
+ * text when the caller already has it (the other sink needs it too).
+ */
+export function tableRow(r: StoredRecord, columns: readonly ColumnSpec[], payloadJson = JSON.stringify(r.payload)): Record<string, unknown> {
+  if (!Number.isSafeInteger(r.tsMs)) throw Errors.badRequest(`record ${r.dataId}: tsMs must be an integer`);
+  if (!Number.isSafeInteger(r.lsn) || r.lsn < 0) throw Errors.badRequest(`record ${r.dataId}: lsn must be a non-negative integer`);
+  const row: Record<string, unknown> = {
+    data_id: r.dataId,
+    ts_ms: r.tsMs,
+    date: utcDay(r.tsMs),
+    lsn: r.lsn,
+    payload: payloadJson,
+  };
+  for (const c of columns) row[c.name] = promotedValue(c.type, r.payload[c.name]);
+  return row;
 }

@@ -12,7 +12,7 @@ import { mapInSlices } from '../../platform/slices.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-import { columnDdl, promotedValue, utcDay, validateColumns } from './tenant-table-schema.js';
+import { columnDdl, tableRow, utcDay, validateColumns } from './tenant-table-schema.js';
 
 export type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
 
@@ -119,20 +119,39 @@ export class TenantTableStore {
     for (const r of records) if (!firstById.has(r.dataId)) firstById.set(r.dataId, r);
     // knownAbsent: the caller (the single applier) knows none of these ids can be
     // in the table yet, so the lookup is skipped; it is needed only on a retry.
-    const ids = opts.knownAbsent ? [] : [...firstById.keys()];
-    for (let i = 0; i < ids.length; i += ID_LOOKUP_CHUNK) {
-      const chunk = ids.slice(i, i + ID_LOOKUP_CHUNK);
-      const found = await this.engine.query<{ data_id: string }>(
-        `SELECT DISTINCT data_id FROM ${name} WHERE data_id IN ${renderList(chunk)}`,
-      );
-      for (const row of found) firstById.delete(row.data_id);
-    }
+    if (!opts.knownAbsent) for (const id of await this.existingIds(tenant, table, [...firstById.keys()])) firstById.delete(id);
 
-    const rows = await mapInSlices([...firstById.values()], (r) => toRow(r, columns));
+    const rows = await mapInSlices([...firstById.values()], (r) => tableRow(r, columns));
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       await this.engine.insertJsonEachRow(name, rows.slice(i, i + INSERT_CHUNK));
     }
     return { inserted: rows.length, skipped: records.length - rows.length };
+  }
+
+  /** Ids of `ids` that the table already holds (none when it does not exist). */
+  async existingIds(tenant: string, table: string, ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const name = this.tableName(tenant, table);
+    for (let i = 0; i < ids.length; i += ID_LOOKUP_CHUNK) {
+      const chunk = ids.slice(i, i + ID_LOOKUP_CHUNK);
+      const rows = await this.unlessMissing(
+        tenant,
+        table,
+        () => this.engine.query<{ data_id: string }>(`SELECT DISTINCT data_id FROM ${name} WHERE data_id IN ${renderList(chunk)}`),
+        [],
+      );
+      for (const row of rows) found.add(row.data_id);
+    }
+    return found;
+  }
+
+  /**
+   * Inserts rows already rendered by tableRow (one JSON object per line) into a
+   * table made ready by ensureTable. Unlike insertIdempotent it does not look
+   * for ids already present: the caller has left them out (see existingIds).
+   */
+  async insertLines(tenant: string, table: string, lines: string): Promise<void> {
+    await this.engine.insertJsonLines(this.tableName(tenant, table), lines);
   }
 
   async count(tenant: string, table: string): Promise<number> {
@@ -261,20 +280,6 @@ const CH_TYPE_TO_COLUMN: Record<string, ColumnType> = {
   'Nullable(String)': 'String',
   'Nullable(UInt8)': 'Bool',
 };
-
-function toRow(r: StoredRecord, columns: ColumnSpec[]): Record<string, unknown> {
-  if (!Number.isSafeInteger(r.tsMs)) throw Errors.badRequest(`record ${r.dataId}: tsMs must be an integer`);
-  if (!Number.isSafeInteger(r.lsn) || r.lsn < 0) throw Errors.badRequest(`record ${r.dataId}: lsn must be a non-negative integer`);
-  const row: Record<string, unknown> = {
-    data_id: r.dataId,
-    ts_ms: r.tsMs,
-    date: utcDay(r.tsMs),
-    lsn: r.lsn,
-    payload: JSON.stringify(r.payload),
-  };
-  for (const c of columns) row[c.name] = promotedValue(c.type, r.payload[c.name]);
-  return row;
-}
 
 function fromRow(row: RawRow): StoredRecord {
   return {

@@ -7,8 +7,9 @@
 // its job with storage_failure and is replaced on the next job.
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Errors } from '../../platform/errors.js';
+import { startModuleWorker } from '../../platform/worker-thread.js';
 import type { FromWorker, ToWorker } from './encode-protocol.js';
 import type { EncodeOptions, EncodedPart } from './part-encoder.js';
 import type { ColumnSpec, StoredRecord } from './types.js';
@@ -107,7 +108,7 @@ export class EncodePool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = startWorker();
+    const worker = startModuleWorker(import.meta.url, 'encode-worker');
     worker.unref();
     slot.worker = worker;
     worker.on('message', (msg: FromWorker) => {
@@ -159,43 +160,4 @@ export class EncodePool {
 
 function post(worker: Worker, msg: ToWorker): void {
   worker.postMessage(msg);
-}
-
-/**
- * Under tsx (this file is .ts) the worker must load TypeScript too. On Node 20
- * tsx's `--import tsx` registers its hooks on the main thread only, so an
- * inherited execArgv is not enough: the worker registers tsx itself and then
- * imports the entry. The tsx flags are dropped from the worker's execArgv so
- * that Node versions where they do apply in workers do not register twice.
- */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here));
-  const entry = new URL('./encode-worker.ts', here).href;
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, execArgv: withoutTsx(process.execArgv) });
-}
-
-const TSX_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-function isTsxSpecifier(spec: string): boolean {
-  return spec === 'tsx' || spec.startsWith('tsx/') || /[\\/]node_modules[\\/]tsx[\\/]/.test(spec);
-}
-
-function withoutTsx(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    const eq = arg.indexOf('=');
-    if (eq > 0 && TSX_FLAGS.has(arg.slice(0, eq)) && isTsxSpecifier(arg.slice(eq + 1))) continue;
-    if (TSX_FLAGS.has(arg) && i + 1 < execArgv.length && isTsxSpecifier(execArgv[i + 1]!)) {
-      i++;
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
 }

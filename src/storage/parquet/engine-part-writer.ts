@@ -26,30 +26,37 @@ export class EnginePartWriter implements PartWriter {
   constructor(private readonly engine: StatementRunner) {}
 
   async write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary> {
-    assertColumns(columns);
     const summary = summarize(records);
+    await this.writeLines(file, columns, (await mapInSlices(records, (r) => partRowLine(r, columns))).join('\n'), opts);
+    return summary;
+  }
+
+  async writeLines(file: string, columns: readonly ColumnSpec[], lines: string, opts: EncodeOptions): Promise<void> {
+    assertColumns(columns);
     // A ColumnType is spelled as the ClickHouse type it reads into (Bool as Parquet BOOLEAN).
     const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${c.type})`)].join(', ');
-    const lines = (await mapInSlices(records, (r) => partRowJson(r, columns))).join('\n');
     await this.engine.exec(
       `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(structure)}) ` +
         `SETTINGS ${WRITE_SETTINGS}, output_format_parquet_row_group_size = ${Math.trunc(opts.rowGroupRows)} ` +
         `FORMAT JSONEachRow\n${lines}\n`,
     );
-    return summary;
   }
 
   async close(): Promise<void> {}
 }
 
-/** One JSONEachRow line in the part's layout; promoted values follow promotedValue (wrong type → null). */
-function partRowJson(record: StoredRecord, columns: readonly ColumnSpec[]): string {
+/**
+ * One JSONEachRow line in the part's layout; promoted values follow
+ * promotedValue (wrong type → null). `payloadJson` is the payload's JSON text
+ * when the caller already has it.
+ */
+export function partRowLine(record: StoredRecord, columns: readonly ColumnSpec[], payloadJson = JSON.stringify(record.payload)): string {
   // Null prototype: a promoted column may be named "__proto__" or "constructor".
   const row = Object.create(null) as Record<string, unknown>;
   row.data_id = record.dataId;
   row.ts_ms = record.tsMs;
   row.lsn = record.lsn;
-  row.payload = JSON.stringify(record.payload);
+  row.payload = payloadJson;
   for (const col of columns) {
     const value = promotedColumnValue(record, col);
     // Int64 is checked as BigInt; past 2^53 it goes as exact decimal text, which ClickHouse reads into Int64.

@@ -23,7 +23,7 @@ import type { ParsedPartPath } from './part-paths.js';
 import type { PartSummary } from './part-summary.js';
 import { PoolPartWriter, type PartWriter } from './part-writer.js';
 import { assertColumns } from './part-schema.js';
-import { groupByUtcDate } from './utc-date.js';
+import { isValidDate, partitionByUtcDate } from './utc-date.js';
 import type { ColumnSpec, StoredRecord, WrittenPart } from './types.js';
 
 export interface ParquetSinkOptions {
@@ -38,6 +38,20 @@ export interface ParquetSinkOptions {
   workers?: number;
   /** Who writes the files; default: parquetjs on `workers` threads. */
   writer?: PartWriter;
+}
+
+/** Rows of one UTC date, rendered as partRowLine lines, and what the catalog needs to know of them. */
+export interface RenderedPart {
+  date: string;
+  lines: string;
+  summary: PartSummary;
+}
+
+interface PartToWrite {
+  date: string;
+  range: { firstLsn: number; lastLsn: number };
+  /** Writes the complete file at the given temp path. */
+  write: (file: string) => Promise<PartSummary>;
 }
 
 const DEFAULT_ROW_GROUP_ROWS = 32_768;
@@ -83,34 +97,66 @@ export class ParquetSink {
     assertName('table', table);
     assertColumns(columns);
     records.forEach(assertRecord);
-    const groups = groupByUtcDate(records, (record, index) => {
-      throw Errors.validation('record timestamp has no UTC date in years 0000-9999', {
-        index,
-        dataId: record.dataId,
-        tsMs: record.tsMs,
-      });
-    });
-
-    // Partitions are written concurrently (a pool with several workers, or the
-    // engine, encodes them in parallel); any failure fails the batch, once every
-    // write has settled, so none is still running when the batch is retried.
+    const groups = partitionByUtcDate(records);
     const opts = { rowGroupRows: this.rowGroupRows };
-    const settled = await Promise.allSettled([...groups].map(([date, group]) => this.writePart(tenant, table, date, columns, group, opts)));
+    return this.writeParts(
+      [...groups].map(([date, group]) => ({
+        date,
+        range: { firstLsn: group[0]!.lsn, lastLsn: group[group.length - 1]!.lsn },
+        write: (file: string) => this.writer.write(file, columns, group, opts),
+      })),
+      tenant,
+      table,
+    );
+  }
+
+  /** Whether writeRenderedParts works: the writer takes rows as text. */
+  get takesRenderedRows(): boolean {
+    return this.writer.writeLines !== undefined;
+  }
+
+  /**
+   * The same as writeBatch for rows already grouped by UTC date and rendered
+   * by partRowLine (one JSON object per line, sorted by LSN), each with its summary.
+   */
+  async writeRenderedParts(tenant: string, table: string, columns: ColumnSpec[], parts: readonly RenderedPart[]): Promise<WrittenPart[]> {
+    assertName('tenant', tenant);
+    assertName('table', table);
+    assertColumns(columns);
+    const writeLines = this.writer.writeLines?.bind(this.writer);
+    if (!writeLines) throw Errors.storageFailure('this Parquet writer does not take rendered rows');
+    const opts = { rowGroupRows: this.rowGroupRows };
+    return this.writeParts(
+      parts.map((p) => {
+        if (!isValidDate(p.date)) throw Errors.validation('rendered part has no valid date', { date: p.date });
+        return {
+          date: p.date,
+          range: { firstLsn: p.summary.firstLsn, lastLsn: p.summary.lastLsn },
+          write: async (file: string) => {
+            await writeLines(file, columns, p.lines, opts);
+            return p.summary;
+          },
+        };
+      }),
+      tenant,
+      table,
+    );
+  }
+
+  /**
+   * Partitions are written concurrently (a pool with several workers, or the
+   * engine, encodes them in parallel); any failure fails the batch, once every
+   * write has settled, so none is still running when the batch is retried.
+   */
+  private async writeParts(parts: PartToWrite[], tenant: string, table: string): Promise<WrittenPart[]> {
+    const settled = await Promise.allSettled(parts.map((p) => this.writePart(tenant, table, p)));
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     return settled.map((r) => (r as PromiseFulfilledResult<WrittenPart>).value);
   }
 
-  private async writePart(
-    tenant: string,
-    table: string,
-    date: string,
-    columns: ColumnSpec[],
-    records: StoredRecord[],
-    opts: { rowGroupRows: number },
-  ): Promise<WrittenPart> {
-    const first = records[0]!;
-    const range = { firstLsn: first.lsn, lastLsn: records[records.length - 1]!.lsn };
+  private async writePart(tenant: string, table: string, part: PartToWrite): Promise<WrittenPart> {
+    const { date, range } = part;
     const dir = partitionDir(this.rootDir, tenant, table, date);
     const finalPath = partPath(this.rootDir, tenant, table, date, range);
     await this.ensureDirInsideRoot(dir);
@@ -121,7 +167,7 @@ export class ParquetSink {
     let bytes = 0;
     try {
       await publishAtomically(tempPath, finalPath, async (file) => {
-        summary = await this.writer.write(file, columns, records, opts);
+        summary = await part.write(file);
         bytes = (await fs.stat(file)).size;
       });
     } catch (err) {

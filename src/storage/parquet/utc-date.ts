@@ -1,6 +1,7 @@
 // Partitioning is by UTC calendar date so that a partition's name never
 // depends on the server's time zone.
 
+import { Errors } from '../../platform/errors.js';
 import type { StoredRecord } from './types.js';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -54,4 +55,15 @@ export function groupByUtcDate(
   });
   for (const group of groups.values()) group.sort((a, b) => a.lsn - b.lsn);
   return new Map([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** groupByUtcDate for records that must all have a date: the first without one fails the batch. */
+export function partitionByUtcDate(records: readonly StoredRecord[]): Map<string, StoredRecord[]> {
+  return groupByUtcDate(records, (record, index) => {
+    throw Errors.validation('record timestamp has no UTC date in years 0000-9999', {
+      index,
+      dataId: record.dataId,
+      tsMs: record.tsMs,
+    });
+  });
 }
