@@ -21,7 +21,7 @@ export class IngestMetrics {
     this.walRecords = new Counter({ name: 'wal_records_written_total', help: 'Records appended to the WAL', registers: [registry] });
     this.fsyncSeconds = new Histogram({
       name: 'wal_fsync_duration_seconds',
-      help: 'Time spent in fdatasync per group commit',
+      help: 'Time per group commit spent in its durable (O_DSYNC) write, which includes the fsync',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
       registers: [registry],
     });

@@ -1,8 +1,10 @@
 // The shared state store: one LevelDB database, one sublevel per concern, each
 // with JSON values. Opened once at boot and closed at shutdown.
 import { mkdir } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
+import { SLICE_ROWS } from './slices.js';
 
 export const SUBLEVELS = ['tenants', 'users', 'sessions', 'apiKeys', 'catalog', 'queries', 'workers', 'jobs', 'ingest', 'meta'] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
@@ -17,8 +19,19 @@ export type StoreWrite = { type: 'put'; sublevel: SublevelName; key: string; val
  * 50k-row batch's id index.
  */
 interface NativeLevel {
-  _batch(ops: Array<{ type: 'put' | 'del'; key: string; value?: string; keyEncoding: 'utf8'; valueEncoding: 'utf8' }>, options: { sync: boolean }): Promise<void>;
+  _chainedBatch(): NativeChainedBatch;
   _getMany(keys: string[], options: { keyEncoding: 'utf8'; valueEncoding: 'utf8'; fillCache: boolean }): Promise<Array<string | undefined>>;
+}
+
+/**
+ * A native LevelDB WriteBatch: operations are added one native call each and
+ * applied atomically by _write. close() (public) detaches it from the database.
+ */
+interface NativeChainedBatch {
+  _put(key: string, value: string): void;
+  _del(key: string): void;
+  _write(options: { sync: boolean }): Promise<void>;
+  close(): Promise<void>;
 }
 
 // How a sublevel prefixes its keys (abstract-level's default separator).
@@ -58,7 +71,7 @@ export class StateStore {
   }
 
   /**
-   * Atomic writes across sublevels in one native call, for bulk commits. Keys
+   * Atomic writes across sublevels in one LevelDB batch, for bulk commits. Keys
    * and JSON values are encoded as the sublevels encode them (a unit test
    * reads each through the other); no hooks or write events fire (none are used).
    */
@@ -68,24 +81,36 @@ export class StateStore {
       // Same rule as the public API: a put needs a value.
       if (w.type === 'put' && (w.value === undefined || w.value === null)) throw new TypeError(`writeBatch: no value for ${w.sublevel} key ${JSON.stringify(w.key)}`);
     }
-    const ops = writes.map((w) =>
-      w.type === 'put'
-        ? { type: 'put' as const, key: prefixOf(w.sublevel) + w.key, value: JSON.stringify(w.value), keyEncoding: 'utf8' as const, valueEncoding: 'utf8' as const }
-        : { type: 'del' as const, key: prefixOf(w.sublevel) + w.key, keyEncoding: 'utf8' as const, valueEncoding: 'utf8' as const },
-    );
-    await (this.db as unknown as NativeLevel)._batch(ops, { sync: options.sync });
+    // Built a slice at a time with the event loop running in between (a 50k-row
+    // batch would otherwise block it for ~100 ms), yet still one atomic write.
+    const batch = (this.db as unknown as NativeLevel)._chainedBatch();
+    try {
+      for (let i = 0; i < writes.length; i++) {
+        if (i > 0 && i % SLICE_ROWS === 0) await yieldToEventLoop();
+        const w = writes[i]!;
+        if (w.type === 'put') batch._put(prefixOf(w.sublevel) + w.key, JSON.stringify(w.value));
+        else batch._del(prefixOf(w.sublevel) + w.key);
+      }
+      this.assertOpen();
+      await batch._write({ sync: options.sync });
+    } finally {
+      await batch.close();
+    }
   }
 
-  /** Many keys of one sublevel in one native call; undefined where a key is absent. */
+  /** Many keys of one sublevel, a slice per native call; undefined where a key is absent. */
   async getMany<V>(sublevel: SublevelName, keys: readonly string[]): Promise<Array<V | undefined>> {
     this.assertOpen();
-    if (keys.length === 0) return [];
     const prefix = prefixOf(sublevel);
-    const raw = await (this.db as unknown as NativeLevel)._getMany(
-      keys.map((k) => prefix + k),
-      { keyEncoding: 'utf8', valueEncoding: 'utf8', fillCache: true },
-    );
-    return raw.map((v) => (v === undefined ? undefined : (JSON.parse(v) as V)));
+    const out: Array<V | undefined> = [];
+    for (let i = 0; i < keys.length; i += SLICE_ROWS) {
+      const raw = await (this.db as unknown as NativeLevel)._getMany(
+        keys.slice(i, i + SLICE_ROWS).map((k) => prefix + k),
+        { keyEncoding: 'utf8', valueEncoding: 'utf8', fillCache: true },
+      );
+      for (const v of raw) out.push(v === undefined ? undefined : (JSON.parse(v) as V));
+    }
+    return out;
   }
 
   private assertOpen(): void {

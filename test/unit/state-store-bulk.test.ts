@@ -55,6 +55,19 @@ describe('StateStore bulk writes and reads', () => {
     assert.deepEqual(await store.getMany('meta', ['checkpoint', keys[1]!]), [42, values[4 % values.length]]);
   });
 
+  it('a batch larger than a slice is written atomically while the event loop runs', async () => {
+    const many = Array.from({ length: 5_000 }, (_, i) => `bulk-${i}`);
+    const writing = store.writeBatch(
+      many.map((key, i) => ({ type: 'put' as const, sublevel: 'ingest' as const, key, value: i })),
+      { sync: false },
+    );
+    // The write yields between slices; a reader then sees none of the batch yet.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(await store.getMany('ingest', [many[0]!, many.at(-1)!]), [undefined, undefined]);
+    await writing;
+    assert.deepEqual(await store.getMany('ingest', [...many, 'absent']), [...many.map((_, i) => i), undefined]);
+  });
+
   it('refuses a put without a value, and writes none of its batch', async () => {
     await assert.rejects(
       store.writeBatch(

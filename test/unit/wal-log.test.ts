@@ -255,13 +255,13 @@ test('concurrent appends that cross several rotations stay ordered and replay in
   });
 });
 
-test('a failed fdatasync rejects the whole group and every later append; nothing is acknowledged', async () => {
+test('a failed durable write rejects the whole group and every later append; nothing is acknowledged', async () => {
   await withDir(async (dir) => {
     const wal = await openWal(dir);
     await wal.append([payload(1)]);
-    // Reach the private handle: the only way to make a real fdatasync fail on demand.
-    const handle = Reflect.get(wal, 'active') as { datasync: () => Promise<void> };
-    handle.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    // Reach the private handle: the only way to make a real O_DSYNC write fail on demand.
+    const handle = Reflect.get(wal, 'active') as { write: () => Promise<never> };
+    handle.write = () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
     const group = Array.from({ length: 10 }, (_, i) => wal.append([payload(i + 2)]));
     for (const p of group) await assert.rejects(p, { code: 'storage_failure' });
     await assert.rejects(wal.append([payload(99)]), { code: 'storage_failure' });

@@ -1,4 +1,4 @@
-// Group commit: while one flush (write + fdatasync) is in flight, new submissions
+// Group commit: while one flush (a durable write) is in flight, new submissions
 // queue up; when it finishes, everything that queued is flushed together by ONE
 // call. No timer: under load the batch grows by itself to whatever arrived during
 // the previous fsync, and an idle log pays no added latency.

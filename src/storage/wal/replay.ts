@@ -2,11 +2,11 @@
 // the last one, and refuse to start on corruption anywhere else unless the
 // operator passed skipCorrupt. Builds the in-memory index as a side effect.
 
-import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import { walCorruption } from './errors.js';
-import { fsyncDir, parseSegmentFileName, segmentFileName } from './segment-file.js';
+import { fsyncDir, openSegmentForAppend, parseSegmentFileName, segmentFileName } from './segment-file.js';
 import type { Segment } from './segment-index.js';
 import { scanSegment } from './segment-scanner.js';
 import type { WalLogger } from './types.js';
@@ -28,7 +28,7 @@ export async function replay(dir: string, skipCorrupt: boolean, logger: WalLogge
   if (found.length === 0) {
     const name = segmentFileName(1);
     const file = path.join(dir, name);
-    const active = await open(file, 'wx');
+    const active = await openSegmentForAppend(file, 'create');
     await fsyncDir(dir);
     return { segments: [{ name, path: file, baseLsn: 1, size: 0, extents: [] }], active, nextLsn: 1 };
   }
@@ -63,7 +63,7 @@ export async function replay(dir: string, skipCorrupt: boolean, logger: WalLogge
       }
 
       if (isLast) {
-        active = await open(file, 'r+');
+        active = await openSegmentForAppend(file, 'existing');
         if (scan.torn) {
           await active.truncate(scan.torn.offset);
           await active.datasync();

@@ -9,7 +9,7 @@ export interface WalLogger {
 }
 
 export interface WalFsyncEvent {
-  /** Seconds spent in fdatasync for this group (more than one sync when the group crossed a rotation). */
+  /** Seconds spent in the durable write(s) of this group (more than one when the group crossed a rotation). */
   durationSeconds: number;
   records: number;
   bytes: number;

@@ -1,9 +1,10 @@
 // The write-ahead log: durable, ordered, CRC-checked records in segment files.
-// append() acknowledges only after fdatasync; concurrent appends share one write
-// and one fdatasync through GroupCommitter. Reads and truncation work from an
+// append() acknowledges only once its bytes are on stable storage (segments are
+// opened O_DSYNC: one durable write per group); concurrent appends share that
+// write through GroupCommitter. Reads and truncation work from an
 // in-memory index that only ever describes bytes already made durable.
 
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -11,7 +12,7 @@ import { Errors } from '../../platform/errors.js';
 import { GroupCommitter } from './group-commit.js';
 import { encodeRecord, MAX_PAYLOAD_BYTES } from './record-codec.js';
 import { replay } from './replay.js';
-import { fsyncDir, segmentFileName } from './segment-file.js';
+import { fsyncDir, openSegmentForAppend, segmentFileName } from './segment-file.js';
 import { indexRecord, locate, segmentFirstLsn, segmentLastLsn, type Segment } from './segment-index.js';
 import { readExtent } from './segment-reader.js';
 import type { WalAppendResult, WalEntry, WalHooks, WalLogger, WalOptions, WalReadLimits, WalStats } from './types.js';
@@ -92,7 +93,7 @@ export class WriteAheadLog {
 
   /**
    * Append records; LSNs are assigned in call order. Resolves only once every byte
-   * is fdatasync'ed. After any write/sync failure the log rejects all appends.
+   * is durable. After any write failure the log rejects all appends.
    */
   append(payloads: Buffer[]): Promise<WalAppendResult> {
     if (this.closed) return Promise.reject(Errors.shuttingDown());
@@ -204,7 +205,7 @@ export class WriteAheadLog {
     return deleted;
   }
 
-  /** One group: write each segment's share with one write + one fdatasync, rotating as needed. */
+  /** One group: write each segment's share with one durable (O_DSYNC) write, rotating as needed. */
   private async flushGroup(batch: PendingAppend[]): Promise<void> {
     let syncSeconds = 0;
     let records = 0;
@@ -218,13 +219,13 @@ export class WriteAheadLog {
       const writeChunk = async (): Promise<void> => {
         if (chunk.length === 0) return;
         const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk);
+        // The segment is open with O_DSYNC (openSegmentForAppend): a write that returns is durable.
+        const t0 = performance.now();
         let written = 0;
         while (written < data.length) {
           const { bytesWritten } = await this.active.write(data, written, data.length - written, seg.size + written);
           written += bytesWritten;
         }
-        const t0 = performance.now();
-        await this.active.datasync();
         syncSeconds += (performance.now() - t0) / 1000;
         this.fsyncCount++;
         // Durable now: only at this point may reads see these records.
@@ -271,7 +272,7 @@ export class WriteAheadLog {
   private async rotate(nextLsn: number): Promise<Segment> {
     const name = segmentFileName(nextLsn);
     const file = path.join(this.dir, name);
-    const fh = await open(file, 'wx');
+    const fh = await openSegmentForAppend(file, 'create');
     try {
       await fsyncDir(this.dir);
     } catch (err) {
@@ -282,7 +283,7 @@ export class WriteAheadLog {
     this.active = fh;
     const seg: Segment = { name, path: file, baseLsn: nextLsn, size: 0, extents: [] };
     this.segments.push(seg);
-    // The old segment was fdatasync'ed before rotation; a close error cannot lose data.
+    // Every write to the old segment was durable; a close error cannot lose data.
     old.close().catch((err: unknown) => this.logger.warn({ err }, 'closing sealed WAL segment failed'));
     return seg;
   }
