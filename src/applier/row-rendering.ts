@@ -1,11 +1,11 @@
 // Renders a batch's new rows as the text both sinks read: JSONEachRow lines
-// for the ClickHouse table (tableRow) and for each UTC date's Parquet part
+// for the ClickHouse table (tableRowLine) and for each UTC date's Parquet part
 // (partRowLine). It starts from the WAL payloads, not from the main thread's
 // decoded rows, so that it can run on the rendering worker (row-render-worker.ts)
 // with nothing but bytes to copy there; the payload JSON is rendered once per
 // row for both sinks.
 import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
-import { tableRow } from '../storage/clickhouse/tenant-table-schema.js';
+import { tableRowLine } from '../storage/clickhouse/tenant-table-schema.js';
 import { partitionByUtcDate, partRowLine, summarize, type RenderedPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
 
@@ -67,7 +67,7 @@ export function renderGroups(entries: PackedEntries, groups: readonly GroupToRen
       const json = JSON.stringify(row.payload);
       records.push(record);
       payloadJson.set(record, json);
-      if (!inTable.has(record.dataId)) tableLines.push(JSON.stringify(tableRow(record, g.columns, json)));
+      if (!inTable.has(record.dataId)) tableLines.push(tableRowLine(record, g.columns, json));
     }
     const parts = [...partitionByUtcDate(records)].map(([date, group]) => ({
       date,

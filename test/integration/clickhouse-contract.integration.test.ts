@@ -11,7 +11,7 @@ import { AppError, ErrorCode } from '../../src/platform/errors.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { quoteIdentifier, quoteString } from '../../src/storage/clickhouse/sql-literal.js';
-import { tableRow } from '../../src/storage/clickhouse/tenant-table-schema.js';
+import { tableRowLine } from '../../src/storage/clickhouse/tenant-table-schema.js';
 import { TenantTableStore, type StoredRecord } from '../../src/storage/clickhouse/tenant-table-store.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
@@ -224,7 +224,7 @@ function contract(name: string, skip: string | false, makeEngine: () => ClickHou
         const lines = 'lines';
         assert.deepEqual(await store.existingIds(tenant, lines, ['id-9']), new Set());
         await store.ensureTable(tenant, lines, cols);
-        await store.insertLines(tenant, lines, [rec(9), rec(10)].map((r) => JSON.stringify(tableRow(r, cols))).join('\n'));
+        await store.insertLines(tenant, lines, [rec(9), rec(10)].map((r) => tableRowLine(r, cols)).join('\n'));
         assert.deepEqual(await store.existingIds(tenant, lines, ['id-1', 'id-9', 'id-10', 'id-11']), new Set(['id-9', 'id-10']));
         assert.deepEqual(await store.read(tenant, lines, { limit: 10 }), [rec(9), rec(10)]);
         await store.dropTable(tenant, lines);

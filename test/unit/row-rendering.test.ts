@@ -4,7 +4,7 @@ import { RowRenderer } from '../../src/applier/row-renderer.js';
 import { packEntries, renderGroups, type GroupToRender } from '../../src/applier/row-rendering.js';
 import { encodeBatch, type IngestBatch } from '../../src/ingest/wal-entry.js';
 import { isAppError } from '../../src/platform/errors.js';
-import { tableRow } from '../../src/storage/clickhouse/tenant-table-schema.js';
+import { tableRowLine } from '../../src/storage/clickhouse/tenant-table-schema.js';
 import { partRowLine } from '../../src/storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../../src/storage/record-types.js';
 
@@ -13,6 +13,7 @@ const columns: ColumnSpec[] = [
   { name: 'n', type: 'Int64' },
   { name: 'ok', type: 'Bool' },
   { name: 'constructor', type: 'String' },
+  { name: '__proto__', type: 'String' },
 ];
 const t0 = Date.UTC(2026, 10, 30, 23, 59, 59);
 
@@ -22,7 +23,7 @@ const batches: Array<{ lsn: number; batch: IngestBatch }> = [
     batch: {
       tenant: 'acme',
       rows: [
-        { table: 'events', dataId: 'a', tsMs: t0, payload: { n: 2 ** 60, ok: true, constructor: 'x"\\\u0000ü' } },
+        { table: 'events', dataId: 'a', tsMs: t0, payload: { n: 2 ** 60, ok: true, constructor: 'x"\\\u0000ü', ['__proto__']: 'p' } },
         { table: 'other', dataId: 'b', tsMs: t0, payload: { n: 1 } },
         { table: 'events', dataId: 'c', tsMs: t0 + 2000, payload: { n: 'not a number', ok: false } },
       ],
@@ -45,7 +46,7 @@ test('rendered rows are the lines the record path writes, per sink, per UTC date
   const [a, c, d] = [record(0, 0), record(0, 2), record(1, 0)];
   // ClickHouse: every row but the one the table already holds.
   assert.equal(g!.tableRows, 2);
-  assert.equal(g!.tableLines, [c, d].map((r) => JSON.stringify(tableRow(r, columns))).join('\n'));
+  assert.equal(g!.tableLines, [c, d].map((r) => tableRowLine(r, columns)).join('\n'));
   // Parquet: every row, one part per UTC date in date order, each sorted by LSN.
   assert.deepEqual(
     g!.parts.map((p) => p.date),
@@ -59,6 +60,12 @@ test('rendered rows are the lines the record path writes, per sink, per UTC date
   // Promoted values keep each sink's rules: Int64 past 2^53 is exact text for Parquet.
   assert.equal(JSON.parse(g!.parts[1]!.lines).n, (2n ** 60n).toString());
   assert.equal(JSON.parse(g!.parts[1]!.lines).constructor, 'x"\\\u0000ü');
+  // Columns named like Object.prototype members are real columns in both sinks.
+  for (const line of [g!.parts[1]!.lines, renderGroups(packed(), [{ ...events, inTable: [] }])[0]!.tableLines.split('\n')[0]!]) {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.ok(Object.hasOwn(parsed, '__proto__'), line);
+    assert.equal(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value, 'p');
+  }
 });
 
 test('a row reference that is not in the group is refused, not written elsewhere', () => {

@@ -71,10 +71,10 @@ export function utcDay(ms: number): string {
 }
 
 /**
- * A record as a row of its tenant table. `payloadJson` is the payload's JSON
- * text when the caller already has it (the other sink needs it too).
+ * A record as one JSONEachRow line of its tenant table. `payloadJson` is the
+ * payload's JSON text when the caller already has it (the other sink needs it too).
  */
-export function tableRow(r: StoredRecord, columns: readonly ColumnSpec[], payloadJson = JSON.stringify(r.payload)): Record<string, unknown> {
+export function tableRowLine(r: StoredRecord, columns: readonly ColumnSpec[], payloadJson = JSON.stringify(r.payload)): string {
   if (!Number.isSafeInteger(r.tsMs)) throw Errors.badRequest(`record ${r.dataId}: tsMs must be an integer`);
   if (!Number.isSafeInteger(r.lsn) || r.lsn < 0) throw Errors.badRequest(`record ${r.dataId}: lsn must be a non-negative integer`);
   const row: Record<string, unknown> = {
@@ -84,6 +84,11 @@ export function tableRow(r: StoredRecord, columns: readonly ColumnSpec[], payloa
     lsn: r.lsn,
     payload: payloadJson,
   };
-  for (const c of columns) row[c.name] = promotedValue(c.type, r.payload[c.name]);
-  return row;
+  // defineProperty: a column may be named "__proto__", which plain assignment would not create.
+  for (const c of columns) {
+    const value = promotedValue(c.type, Object.hasOwn(r.payload, c.name) ? r.payload[c.name] : null);
+    if (c.name === '__proto__') Object.defineProperty(row, c.name, { value, enumerable: true, writable: true, configurable: true });
+    else row[c.name] = value;
+  }
+  return JSON.stringify(row);
 }

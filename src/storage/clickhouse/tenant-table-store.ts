@@ -12,7 +12,7 @@ import { mapInSlices } from '../../platform/slices.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-import { columnDdl, tableRow, utcDay, validateColumns } from './tenant-table-schema.js';
+import { columnDdl, tableRowLine, utcDay, validateColumns } from './tenant-table-schema.js';
 
 export type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
 
@@ -121,11 +121,11 @@ export class TenantTableStore {
     // in the table yet, so the lookup is skipped; it is needed only on a retry.
     if (!opts.knownAbsent) for (const id of await this.existingIds(tenant, table, [...firstById.keys()])) firstById.delete(id);
 
-    const rows = await mapInSlices([...firstById.values()], (r) => tableRow(r, columns));
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await this.engine.insertJsonEachRow(name, rows.slice(i, i + INSERT_CHUNK));
+    const lines = await mapInSlices([...firstById.values()], (r) => tableRowLine(r, columns));
+    for (let i = 0; i < lines.length; i += INSERT_CHUNK) {
+      await this.engine.insertJsonLines(name, lines.slice(i, i + INSERT_CHUNK).join('\n'));
     }
-    return { inserted: rows.length, skipped: records.length - rows.length };
+    return { inserted: lines.length, skipped: records.length - lines.length };
   }
 
   /** Ids of `ids` that the table already holds (none when it does not exist). */
@@ -146,7 +146,7 @@ export class TenantTableStore {
   }
 
   /**
-   * Inserts rows already rendered by tableRow (one JSON object per line) into a
+   * Inserts rows already rendered by tableRowLine (one JSON object per line) into a
    * table made ready by ensureTable. Unlike insertIdempotent it does not look
    * for ids already present: the caller has left them out (see existingIds).
    */
