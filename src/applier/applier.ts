@@ -21,7 +21,7 @@ import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { ApplierMetrics } from './metrics.js';
 import type { RowRenderer } from './row-renderer.js';
-import { packEntries, type GroupToRender } from './row-rendering.js';
+import { packEntries, type GroupToRender, type RenderedGroup } from './row-rendering.js';
 
 export interface ApplierDeps {
   wal: WriteAheadLog;
@@ -51,6 +51,14 @@ interface TableGroup {
   refs: number[];
 }
 
+/** A deduplicated batch and its rows as the sinks read them. */
+interface RenderedBatch {
+  firstLsn: number;
+  lastLsn: number;
+  groups: TableGroup[];
+  rendered: RenderedGroup[];
+}
+
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export const idKey = (tenant: string, table: string, dataId: string) => `id\u0000${tenant}\u0000${table}\u0000${dataId}`;
 
@@ -69,6 +77,8 @@ export class Applier {
    * Recovery and any failed batch (which may have inserted part of itself) set it.
    */
   private sinksMayHoldUncommitted = true;
+  /** The next batch, being rendered while the sinks write the current one (see renderAhead). */
+  private renderedAhead?: { firstLsn: number; entries: WalBatch[]; batch: Promise<RenderedBatch> };
 
   constructor(private readonly deps: ApplierDeps) {
     deps.metrics.lagSource = () => this.lag;
@@ -193,8 +203,17 @@ export class Applier {
     this.state = 'applying';
     if (this.failures > 0) await deps.parquet.removePartsAfter(this.checkpointLsn);
     const lastLsn = entries[entries.length - 1]!.lsn;
-    const groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
-    const written = deps.renderer ? await this.writeRendered(entries, groups, deps.renderer) : await this.writeRecords(groups);
+    let written: WrittenPart[][];
+    let groups: TableGroup[];
+    if (deps.renderer) {
+      const prepared = await (this.takeRendered(entries) ?? this.render(entries, new Set(), deps.renderer));
+      groups = prepared.groups;
+      this.renderAhead(lastLsn, groups, deps.renderer);
+      written = await this.writeRendered(groups, prepared.rendered);
+    } else {
+      groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
+      written = await this.writeRecords(groups);
+    }
 
     const tableUpdates: TableEntry[] = [];
     const parts: PartEntry[] = [];
@@ -235,14 +254,14 @@ export class Applier {
   }
 
   /**
-   * Writes each group to both sinks from rows rendered on the renderer's
-   * worker; the Parquet parts of each group are returned in group order.
+   * Deduplicates a batch (ids in `seen` count as already stored) and renders
+   * its new rows on the renderer's worker.
    */
-  private async writeRendered(entries: WalBatch[], groups: TableGroup[], renderer: RowRenderer): Promise<WrittenPart[][]> {
+  private async render(entries: WalBatch[], seen: Set<string>, renderer: RowRenderer): Promise<RenderedBatch> {
     const { deps } = this;
+    const groups = [...(await this.newRowsByTable(entries, seen)).values()].filter((g) => g.records.length > 0);
     const toRender: GroupToRender[] = [];
     for (const g of groups) {
-      await deps.tables.ensureTable(g.tenant, g.table, g.columns);
       // After a failed batch part of it may be in ClickHouse already (see insertIdempotent).
       const inTable = this.sinksMayHoldUncommitted ? [...(await deps.tables.existingIds(g.tenant, g.table, g.records.map((r) => r.dataId)))] : [];
       toRender.push({ tenant: g.tenant, table: g.table, columns: g.columns, rows: Int32Array.from(g.refs), inTable });
@@ -250,12 +269,55 @@ export class Applier {
     const t0 = process.hrtime.bigint();
     const rendered = await renderer.render(packEntries(entries), toRender);
     deps.metrics.batchSeconds.observe({ sink: 'render' }, Number(process.hrtime.bigint() - t0) / 1e9);
+    return { firstLsn: entries[0]!.lsn, lastLsn: entries[entries.length - 1]!.lsn, groups, rendered };
+  }
+
+  /**
+   * With a full batch waiting behind this one (a backlog), starts deduplicating
+   * and rendering it now, so the worker renders while the sinks write this
+   * batch. Its ids are checked against this batch's too: they are not in the
+   * index until this batch commits. Only after a clean batch (nothing of the
+   * next can be in the sinks yet); dropped if this batch fails.
+   */
+  private renderAhead(lastLsn: number, groups: TableGroup[], renderer: RowRenderer): void {
+    this.renderedAhead = undefined;
+    if (this.sinksMayHoldUncommitted) return;
+    const next = this.deps.pending.contiguousFrom(lastLsn + 1, this.deps.batchRecords);
+    // Full: the size cap ended it, not the end of what is pending.
+    if (next.length === 0 || this.deps.pending.contiguousFrom(next[next.length - 1]!.lsn + 1, 1).length === 0) return;
+    const seen = new Set<string>();
+    for (const g of groups) for (const r of g.records) seen.add(idKey(g.tenant, g.table, r.dataId));
+    const ahead = this.render(next, seen, renderer);
+    ahead.catch(() => undefined); // a failure surfaces when (if) the batch is taken
+    this.renderedAhead = { firstLsn: lastLsn + 1, entries: next, batch: ahead };
+  }
+
+  /** The batch rendered ahead, when it is exactly `entries` and the batch before it committed. */
+  private takeRendered(entries: WalBatch[]): Promise<RenderedBatch> | undefined {
+    const ahead = this.renderedAhead;
+    this.renderedAhead = undefined;
+    if (!ahead || this.failures > 0 || ahead.firstLsn !== this.checkpointLsn + 1) return undefined;
+    const last = ahead.entries[ahead.entries.length - 1]!.lsn;
+    if (entries[0]!.lsn !== ahead.firstLsn || entries[entries.length - 1]!.lsn !== last) return undefined;
+    this.deps.metrics.renderedAhead.inc();
+    return ahead.batch;
+  }
+
+  /**
+   * Writes each group to both sinks from its rendered rows; the Parquet parts
+   * of each group are returned in group order.
+   */
+  private async writeRendered(groups: TableGroup[], rendered: RenderedGroup[]): Promise<WrittenPart[][]> {
+    const { deps } = this;
     const written: WrittenPart[][] = [];
     for (const [i, g] of groups.entries()) {
       const r = rendered[i]!;
       written.push(
         await this.bothSinks(
-          () => deps.tables.insertLines(g.tenant, g.table, r.tableLines),
+          async () => {
+            await deps.tables.ensureTable(g.tenant, g.table, g.columns);
+            await deps.tables.insertLines(g.tenant, g.table, r.tableLines);
+          },
           () => deps.parquet.writeRenderedParts(g.tenant, g.table, g.columns, r.parts),
         ),
       );
@@ -314,11 +376,10 @@ export class Applier {
     return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload), payload: e.payload }));
   }
 
-  /** Groups the batch's rows by table, dropping ids already committed or repeated in this batch. */
-  private async newRowsByTable(entries: WalBatch[]): Promise<Map<string, TableGroup>> {
+  /** Groups the batch's rows by table, dropping ids already committed, in `seen`, or repeated in this batch. */
+  private async newRowsByTable(entries: WalBatch[], seen = new Set<string>()): Promise<Map<string, TableGroup>> {
     const groups = new Map<string, TableGroup>();
     const candidates: Array<{ key: string; group: TableGroup; rec: StoredRecord; entry: number; row: number }> = [];
-    const seen = new Set<string>();
     let sinceYield = 0;
     for (const [entry, e] of entries.entries()) {
       const batch = e.batch;
