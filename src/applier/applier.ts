@@ -53,8 +53,6 @@ interface TableGroup {
 
 /** A deduplicated batch and its rows as the sinks read them. */
 interface RenderedBatch {
-  firstLsn: number;
-  lastLsn: number;
   groups: TableGroup[];
   rendered: RenderedGroup[];
 }
@@ -269,7 +267,7 @@ export class Applier {
     const t0 = process.hrtime.bigint();
     const rendered = await renderer.render(packEntries(entries), toRender);
     deps.metrics.batchSeconds.observe({ sink: 'render' }, Number(process.hrtime.bigint() - t0) / 1e9);
-    return { firstLsn: entries[0]!.lsn, lastLsn: entries[entries.length - 1]!.lsn, groups, rendered };
+    return { groups, rendered };
   }
 
   /**
