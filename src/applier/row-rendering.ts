@@ -4,7 +4,7 @@
 // decoded rows, so that it can run on the rendering worker (row-render-worker.ts)
 // with nothing but bytes to copy there; the payload JSON is rendered once per
 // row for both sinks.
-import { decodeBatch, type IngestBatch } from '../ingest/wal-entry.js';
+import { decodeEncodedBatch } from '../ingest/wal-entry.js';
 import { tableRowLine } from '../storage/clickhouse/tenant-table-schema.js';
 import { partitionByUtcDate, partRowLine, summarize, type RenderedPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
@@ -42,12 +42,12 @@ export function packEntries(entries: ReadonlyArray<{ lsn: number; payload: Uint8
 }
 
 export function renderGroups(entries: PackedEntries, groups: readonly GroupToRender[]): RenderedGroup[] {
-  const decoded = new Map<number, IngestBatch>();
-  const entry = (i: number): IngestBatch => {
+  const decoded = new Map<number, ReturnType<typeof decodeEncodedBatch>>();
+  const entry = (i: number) => {
     let batch = decoded.get(i);
     if (!batch) {
       const { bytes, offsets } = entries;
-      batch = decodeBatch(Buffer.from(bytes.buffer, bytes.byteOffset + offsets[i]!, offsets[i + 1]! - offsets[i]!));
+      batch = decodeEncodedBatch(Buffer.from(bytes.buffer, bytes.byteOffset + offsets[i]!, offsets[i + 1]! - offsets[i]!));
       decoded.set(i, batch);
     }
     return batch;
@@ -55,24 +55,24 @@ export function renderGroups(entries: PackedEntries, groups: readonly GroupToRen
 
   return groups.map((g) => {
     const inTable = new Set(g.inTable);
-    const records: StoredRecord[] = [];
-    const payloadJson = new Map<StoredRecord, string>();
+    // Each record carries its Parquet line, rendered in the same pass as its table line.
+    const records: Array<StoredRecord & { partLine: string }> = [];
     const tableLines: string[] = [];
     for (let k = 0; k < g.rows.length; k += 2) {
       const e = g.rows[k]!;
       const batch = entry(e);
       const row = batch.rows[g.rows[k + 1]!];
-      if (!row || batch.tenant !== g.tenant || row.table !== g.table) throw new Error(`row ${g.rows[k + 1]} of WAL entry ${entries.lsns[e]} is not in ${g.tenant}/${g.table}`);
-      const record: StoredRecord = { dataId: row.dataId, tsMs: row.tsMs, lsn: entries.lsns[e]!, payload: row.payload };
-      const json = JSON.stringify(row.payload);
+      if (!row || batch.tenant !== g.tenant || row.t !== g.table) throw new Error(`row ${g.rows[k + 1]} of WAL entry ${entries.lsns[e]} is not in ${g.tenant}/${g.table}`);
+      const record = { dataId: row.id, tsMs: row.ts, lsn: entries.lsns[e]!, payload: row.p, partLine: '' };
+      const json = JSON.stringify(row.p);
+      record.partLine = partRowLine(record, g.columns, json);
       records.push(record);
-      payloadJson.set(record, json);
       if (!inTable.has(record.dataId)) tableLines.push(tableRowLine(record, g.columns, json));
     }
     const parts = [...partitionByUtcDate(records)].map(([date, group]) => ({
       date,
       summary: summarize(group),
-      lines: group.map((r) => partRowLine(r, g.columns, payloadJson.get(r))).join('\n'),
+      lines: (group as typeof records).map((r) => r.partLine).join('\n'),
     }));
     return { tableLines: tableLines.join('\n'), tableRows: tableLines.length, parts };
   });

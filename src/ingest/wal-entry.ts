@@ -14,10 +14,18 @@ export interface IngestBatch {
   rows: IngestRow[];
 }
 
+/** A row as the WAL entry spells it (short keys: they are written once per row). */
+export interface EncodedRow {
+  t: string;
+  id: string;
+  ts: number;
+  p: Record<string, unknown>;
+}
+
 interface EncodedBatch {
   v: 1;
   tenant: string;
-  rows: Array<{ t: string; id: string; ts: number; p: Record<string, unknown> }>;
+  rows: EncodedRow[];
 }
 
 export function encodeBatch(batch: IngestBatch): Buffer {
@@ -30,7 +38,13 @@ export function encodeBatch(batch: IngestBatch): Buffer {
 }
 
 export function decodeBatch(buf: Buffer): IngestBatch {
+  const e = decodeEncodedBatch(buf);
+  return { tenant: e.tenant, rows: e.rows.map((r) => ({ table: r.t, dataId: r.id, tsMs: r.ts, payload: r.p })) };
+}
+
+/** The entry with its rows as written, for readers that do not keep them (one object fewer per row). */
+export function decodeEncodedBatch(buf: Buffer): { tenant: string; rows: EncodedRow[] } {
   const e = JSON.parse(buf.toString('utf8')) as EncodedBatch;
   if (e.v !== 1) throw new Error(`unknown WAL entry version ${String(e.v)}`);
-  return { tenant: e.tenant, rows: e.rows.map((r) => ({ table: r.t, dataId: r.id, tsMs: r.ts, payload: r.p })) };
+  return e;
 }

@@ -3,6 +3,7 @@
 
 import { Errors } from '../../platform/errors.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
+import { setRowField } from '../row-field.js';
 import { quoteIdentifier } from './sql-literal.js';
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -84,11 +85,6 @@ export function tableRowLine(r: StoredRecord, columns: readonly ColumnSpec[], pa
     lsn: r.lsn,
     payload: payloadJson,
   };
-  // defineProperty: a column may be named "__proto__", which plain assignment would not create.
-  for (const c of columns) {
-    const value = promotedValue(c.type, Object.hasOwn(r.payload, c.name) ? r.payload[c.name] : null);
-    if (c.name === '__proto__') Object.defineProperty(row, c.name, { value, enumerable: true, writable: true, configurable: true });
-    else row[c.name] = value;
-  }
+  for (const c of columns) setRowField(row, c.name, promotedValue(c.type, Object.hasOwn(r.payload, c.name) ? r.payload[c.name] : null));
   return JSON.stringify(row);
 }

@@ -6,6 +6,7 @@
 // one exception: ClickHouse cannot add our key/value footer, so such parts are
 // described from their row count and ts_ms statistics (part-footer.ts).
 import { mapInSlices } from '../../platform/slices.js';
+import { setRowField } from '../row-field.js';
 import { quoteIdentifier, quoteString } from '../clickhouse/sql-literal.js';
 import type { EncodeOptions } from './part-encoder.js';
 import { assertColumns, promotedColumnValue } from './part-schema.js';
@@ -51,16 +52,11 @@ export class EnginePartWriter implements PartWriter {
  * when the caller already has it.
  */
 export function partRowLine(record: StoredRecord, columns: readonly ColumnSpec[], payloadJson = JSON.stringify(record.payload)): string {
-  // Null prototype: a promoted column may be named "__proto__" or "constructor".
-  const row = Object.create(null) as Record<string, unknown>;
-  row.data_id = record.dataId;
-  row.ts_ms = record.tsMs;
-  row.lsn = record.lsn;
-  row.payload = payloadJson;
+  const row: Record<string, unknown> = { data_id: record.dataId, ts_ms: record.tsMs, lsn: record.lsn, payload: payloadJson };
   for (const col of columns) {
     const value = promotedColumnValue(record, col);
     // Int64 is checked as BigInt; past 2^53 it goes as exact decimal text, which ClickHouse reads into Int64.
-    row[col.name] = typeof value === 'bigint' ? (Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()) : value;
+    setRowField(row, col.name, typeof value === 'bigint' ? (Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()) : value);
   }
   return JSON.stringify(row);
 }
