@@ -76,7 +76,7 @@ export class Applier {
    */
   private sinksMayHoldUncommitted = true;
   /** The next batch, being rendered while the sinks write the current one (see renderAhead). */
-  private renderedAhead?: { firstLsn: number; entries: WalBatch[]; batch: Promise<RenderedBatch> };
+  private renderedAhead?: { firstLsn: number; lastLsn: number; batch: Promise<RenderedBatch> };
 
   constructor(private readonly deps: ApplierDeps) {
     deps.metrics.lagSource = () => this.lag;
@@ -207,10 +207,20 @@ export class Applier {
       const prepared = await (this.takeRendered(entries) ?? this.render(entries, new Set(), deps.renderer));
       groups = prepared.groups;
       this.renderAhead(lastLsn, groups, deps.renderer);
-      written = await this.writeRendered(groups, prepared.rendered);
+      // Rendered lines leave out ids already in ClickHouse (render), so a plain insert is exact.
+      written = await this.writeGroups(
+        groups,
+        (g, i) => deps.tables.insertLines(g.tenant, g.table, prepared.rendered[i]!.tableLines),
+        (g, i) => deps.parquet.writeRenderedParts(g.tenant, g.table, g.columns, prepared.rendered[i]!.parts),
+      );
     } else {
       groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
-      written = await this.writeRecords(groups);
+      const knownAbsent = !this.sinksMayHoldUncommitted;
+      written = await this.writeGroups(
+        groups,
+        (g) => deps.tables.insertIdempotent(g.tenant, g.table, g.columns, g.records, { knownAbsent }).then(() => undefined),
+        (g) => deps.parquet.writeBatch(g.tenant, g.table, g.columns, g.records),
+      );
     }
 
     const tableUpdates: TableEntry[] = [];
@@ -264,9 +274,7 @@ export class Applier {
       const inTable = this.sinksMayHoldUncommitted ? [...(await deps.tables.existingIds(g.tenant, g.table, g.records.map((r) => r.dataId)))] : [];
       toRender.push({ tenant: g.tenant, table: g.table, columns: g.columns, rows: Int32Array.from(g.refs), inTable });
     }
-    const t0 = process.hrtime.bigint();
-    const rendered = await renderer.render(packEntries(entries), toRender);
-    deps.metrics.batchSeconds.observe({ sink: 'render' }, Number(process.hrtime.bigint() - t0) / 1e9);
+    const rendered = await this.timed('render', () => renderer.render(packEntries(entries), toRender));
     return { groups, rendered };
   }
 
@@ -287,7 +295,7 @@ export class Applier {
     for (const g of groups) for (const r of g.records) seen.add(idKey(g.tenant, g.table, r.dataId));
     const ahead = this.render(next, seen, renderer);
     ahead.catch(() => undefined); // a failure surfaces when (if) the batch is taken
-    this.renderedAhead = { firstLsn: lastLsn + 1, entries: next, batch: ahead };
+    this.renderedAhead = { firstLsn: next[0]!.lsn, lastLsn: next[next.length - 1]!.lsn, batch: ahead };
   }
 
   /** The batch rendered ahead, when it is exactly `entries` and the batch before it committed. */
@@ -295,69 +303,44 @@ export class Applier {
     const ahead = this.renderedAhead;
     this.renderedAhead = undefined;
     if (!ahead || this.failures > 0 || ahead.firstLsn !== this.checkpointLsn + 1) return undefined;
-    const last = ahead.entries[ahead.entries.length - 1]!.lsn;
-    if (entries[0]!.lsn !== ahead.firstLsn || entries[entries.length - 1]!.lsn !== last) return undefined;
+    if (entries[0]!.lsn !== ahead.firstLsn || entries[entries.length - 1]!.lsn !== ahead.lastLsn) return undefined;
     this.deps.metrics.renderedAhead.inc();
     return ahead.batch;
   }
 
   /**
-   * Writes each group to both sinks from its rendered rows; the Parquet parts
-   * of each group are returned in group order.
+   * Writes each group to both sinks, side by side (ClickHouse parses on its own
+   * threads while Parquet encodes); returns each group's Parquet parts in group
+   * order. allSettled: on a failure, neither sink may still be writing when the
+   * batch is retried.
    */
-  private async writeRendered(groups: TableGroup[], rendered: RenderedGroup[]): Promise<WrittenPart[][]> {
-    const { deps } = this;
+  private async writeGroups(
+    groups: TableGroup[],
+    insert: (g: TableGroup, i: number) => Promise<void>,
+    writeParts: (g: TableGroup, i: number) => Promise<WrittenPart[]>,
+  ): Promise<WrittenPart[][]> {
     const written: WrittenPart[][] = [];
     for (const [i, g] of groups.entries()) {
-      const r = rendered[i]!;
-      written.push(
-        await this.bothSinks(
-          async () => {
-            await deps.tables.ensureTable(g.tenant, g.table, g.columns);
-            await deps.tables.insertLines(g.tenant, g.table, r.tableLines);
-          },
-          () => deps.parquet.writeRenderedParts(g.tenant, g.table, g.columns, r.parts),
-        ),
-      );
+      const [chDone, pqDone] = await Promise.allSettled([
+        this.timed('clickhouse', async () => {
+          await this.deps.tables.ensureTable(g.tenant, g.table, g.columns);
+          await insert(g, i);
+        }),
+        this.timed('parquet', () => writeParts(g, i)),
+      ]);
+      if (chDone.status === 'rejected') throw chDone.reason;
+      if (pqDone.status === 'rejected') throw pqDone.reason;
+      written.push(pqDone.value);
     }
     return written;
   }
 
-  /** Writes each group to both sinks from the decoded records (a writer that takes no rendered rows). */
-  private async writeRecords(groups: TableGroup[]): Promise<WrittenPart[][]> {
-    const { deps } = this;
-    const knownAbsent = !this.sinksMayHoldUncommitted;
-    const written: WrittenPart[][] = [];
-    for (const g of groups) {
-      written.push(
-        await this.bothSinks(
-          async () => {
-            await deps.tables.ensureTable(g.tenant, g.table, g.columns);
-            await deps.tables.insertIdempotent(g.tenant, g.table, g.columns, g.records, { knownAbsent });
-          },
-          () => deps.parquet.writeBatch(g.tenant, g.table, g.columns, g.records),
-        ),
-      );
-    }
-    return written;
-  }
-
-  /**
-   * Runs the two sinks' writes side by side (ClickHouse parses on its own
-   * threads while Parquet encodes) and times each. allSettled: on a failure,
-   * neither sink may still be writing when the batch is retried.
-   */
-  private async bothSinks(clickhouse: () => Promise<void>, parquet: () => Promise<WrittenPart[]>): Promise<WrittenPart[]> {
-    const timed = async <T>(sink: string, write: () => Promise<T>): Promise<T> => {
-      const t0 = process.hrtime.bigint();
-      const out = await write();
-      this.deps.metrics.batchSeconds.observe({ sink }, Number(process.hrtime.bigint() - t0) / 1e9);
-      return out;
-    };
-    const [chDone, pqDone] = await Promise.allSettled([timed('clickhouse', clickhouse), timed('parquet', parquet)]);
-    if (chDone.status === 'rejected') throw chDone.reason;
-    if (pqDone.status === 'rejected') throw pqDone.reason;
-    return pqDone.value;
+  /** Runs one stage of a batch and records its duration. */
+  private async timed<T>(stage: 'render' | 'clickhouse' | 'parquet', run: () => Promise<T>): Promise<T> {
+    const t0 = process.hrtime.bigint();
+    const out = await run();
+    this.deps.metrics.batchSeconds.observe({ sink: stage }, Number(process.hrtime.bigint() - t0) / 1e9);
+    return out;
   }
 
   /**
