@@ -11,7 +11,6 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Session, drainPending } from 'chdb';
 import { Errors } from '../../platform/errors.js';
-import { mapInSlices } from '../../platform/slices.js';
 import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
 import { throwIfAborted, toEngineError } from './engine-errors.js';
 import { parseJsonEachRow } from './json-each-row.js';
@@ -121,11 +120,6 @@ export class ChdbEngine implements ClickHouseEngine {
     } finally {
       session.close();
     }
-  }
-
-  async insertJsonEachRow(table: string, rows: readonly object[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.insertJsonLines(table, (await mapInSlices(rows, (r) => JSON.stringify(r))).join('\n'));
   }
 
   async insertJsonLines(table: string, lines: string): Promise<void> {

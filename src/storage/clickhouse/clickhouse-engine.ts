@@ -31,9 +31,10 @@ export interface ClickHouseEngine {
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;
   /** Rows one by one; the whole result is never held in memory. */
   queryStream(sql: string, opts?: QueryOptions): AsyncIterable<Record<string, unknown>>;
-  /** `table` is already quoted and db-qualified (see quoteIdentifier). */
-  insertJsonEachRow(table: string, rows: readonly object[]): Promise<void>;
-  /** The same for rows already rendered: one JSON object per line, no trailing newline needed. */
+  /**
+   * Inserts JSONEachRow rows, one JSON object per line (no trailing newline
+   * needed). `table` is already quoted and db-qualified (see quoteIdentifier).
+   */
   insertJsonLines(table: string, lines: string): Promise<void>;
   close(): Promise<void>;
 }

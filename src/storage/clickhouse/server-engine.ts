@@ -110,17 +110,6 @@ export class ServerEngine implements ClickHouseEngine {
     }
   }
 
-  async insertJsonEachRow(table: string, rows: readonly object[]): Promise<void> {
-    if (rows.length === 0) return;
-    try {
-      // The client renders `INSERT INTO <table> FORMAT JSONEachRow` verbatim,
-      // so the caller's quoted, db-qualified name passes through unchanged.
-      await this.requireClient().insert({ table, values: rows as object[], format: 'JSONEachRow' });
-    } catch (err) {
-      throw toEngineError(err, 'insert');
-    }
-  }
-
   async insertJsonLines(table: string, lines: string): Promise<void> {
     if (lines.length === 0) return;
     // Over HTTP the rows follow the statement in the request body, which the
