@@ -28,7 +28,6 @@ export interface GroupToRender {
 
 export interface RenderedGroup {
   tableLines: string;
-  tableRows: number;
   parts: RenderedPart[];
 }
 
@@ -74,6 +73,6 @@ export function renderGroups(entries: PackedEntries, groups: readonly GroupToRen
       summary: summarize(group),
       lines: (group as typeof records).map((r) => r.partLine).join('\n'),
     }));
-    return { tableLines: tableLines.join('\n'), tableRows: tableLines.length, parts };
+    return { tableLines: tableLines.join('\n'), parts };
   });
 }

@@ -45,7 +45,7 @@ test('rendered rows are the lines the record path writes, per sink, per UTC date
   const [g] = renderGroups(packed(), [events]);
   const [a, c, d] = [record(0, 0), record(0, 2), record(1, 0)];
   // ClickHouse: every row but the one the table already holds.
-  assert.equal(g!.tableRows, 2);
+  assert.equal(g!.tableLines.split('\n').length, 2);
   assert.equal(g!.tableLines, [c, d].map((r) => tableRowLine(r, columns)).join('\n'));
   // Parquet: every row, one part per UTC date in date order, each sorted by LSN.
   assert.deepEqual(
@@ -79,7 +79,7 @@ test('the worker renders what renderGroups renders; a failed batch does not brea
     assert.deepEqual(await renderer.render(packed(), [events]), renderGroups(packed(), [events]));
     const corrupt = packEntries([{ lsn: 1, payload: Buffer.from('{"v":1,"tenant":') }]);
     await assert.rejects(renderer.render(corrupt, [{ ...events, rows: Int32Array.from([0, 0]) }]), (err) => isAppError(err) && err.code === 'storage_failure');
-    assert.equal((await renderer.render(packed(), [events]))[0]!.tableRows, 2);
+    assert.equal((await renderer.render(packed(), [events]))[0]!.tableLines.split('\n').length, 2);
   } finally {
     await renderer.close();
   }

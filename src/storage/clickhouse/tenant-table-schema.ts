@@ -3,7 +3,7 @@
 
 import { Errors } from '../../platform/errors.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-import { setRowField } from '../row-field.js';
+import { ownField, setRowField } from '../row-field.js';
 import { quoteIdentifier } from './sql-literal.js';
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -85,6 +85,6 @@ export function tableRowLine(r: StoredRecord, columns: readonly ColumnSpec[], pa
     lsn: r.lsn,
     payload: payloadJson,
   };
-  for (const c of columns) setRowField(row, c.name, promotedValue(c.type, Object.hasOwn(r.payload, c.name) ? r.payload[c.name] : null));
+  for (const c of columns) setRowField(row, c.name, promotedValue(c.type, ownField(r.payload, c.name)));
   return JSON.stringify(row);
 }

@@ -14,6 +14,7 @@
 import parquet from '@dsnp/parquetjs';
 import type { ParquetCompression, ParquetSchema, SchemaDefinition } from '@dsnp/parquetjs';
 import { Errors } from '../../platform/errors.js';
+import { ownField } from '../row-field.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from './types.js';
 
 // SNAPPY: read by ClickHouse, DuckDB, Spark and Arrow alike, and cheap to write.
@@ -86,7 +87,7 @@ export function promotedValue(type: ColumnType, value: unknown): unknown {
 
 /** A record's value of a promoted column, or null; hasOwn so a field named e.g. "constructor" never reads Object.prototype. */
 export function promotedColumnValue(record: StoredRecord, col: ColumnSpec): unknown {
-  const raw = Object.hasOwn(record.payload, col.name) ? record.payload[col.name] : null;
+  const raw = ownField(record.payload, col.name);
   return raw === null || raw === undefined ? null : promotedValue(col.type, raw);
 }
 
