@@ -96,6 +96,7 @@ export async function openDataPath(opts: {
     metrics: new ApplierMetrics(metrics.registry),
     logger: logger.child({ component: 'applier' }),
     batchRecords: config.applier.batchRecords,
+    renderAheadPendingRows: config.applier.renderAheadPendingRows,
     intervalMs: config.applier.intervalMs,
   });
   await applier.recover();

@@ -36,6 +36,8 @@ export interface ApplierDeps {
   /** Renders rows for both sinks off the main thread; without one the sinks get decoded records. */
   renderer?: RowRenderer;
   batchRecords: number;
+  /** Backlog (pending rows) from which the next batch is rendered while the current one is written. */
+  renderAheadPendingRows: number;
   intervalMs: number;
 }
 
@@ -279,15 +281,19 @@ export class Applier {
   }
 
   /**
-   * With a full batch waiting behind this one (a backlog), starts deduplicating
-   * and rendering it now, so the worker renders while the sinks write this
-   * batch. Its ids are checked against this batch's too: they are not in the
-   * index until this batch commits. Only after a clean batch (nothing of the
-   * next can be in the sinks yet); dropped if this batch fails.
+   * With a backlog of at least renderAheadPendingRows and a full batch behind
+   * this one, starts deduplicating and rendering that batch now, so the worker
+   * renders while the sinks write this one. Below that backlog the second core
+   * is left to acknowledgements: rendering ahead drains faster but takes CPU
+   * the ack path would use, which is worth it only as the backlog grows toward
+   * the pending cap. The next batch's ids are checked against this batch's
+   * too: they are not in the index until this batch commits. Only after a
+   * clean batch (nothing of the next can be in the sinks yet); dropped if this
+   * batch fails.
    */
   private renderAhead(lastLsn: number, groups: TableGroup[], renderer: RowRenderer): void {
     this.renderedAhead = undefined;
-    if (this.sinksMayHoldUncommitted) return;
+    if (this.sinksMayHoldUncommitted || this.deps.pending.rows < this.deps.renderAheadPendingRows) return;
     const next = this.deps.pending.contiguousFrom(lastLsn + 1, this.deps.batchRecords);
     // Full: the size cap ended it, not the end of what is pending.
     if (next.length === 0 || this.deps.pending.contiguousFrom(next[next.length - 1]!.lsn + 1, 1).length === 0) return;

@@ -145,7 +145,7 @@ describe('streaming reads', () => {
 
 describe('backlog', () => {
   test('a backlog drained in batches rendered ahead stores every id once, the first acknowledged version winning', async () => {
-    const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog,monitoring', APPLIER_BATCH_RECORDS: '100', INGEST_BURST_ROWS: '1000000', INGEST_ROWS_PER_SECOND: '1000000' } });
+    const plane = await startPlane({ env: { SERVICES: 'auth-gateway,tenant-node,metadata-catalog,monitoring', APPLIER_BATCH_RECORDS: '100', APPLIER_RENDER_AHEAD_PENDING_ROWS: '0', INGEST_BURST_ROWS: '1000000', INGEST_ROWS_PER_SECOND: '1000000' } });
     try {
       // Request k carries ids 50k .. 50k+99: each repeats half of the one before, with its own payload.
       const requests = 60;
