@@ -1,9 +1,9 @@
 // Entry point: parse config once, boot, wire signals. Exit codes: 0 after a
 // clean drain, 1 for a bad config, a taken port or a failed boot.
-import { startControlPlane } from './control-plane.js';
+import { startControlPlane } from './boot/control-plane.js';
 import { ConfigError, loadConfig, type AppConfig } from './platform/config/load-config.js';
 import { PortInUseError } from './platform/http/http-server.js';
-import { onTerminationSignals } from './platform/shutdown.js';
+import { onTerminationSignals } from './boot/shutdown.js';
 import { RECOMMENDED_THREADPOOL_SIZE, threadpoolSize } from './platform/threadpool.js';
 import pino from 'pino';
 

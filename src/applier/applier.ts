@@ -82,6 +82,16 @@ export class Applier {
 
   constructor(private readonly deps: ApplierDeps) {
     deps.metrics.lagSource = () => this.lag;
+    deps.metrics.progressSource = () => this.secondsSinceProgress;
+  }
+
+  /** Seconds with unapplied records and no committed batch (0 when caught up). */
+  get secondsSinceProgress(): number {
+    const lag = this.lag;
+    if (lag.records === 0) return 0;
+    const sinceProgress = (Date.now() - this.lastProgressAt) / 1000;
+    // An applier idle for an hour that just got a record is not stalled: count from the older of the two.
+    return lag.seconds > 0 ? Math.min(sinceProgress, lag.seconds) : sinceProgress;
   }
 
   get checkpoint(): number {

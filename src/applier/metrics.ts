@@ -9,8 +9,11 @@ export class ApplierMetrics {
   readonly batchSeconds: Histogram<'sink'>;
   readonly failures: Counter<'stage'>;
   readonly checkpoint: Gauge;
+  readonly secondsSinceProgress: Gauge;
   /** Set by the applier; read at scrape time so lag is never stale. */
   lagSource: () => { records: number; seconds: number } = () => ({ records: 0, seconds: 0 });
+  /** Set by the applier: seconds it has had work waiting without committing a batch. */
+  progressSource: () => number = () => 0;
 
   constructor(registry: Registry) {
     const source = () => this.lagSource();
@@ -28,6 +31,15 @@ export class ApplierMetrics {
       registers: [registry],
       collect() {
         this.set(source().seconds);
+      },
+    });
+    const sinceProgress = () => this.progressSource();
+    this.secondsSinceProgress = new Gauge({
+      name: 'applier_seconds_since_progress',
+      help: 'Seconds the applier has had unapplied WAL records without committing a batch (0 when caught up)',
+      registers: [registry],
+      collect() {
+        this.set(sinceProgress());
       },
     });
     this.appliedRows = new Counter({ name: 'applier_rows_applied_total', help: 'Rows written to the sinks', registers: [registry] });

@@ -4,15 +4,14 @@
 // is a job (the worker calls POST /data/retention/sweep back); otherwise the
 // control plane sweeps itself.
 import type { Logger } from 'pino';
-import type { TenantRecord } from '../platform/auth/tenant-store.js';
-import type { DataPath } from '../data-path.js';
-import { sweepRetention } from './retention.js';
+import { sweepRetention, type RetentionDeps } from './retention.js';
 
 const DAY_MS = 86_400_000;
 
 export interface RetentionSchedulerDeps {
-  dataPath: () => DataPath;
-  tenants: () => Promise<TenantRecord[]>;
+  sinks: RetentionDeps;
+  /** Every tenant with its retention setting (from the tenant records). */
+  tenants: () => Promise<Array<{ id: string; retentionDays?: number | null; disabled?: boolean }>>;
   /** Returns true when the sweep was handed to a worker as a job. */
   delegate?: (tenant: string, beforeMs: number) => Promise<boolean>;
   logger: Logger;
@@ -48,7 +47,7 @@ export class RetentionScheduler {
           done.push({ tenant: t.id, via: 'worker' });
           continue;
         }
-        const r = await sweepRetention(this.deps.dataPath(), t.id, undefined, before);
+        const r = await sweepRetention(this.deps.sinks, t.id, undefined, before);
         if (r.rowsDeleted > 0) this.deps.logger.info({ tenant: t.id, retentionDays: t.retentionDays, ...r }, 'retention applied');
         done.push({ tenant: t.id, via: 'local', rowsDeleted: r.rowsDeleted });
       } catch (err) {

@@ -1,6 +1,6 @@
 // Ingest metrics. Per-tenant series are capped: past MAX_TENANT_LABELS distinct
 // tenants, the rest share the label "other" so cardinality stays bounded.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 
 export const MAX_TENANT_LABELS = 100;
 
@@ -9,8 +9,6 @@ export class IngestMetrics {
   readonly requests: Counter<'outcome'>;
   readonly walBytes: Counter;
   readonly walRecords: Counter;
-  readonly fsyncSeconds: Histogram;
-  readonly groupSize: Histogram;
   private readonly rowsByTenant = new Map<string, ReturnType<Counter<'tenant'>['labels']>>();
   private acceptedRequests?: ReturnType<Counter<'outcome'>['labels']>;
 
@@ -19,18 +17,6 @@ export class IngestMetrics {
     this.requests = new Counter({ name: 'ingest_requests_total', help: 'Ingest requests by outcome', labelNames: ['outcome'], registers: [registry] });
     this.walBytes = new Counter({ name: 'wal_bytes_written_total', help: 'Bytes appended to the WAL', registers: [registry] });
     this.walRecords = new Counter({ name: 'wal_records_written_total', help: 'Records appended to the WAL', registers: [registry] });
-    this.fsyncSeconds = new Histogram({
-      name: 'wal_fsync_duration_seconds',
-      help: 'Time per group commit spent in its durable (O_DSYNC) write, which includes the fsync',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
-      registers: [registry],
-    });
-    this.groupSize = new Histogram({
-      name: 'wal_group_commit_size',
-      help: 'Appends that shared one fsync',
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-      registers: [registry],
-    });
   }
 
   /** One accepted request of `rows` rows; the labelled children are resolved once, not per request. */

@@ -1,6 +1,6 @@
 // Metrics the monitoring feature adds to the shared registry: alert states (like
-// Prometheus' ALERTS series), free disk under DATA_DIR and how long the applier
-// has had work without progress. Values are read at scrape time.
+// Prometheus' ALERTS series) and free disk under DATA_DIR. Values are read at
+// scrape time.
 import { Gauge, type Registry } from 'prom-client';
 import type { AlertEngine } from './alert-engine.js';
 import type { DiskProbe } from './disk-probe.js';
@@ -8,8 +8,6 @@ import type { DiskProbe } from './disk-probe.js';
 export interface MonitoringMetricSources {
   alerts: () => AlertEngine | undefined;
   disk: DiskProbe;
-  /** Seconds the applier has had unapplied records without committing a batch; undefined without a data path. */
-  applierSecondsSinceProgress: () => number | undefined;
 }
 
 export function registerMonitoringMetrics(registry: Registry, sources: MonitoringMetricSources): void {
@@ -47,15 +45,6 @@ export function registerMonitoringMetrics(registry: Registry, sources: Monitorin
     collect() {
       const u = sources.disk.usage;
       if (u) this.set(u.freeRatio);
-    },
-  });
-  new Gauge({
-    name: 'applier_seconds_since_progress',
-    help: 'Seconds the applier has had unapplied WAL records without committing a batch (0 when caught up)',
-    registers: [registry],
-    collect() {
-      const v = sources.applierSecondsSinceProgress();
-      if (v !== undefined) this.set(v);
     },
   });
 }

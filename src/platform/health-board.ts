@@ -12,24 +12,31 @@ export interface ServiceHealth extends HealthReport {
 }
 
 export class HealthBoard {
-  private readonly entries = new Map<ServiceId, { module: ServiceModule; port: number }>();
+  private readonly entries = new Map<ServiceId, { module?: ServiceModule; port: number }>();
 
   constructor(private readonly readiness: Readiness) {}
 
-  register(module: ServiceModule, port: number): void {
-    this.entries.set(module.id, { module, port });
+  /** A service's port answers (its routes may not be built yet). */
+  listening(service: ServiceId, port: number): void {
+    this.entries.set(service, { ...this.entries.get(service), port });
+  }
+
+  /** A service was built: its health and readiness count from now on. */
+  built(module: ServiceModule): void {
+    const entry = this.entries.get(module.id);
+    if (entry) entry.module = module;
   }
 
   snapshot(): ServiceHealth[] {
-    return [...this.entries.values()].map(({ module, port }) => {
-      const extra = module.health?.() ?? { status: 'ok' as const };
+    return [...this.entries].map(([service, { module, port }]) => {
+      const extra = module?.health?.() ?? { status: 'ok' as const };
       return {
-        service: module.id,
+        service,
         status: extra.status,
         reasons: extra.reasons,
-        ready: this.readiness.isOpen(module.dependencies),
+        ready: module !== undefined && this.readiness.isOpen(module.dependencies),
         port,
-        checks: this.readiness.report(module.dependencies),
+        checks: this.readiness.report(module?.modules ?? []),
       };
     });
   }

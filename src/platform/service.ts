@@ -3,7 +3,6 @@
 // background work started and stopped with the process.
 import type { ServiceId } from './config/schema.js';
 import type { RouteSpec } from './http/route.js';
-import type { DependencyName } from './readiness.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -12,8 +11,10 @@ export interface HealthReport {
 
 export interface ServiceModule {
   readonly id: ServiceId;
-  /** Dependencies that must be open before /ready answers 200. */
-  readonly dependencies: readonly DependencyName[];
+  /** Modules its routes need open: /ready answers 200 only when all are (set by boot from the module graph). */
+  readonly dependencies: readonly string[];
+  /** Every module the service was built from, dependencies first (shown by /ready). */
+  readonly modules?: readonly string[];
   readonly routes: readonly RouteSpec[];
   /** Background work (appliers, pollers); called once dependencies are open. */
   start?(): Promise<void>;
@@ -22,3 +23,6 @@ export interface ServiceModule {
   /** Extra health facts (degraded workers, stalled applier…). */
   health?(): HealthReport;
 }
+
+/** What a service's factory builds; boot adds `dependencies` from the module graph. */
+export type ServiceDefinition = Omit<ServiceModule, 'dependencies'>;

@@ -1,5 +1,5 @@
-// Query path metrics: queries by route and outcome, their duration and rows,
-// plans by scan source. Registered into the process registry.
+// Query path metrics: queries by route and outcome, their duration and rows
+// (executor), plans by scan source (planner). Registered into the process registry.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export class QueryMetrics {
@@ -7,8 +7,6 @@ export class QueryMetrics {
   readonly seconds: Histogram<'via'>;
   readonly rows: Counter<'via'>;
   readonly running: Gauge;
-  readonly scans: Counter<'source'>;
-  readonly partitionsPruned: Counter;
 
   constructor(registry: Registry, runningNow: () => number) {
     this.queries = new Counter({ name: 'query_total', help: 'Queries finished, by entry point and final state', labelNames: ['via', 'state'], registers: [registry] });
@@ -28,6 +26,15 @@ export class QueryMetrics {
         this.set(runningNow());
       },
     });
+  }
+}
+
+/** What the optimizer decided: scans by source and partitions pruned. */
+export class PlannerMetrics {
+  readonly scans: Counter<'source'>;
+  readonly partitionsPruned: Counter;
+
+  constructor(registry: Registry) {
     this.scans = new Counter({ name: 'query_plan_scans_total', help: 'Table scans planned, by source (clickhouse, parquet)', labelNames: ['source'], registers: [registry] });
     this.partitionsPruned = new Counter({ name: 'query_partitions_pruned_total', help: 'Time partitions skipped by the optimizer', registers: [registry] });
   }

@@ -1,59 +1,60 @@
-// The query path's moving parts, built once per process from the shared
-// resources: planner (with its plan cache and counters), column statistics,
-// cost weights, registry of running queries and executor. The four services
-// that speak queries (interpreter, CBO, operation node, tenant node) get the
-// same instance, so a query started on one is visible to /query/status on
-// another. Across processes they share only the state store (weights, stats).
+// The query path's moving parts, assembled by boot and handed to the services
+// that speak queries. Two pieces, so a service that only plans (the CBO, the
+// interpreter) does not pull in execution:
+// - the planner: parser, binder and optimizer over the catalog, with column
+//   statistics and cost weights (shared through the state store);
+// - the executor: runs physical plans on the engine, and the registry of
+//   running queries that /query/status, listing and cancel read.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { AppConfig } from '../platform/config/load-config.js';
-import type { MetricsSetup } from '../platform/metrics/registry.js';
-import type { SharedResources } from '../platform/resources.js';
+import type { StateStore } from '../platform/state-store.js';
+import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
+import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { CboConfigStore } from './cbo/cbo-config.js';
 import { ColumnStatsStore } from './column-stats.js';
 import { QueryExecutor } from './executor.js';
-import { QueryMetrics } from './metrics.js';
+import { PlannerMetrics, QueryMetrics } from './metrics.js';
 import { QueryPlanner } from './query-planner.js';
 import { QueryRegistry } from './query-registry.js';
+import type { GenContext } from './sql-generator.js';
 
-export interface QueryRuntime {
+export interface PlannerRuntime {
   planner: QueryPlanner;
-  executor: QueryExecutor;
-  registry: QueryRegistry;
   columnStats: ColumnStatsStore;
   cboConfig: CboConfigStore;
-  /** Starts the column-stats refresher (idempotent; counted per user). */
-  start(): void;
+  /** How generated SQL names a tenant's tables and Parquet files. */
+  genContext(tenant: string): GenContext;
   stop(): void;
 }
 
-const runtimes = new WeakMap<SharedResources, QueryRuntime>();
-
-export function queryRuntime(deps: { config: AppConfig; resources: SharedResources; logger: Logger; metrics: MetricsSetup }): QueryRuntime {
-  const existing = runtimes.get(deps.resources);
-  if (existing) return existing;
-  const { resources, config } = deps;
+export function createPlannerRuntime(deps: {
+  settings: AppConfig['query'];
+  parquetRoot: string;
+  state: StateStore;
+  catalog: CatalogStore;
+  engine: ClickHouseEngine;
+  tables: TenantTableStore;
+  registry: Registry;
+  logger: Logger;
+}): PlannerRuntime {
   const logger = deps.logger.child({ component: 'query' });
   const columnStats = new ColumnStatsStore({
-    state: () => resources.stateStore,
-    catalog: () => resources.dataPath.catalog,
-    engine: () => resources.dataPath.engine,
-    tables: () => resources.dataPath.tables,
+    state: () => deps.state,
+    catalog: () => deps.catalog,
+    engine: () => deps.engine,
+    tables: () => deps.tables,
     logger,
   });
-  const cboConfig = new CboConfigStore(() => resources.stateStore);
+  const cboConfig = new CboConfigStore(() => deps.state);
   const planner = new QueryPlanner({
-    catalog: () => resources.dataPath.catalog,
+    catalog: () => deps.catalog,
     columnStats,
     config: cboConfig,
-    engineKind: () => resources.dataPath.engine.kind,
+    engineKind: () => deps.engine.kind,
   });
-  // The gauge reads the registry at scrape time, after both exist.
-  const metrics: QueryMetrics = new QueryMetrics(deps.metrics.registry, () => registry.list({ state: 'running' }).length);
-  const registry = new QueryRegistry({ maxConcurrentPerTenant: config.query.maxConcurrentPerTenant }, (info) => {
-    metrics.queries.inc({ via: info.via, state: info.state });
-    metrics.seconds.observe({ via: info.via }, info.elapsedMs / 1000);
-    metrics.rows.inc({ via: info.via }, info.rows);
-  });
+  const metrics = new PlannerMetrics(deps.registry);
   planner.onPlanned = (p) => {
     metrics.partitionsPruned.inc(p.partitions.pruned);
     const visit = (n: typeof p.tree) => {
@@ -65,32 +66,49 @@ export function queryRuntime(deps: { config: AppConfig; resources: SharedResourc
     };
     visit(p.tree);
   };
-  const executor = new QueryExecutor({
+  columnStats.start(deps.settings.statsRefreshMs);
+  return {
     planner,
-    registry,
-    engine: () => resources.dataPath.engine,
-    tables: () => resources.dataPath.tables,
-    parquetRoot: config.paths.parquetDir,
-    defaultTimeoutMs: config.query.timeoutMs,
-    maxTimeoutMs: config.query.maxTimeoutMs,
-    logger,
-  });
-  let users = 0;
-  const runtime: QueryRuntime = {
-    planner,
-    executor,
-    registry,
     columnStats,
     cboConfig,
-    start() {
-      if (users++ === 0) columnStats.start(config.query.statsRefreshMs);
-    },
-    stop() {
-      if (--users > 0) return;
-      columnStats.stop();
-      registry.abortAll();
-    },
+    genContext: (tenant) => ({ tenant, tableName: (t) => deps.tables.tableName(tenant, t), parquetRoot: deps.parquetRoot }),
+    stop: () => columnStats.stop(),
   };
-  runtimes.set(resources, runtime);
-  return runtime;
+}
+
+export interface ExecutorRuntime {
+  executor: QueryExecutor;
+  registry: QueryRegistry;
+  /** Cancels every running query (shutdown). */
+  stop(): void;
+}
+
+export function createExecutorRuntime(deps: {
+  settings: AppConfig['query'];
+  parquetRoot: string;
+  planner: QueryPlanner;
+  engine: ClickHouseEngine;
+  tables: TenantTableStore;
+  registry: Registry;
+  logger: Logger;
+}): ExecutorRuntime {
+  const { settings } = deps;
+  // The gauge reads the registry at scrape time, after both exist.
+  const metrics: QueryMetrics = new QueryMetrics(deps.registry, () => registry.list({ state: 'running' }).length);
+  const registry = new QueryRegistry({ maxConcurrentPerTenant: settings.maxConcurrentPerTenant }, (info) => {
+    metrics.queries.inc({ via: info.via, state: info.state });
+    metrics.seconds.observe({ via: info.via }, info.elapsedMs / 1000);
+    metrics.rows.inc({ via: info.via }, info.rows);
+  });
+  const executor = new QueryExecutor({
+    planner: deps.planner,
+    registry,
+    engine: () => deps.engine,
+    tables: () => deps.tables,
+    parquetRoot: deps.parquetRoot,
+    defaultTimeoutMs: settings.timeoutMs,
+    maxTimeoutMs: settings.maxTimeoutMs,
+    logger: deps.logger.child({ component: 'query' }),
+  });
+  return { executor, registry, stop: () => registry.abortAll() };
 }

@@ -9,8 +9,7 @@ import { z } from 'zod';
 import { SERVICE_IDS } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
 import { route } from '../platform/http/route.js';
-import { readRecords, toApiRecord } from '../services/tenant-node/record-reader.js';
-import type { ServiceDeps } from '../services/service-deps.js';
+import { readRecords, toApiRecord, type RecordSources } from '../records/record-reader.js';
 import { designatedRoutesOf, routeKey } from './designated-routes.js';
 import { leaseView, type JobRecord } from './job-queue.js';
 import { JOB_TYPES, JOB_TYPE_NAMES, isJobType } from './job-types.js';
@@ -55,7 +54,8 @@ function callerOf(req: Request): { owner: string; admin: boolean } {
   return p ? { owner: `${p.kind}:${p.subject}`, admin: p.role === 'admin' } : { owner: 'anonymous', admin: false };
 }
 
-export function workerRoutes(runtime: WorkersRuntime, deps: ServiceDeps) {
+/** `records`: where the sample of a leased column-stats job is read from. */
+export function workerRoutes(runtime: WorkersRuntime, records: RecordSources) {
   const { registry, queue } = runtime;
 
   /** The caller's own live worker; 404 unknown or expired (re-register), 403 another credential's. */
@@ -270,14 +270,14 @@ export function workerRoutes(runtime: WorkersRuntime, deps: ServiceDeps) {
       auth: 'service',
       summary: 'NDJSON sample of the table of a leased column-stats job (the only tenant data a worker may read)',
       query: sampleQuery,
-      requires: ['stateStore', 'wal', 'clickhouse'],
+      requires: ['clickhouse'],
       handler: async ({ req, res, query }) => {
         const id = String(req.params.id);
         await ownJob(req, id);
         const job = await queue.assertLease(id, query.leaseId);
         if (job.type !== 'column-stats') throw Errors.forbidden(`job ${id} is a ${job.type} job: it reads no tenant data`);
         const { tenant, table, sampleRows } = job.payload as { tenant: string; table: string; sampleRows: number };
-        const page = await readRecords(deps.resources.dataPath, tenant, { table, limit: Math.min(query.limit ?? sampleRows, sampleRows) });
+        const page = await readRecords(records, tenant, { table, limit: Math.min(query.limit ?? sampleRows, sampleRows) });
         res.status(200).type('application/x-ndjson');
         res.end(page.records.map((r) => JSON.stringify(toApiRecord(r))).join('\n') + (page.records.length ? '\n' : ''));
         return undefined;

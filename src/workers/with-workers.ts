@@ -1,59 +1,53 @@
-// Wires the remote-worker feature into the services without touching them:
+// Wires the remote-worker feature into a service without the service knowing:
 // with DISTRIBUTED_MODE=true the designated routes of a service go through its
 // forwarder (designated routes the service does not implement yet are added,
 // served only by workers) and its health merges the forwarder's; the Operation
 // Node also gets the worker/job callback routes. With DISTRIBUTED_MODE off a
-// service comes back untouched (no cost on its requests).
+// service comes back untouched (no cost on its requests). Boot applies it; the
+// runtime's own start/stop belong to the workers module.
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
 import type { RouteSpec } from '../platform/http/route.js';
-import type { HealthReport, ServiceModule } from '../platform/service.js';
-import type { ServiceDeps } from '../services/service-deps.js';
+import type { HealthReport, ServiceDefinition } from '../platform/service.js';
+import type { Readiness } from '../platform/readiness.js';
+import type { RecordSources } from '../records/record-reader.js';
 import { designatedRoutesOf, routeKey, type DesignatedRoute } from './designated-routes.js';
 import type { ServiceForwarder } from './forwarder.js';
 import { workerRoutes } from './routes.js';
-import { workersRuntime } from './worker-runtime.js';
+import type { WorkersRuntime } from './worker-runtime.js';
 
 /** The service that serves the worker and job callbacks. */
 export const CALLBACK_SERVICE: ServiceId = 'operation-node';
 
-export function withWorkers(id: ServiceId, factory: (deps: ServiceDeps) => ServiceModule): (deps: ServiceDeps) => ServiceModule {
-  return (deps) => {
-    const module = factory(deps);
-    const forwarder = deps.config.workers.distributedMode ? workersRuntime(deps).forwarder(id) : undefined;
-    if (!forwarder && id !== CALLBACK_SERVICE) return module;
-    const runtime = workersRuntime(deps);
-    let routes = module.routes;
-    let health = module.health?.bind(module);
-    if (forwarder) {
-      routes = forwardedRoutes(module, forwarder, deps);
-      const own = health;
-      health = () => mergeHealth(own?.() ?? { status: 'ok' }, forwarder.health());
-    }
-    if (id === CALLBACK_SERVICE) routes = [...routes, ...workerRoutes(runtime, deps)];
-    return {
-      ...module,
-      routes,
-      ...(health ? { health } : {}),
-      async start() {
-        await module.start?.();
-        await runtime.start();
-      },
-      async stop() {
-        await runtime.stop();
-        await module.stop?.();
-      },
-    };
-  };
+/**
+ * A service with its workers: in distributed mode its designated routes go
+ * through its forwarder and its health includes the forwarder's; the callback
+ * service also serves the worker and job callbacks (reading job samples from
+ * `records`). Without either, the module comes back as it was.
+ */
+export function withWorkers(module: ServiceDefinition, runtime: WorkersRuntime, readiness: Readiness, records?: RecordSources): ServiceDefinition {
+  const forwarder = runtime.forwarder(module.id);
+  const callbacks = module.id === CALLBACK_SERVICE && records !== undefined;
+  if (!forwarder && !callbacks) return module;
+  let routes = module.routes;
+  let health = module.health?.bind(module);
+  if (forwarder) {
+    routes = forwardedRoutes(module, forwarder, readiness);
+    const own = health;
+    health = () => mergeHealth(own?.() ?? { status: 'ok' }, forwarder.health());
+  }
+  if (callbacks) routes = [...routes, ...workerRoutes(runtime, records)];
+  return { ...module, routes, ...(health ? { health } : {}) };
 }
 
-function forwardedRoutes(module: ServiceModule, forwarder: ServiceForwarder, deps: ServiceDeps): RouteSpec[] {
+function forwardedRoutes(module: ServiceDefinition, forwarder: ServiceForwarder, readiness: Readiness): RouteSpec[] {
   const designated = new Map(designatedRoutesOf(module.id).map((r) => [routeKey(r.method, r.path), r]));
   const routes = module.routes.map((spec) => {
     const d = designated.get(routeKey(spec.method, spec.path));
     if (!d) return spec;
     designated.delete(routeKey(spec.method, spec.path));
-    return forwardedSpec(spec, d, forwarder, deps, spec.requires ?? module.dependencies);
+    // The local fallback checks what the route itself declares it needs.
+    return forwardedSpec(spec, d, forwarder, readiness, spec.requires);
   });
   // Designated routes without a local implementation: workers only, 503 when none can take them.
   for (const d of designated.values()) {
@@ -73,7 +67,7 @@ function forwardedRoutes(module: ServiceModule, forwarder: ServiceForwarder, dep
   return routes;
 }
 
-function forwardedSpec(spec: RouteSpec, d: DesignatedRoute, forwarder: ServiceForwarder, deps: ServiceDeps, requires: RouteSpec['requires']): RouteSpec {
+function forwardedSpec(spec: RouteSpec, d: DesignatedRoute, forwarder: ServiceForwarder, readiness: Readiness, requires: RouteSpec['requires']): RouteSpec {
   return {
     ...spec,
     // Forwarding needs no local store; the local fallback checks them itself.
@@ -84,9 +78,9 @@ function forwardedSpec(spec: RouteSpec, d: DesignatedRoute, forwarder: ServiceFo
       } else {
         ctx.res.setHeader('X-Served-By', 'local');
       }
-      if (requires && !deps.readiness.dependenciesOpen(requires)) {
+      if (requires && !readiness.dependenciesOpen(requires)) {
         // Same answers as the app factory's own readiness gate.
-        throw deps.readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(spec.path);
+        throw readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(spec.path);
       }
       return spec.handler(ctx);
     },

@@ -1,11 +1,14 @@
-// Everything the remote-worker feature needs in one process, built once per
-// boot (per ServiceDeps): the worker registry, the job queue, the column
+// Everything the remote-worker feature needs in one process, built once by
+// boot and handed to the services that forward or serve callbacks: the worker registry, the job queue, the column
 // statistics sink, one forwarder per service (only with DISTRIBUTED_MODE=true)
 // over one pooled undici agent, and the background sweeps.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { Agent } from 'undici';
+import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
-import type { ServiceDeps } from '../services/service-deps.js';
+import type { StateStore } from '../platform/state-store.js';
 import { StateStoreColumnStatsSink, type ColumnStatsSink } from './column-stats-sink.js';
 import { designatedRoutesOf } from './designated-routes.js';
 import { ServiceForwarder } from './forwarder.js';
@@ -25,14 +28,19 @@ export class WorkersRuntime {
   private sweepTimer?: NodeJS.Timeout;
   private readonly log;
 
-  constructor(private readonly deps: ServiceDeps) {
-    const cfg = deps.config.workers;
-    const state = () => deps.resources.stateStore;
-    this.log = deps.logger.child({ component: 'workers' });
+  constructor(
+    private readonly settings: AppConfig['workers'],
+    stateStore: StateStore,
+    metricsRegistry: Registry,
+    logger: Logger,
+  ) {
+    const cfg = settings;
+    const state = () => stateStore;
+    this.log = logger.child({ component: 'workers' });
     this.registry = new WorkerRegistry(state, cfg.heartbeatTtlMs);
     this.queue = new JobQueue(state, { leaseMs: cfg.jobLeaseMs, maxAttempts: cfg.jobMaxAttempts });
     this.columnStats = new StateStoreColumnStatsSink(state);
-    this.metrics = registerWorkerMetrics(deps.metrics.registry, {
+    this.metrics = registerWorkerMetrics(metricsRegistry, {
       liveWorkers: () => {
         const out: Record<string, number> = {};
         for (const w of this.registry.live()) out[w.service] = (out[w.service] ?? 0) + 1;
@@ -57,7 +65,7 @@ export class WorkersRuntime {
 
   /** The forwarder of a service, when distributed mode is on and it has designated routes. */
   forwarder(service: ServiceId): ServiceForwarder | undefined {
-    const cfg = this.deps.config.workers;
+    const cfg = this.settings;
     if (!cfg.distributedMode || designatedRoutesOf(service).length === 0) return undefined;
     let f = this.forwarders.get(service);
     if (!f) {
@@ -71,6 +79,8 @@ export class WorkersRuntime {
         registry: this.registry,
       });
       this.forwarders.set(service, f);
+      // Services are built after the runtime started: their forwarders start here.
+      if (this.started) f.start();
     }
     return f;
   }
@@ -111,26 +121,19 @@ export class WorkersRuntime {
   /** Registered workers, forwarding targets per service and open jobs: for GET /workers and /nodes/status. */
   status() {
     return {
-      distributedMode: this.deps.config.workers.distributedMode,
+      distributedMode: this.settings.distributedMode,
       workers: this.registry.list(),
       forwarding: Object.fromEntries([...this.forwarders].map(([s, f]) => [s, f.snapshot()])),
       jobs: this.queue.openCounts(),
     };
   }
 
+  /** Whether a live worker has declared it takes jobs of this type. */
+  hasWorkerFor(type: string): boolean {
+    return this.registry.list().some((w) => w.status === 'up' && w.jobTypes.includes(type));
+  }
+
   countJob(job: JobRecord, event: string): void {
     this.metrics.jobs.inc({ type: job.type, event });
   }
-}
-
-const runtimes = new WeakMap<ServiceDeps, WorkersRuntime>();
-
-/** The one runtime of a boot: every service of the process shares it. */
-export function workersRuntime(deps: ServiceDeps): WorkersRuntime {
-  let r = runtimes.get(deps);
-  if (!r) {
-    r = new WorkersRuntime(deps);
-    runtimes.set(deps, r);
-  }
-  return r;
 }

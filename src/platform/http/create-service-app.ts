@@ -1,7 +1,9 @@
 // The one HTTP app factory used by all seven services: request ids, per-service
 // child logger, tracing span, metrics by route template, the auth guard of
 // every route, body limits, schema validation, /health, /ready, /openapi.json,
-// 404/405 and the error middleware.
+// 404/405 and the error middleware. The app listens before its service is
+// built (so /health answers while stores open); mount() adds the routes once
+// boot has built the service, and until then every other path is 503 not_ready.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -12,6 +14,7 @@ import { Errors } from '../errors.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import type { Readiness } from '../readiness.js';
 import type { ServiceModule } from '../service.js';
+import type { ServiceId } from '../config/schema.js';
 import type { Span } from '@opentelemetry/api';
 import { activeTraceId, endSpan, traceIdOf, withServerSpan } from '../tracing.js';
 import { errorHandler } from './error-handler.js';
@@ -24,26 +27,34 @@ export interface AppDeps {
   logger: Logger;
   httpMetrics: HttpMetrics;
   readiness: Readiness;
-  auth: AuthRuntime;
   startedAt: number;
   /** Whether spans are exported; when not, requests run without a span. */
   tracingEnabled: boolean;
 }
 
+export interface ServiceApp {
+  app: express.Express;
+  /** Serves the built service: its routes behind `auth`, its health and readiness. Once. */
+  mount(service: ServiceModule, auth: AuthRuntime): void;
+}
+
 const JSON_TYPES = ['application/json'] as const;
 const PROBE_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
-export function createServiceApp(service: ServiceModule, deps: AppDeps): express.Express {
+export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceApp {
   const app = express();
   bindNativePrototypes(app);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const log = deps.logger.child({ service: service.id });
+  const log = deps.logger.child({ service: serviceId });
   const limit = deps.config.http.bodyLimitBytes;
+  let service: ServiceModule | undefined;
+  let unmatched: ReturnType<typeof notFoundOrMethodNotAllowed> | undefined;
+  const router = express.Router();
 
   app.use(requestContext(app, log));
-  app.use(observe(service.id, deps));
+  app.use(observe(serviceId, deps));
   // Bodies are parsed per route, after the auth guard: an unauthenticated client never makes us read 16 MB of JSON.
   const bodyParsers = [
     // The raw bytes are kept (no copy: the buffer body-parser read anyway) so a forwarded request is sent on as it came.
@@ -52,34 +63,44 @@ export function createServiceApp(service: ServiceModule, deps: AppDeps): express
   ];
 
   app.get('/health', (_req, res) => {
-    const extra = service.health?.() ?? { status: 'ok' as const };
+    const extra = service?.health?.() ?? { status: 'ok' as const };
     res.json({
       status: extra.status,
-      service: service.id,
+      service: serviceId,
       version: deps.config.version,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       ...(extra.reasons?.length ? { reasons: extra.reasons } : {}),
     });
   });
   app.get('/ready', (_req, res) => {
-    const ready = deps.readiness.isOpen(service.dependencies);
+    const ready = service !== undefined && deps.readiness.isOpen(service.dependencies);
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : deps.readiness.isDraining ? 'draining' : 'not_ready',
-      service: service.id,
-      checks: deps.readiness.report(service.dependencies),
+      service: serviceId,
+      checks: deps.readiness.report(service?.modules ?? []),
+      ...(service ? { needs: service.dependencies } : {}),
     });
   });
   app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument(service, deps.config.version));
+    res.json(openApiDocument(serviceId, service?.routes ?? [], deps.config.version));
   });
-
-  for (const spec of service.routes) {
-    app[spec.method](spec.path, authGuard(spec, deps.auth), ...bodyParsers, routeHandler(spec, service, deps));
-  }
-
-  app.use(notFoundOrMethodNotAllowed(service));
+  app.use(router);
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    // Before the service is built every route is on its way: not ready, not unknown.
+    if (!unmatched) return next(deps.readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(serviceId));
+    unmatched(req, _res, next);
+  });
   app.use(errorHandler(limit));
-  return app;
+
+  const mount = (built: ServiceModule, auth: AuthRuntime) => {
+    if (service) throw new Error(`${serviceId} is mounted already`);
+    for (const spec of built.routes) {
+      router[spec.method](spec.path, authGuard(spec, auth), ...bodyParsers, routeHandler(spec, built, deps));
+    }
+    unmatched = notFoundOrMethodNotAllowed(built);
+    service = built;
+  };
+  return { app, mount };
 }
 
 function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
@@ -87,7 +108,8 @@ function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
 }
 
 function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
-  const requires = spec.requires ?? service.dependencies;
+  // Without its own list a route needs every module its service was built from.
+  const requires = spec.requires ?? service.modules ?? service.dependencies;
   const bodyTypes = spec.bodyTypes ?? JSON_TYPES;
   return async (req: Request, res: Response) => {
     res.locals.operation = spec.operation;
@@ -202,9 +224,9 @@ function pathPattern(path: string): RegExp {
   return new RegExp(`^${source}/?$`);
 }
 
-function openApiDocument(service: ServiceModule, version: string) {
+function openApiDocument(serviceId: ServiceId, routes: readonly RouteSpec[], version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of service.routes) {
+  for (const r of routes) {
     const p = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     paths[p] ??= {};
     paths[p][r.method] = {
@@ -220,7 +242,7 @@ function openApiDocument(service: ServiceModule, version: string) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: service.id, version },
+    info: { title: serviceId, version },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'access token (JWT) or API key' } } },
     paths,
   };

@@ -1,11 +1,14 @@
-import type { ServiceModule } from '../../platform/service.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { AuthRuntime } from '../../platform/auth/auth-runtime.js';
+import type { ServiceDefinition } from '../../platform/service.js';
 import { authGatewayRoutes } from './routes.js';
 
-export function createAuthGatewayService(deps: ServiceDeps): ServiceModule {
+export interface AuthGatewayDeps {
+  auth: AuthRuntime;
+}
+
+export function createAuthGatewayService(deps: AuthGatewayDeps): ServiceDefinition {
   return {
     id: 'auth-gateway',
-    dependencies: ['stateStore'],
     routes: authGatewayRoutes(deps),
     async start() {
       await deps.auth.ensureBootstrapped();

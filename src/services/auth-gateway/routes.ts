@@ -9,7 +9,7 @@ import { publicUser } from '../../platform/auth/user-store.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { isValidTenantId } from '../../platform/http/tenant-id.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { AuthGatewayDeps } from './index.js';
 import {
   changePasswordBody,
   createApiKeyBody,
@@ -38,7 +38,7 @@ function clientAddress(req: Request): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export function authGatewayRoutes(deps: ServiceDeps) {
+export function authGatewayRoutes(deps: AuthGatewayDeps) {
   const auth = deps.auth;
 
   const tenantOr404 = async (id: string): Promise<TenantRecord> => {

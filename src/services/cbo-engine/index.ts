@@ -1,18 +1,11 @@
-import type { ServiceModule } from '../../platform/service.js';
-import { queryRuntime } from '../../query/query-runtime.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { ServiceDefinition } from '../../platform/service.js';
+import type { PlannerRuntime } from '../../query/query-runtime.js';
 import { cboEngineRoutes } from './routes.js';
 
-export function createCboEngineService(deps: ServiceDeps): ServiceModule {
-  return {
-    id: 'cbo-engine',
-    dependencies: ['stateStore'],
-    routes: cboEngineRoutes(deps),
-    async start() {
-      queryRuntime(deps).start();
-    },
-    async stop() {
-      queryRuntime(deps).stop();
-    },
-  };
+export interface CboEngineDeps {
+  planner: PlannerRuntime;
+}
+
+export function createCboEngineService(deps: CboEngineDeps): ServiceDefinition {
+  return { id: 'cbo-engine', routes: cboEngineRoutes(deps) };
 }

@@ -4,13 +4,12 @@ import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { costWeightsSchema } from '../../query/cbo/cost-model.js';
-import { queryRuntime } from '../../query/query-runtime.js';
 import { queryBody } from '../../query/request-schemas.js';
 import { generateSql } from '../../query/sql-generator.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { CboEngineDeps } from './index.js';
 
-export function cboEngineRoutes(deps: ServiceDeps) {
-  const rt = () => queryRuntime(deps);
+export function cboEngineRoutes(deps: CboEngineDeps) {
+  const rt = deps.planner;
   return [
     route({
       method: 'post',
@@ -19,11 +18,11 @@ export function cboEngineRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'Physical plan of a SQL or DSL query: pruning, Parquet vs ClickHouse, pushdown, join order; estimated rows and cost per node',
       body: queryBody,
-      requires: ['stateStore', 'wal'],
+      requires: ['stateStore'],
       handler: async ({ req, body }) => {
         const tenant = tenantIdOf(req);
-        const planned = await rt().planner.plan(tenant, { sql: body.sql, dsl: body.dsl });
-        const gen = generateSql(planned.physical, rt().executor.genContext(tenant));
+        const planned = await rt.planner.plan(tenant, { sql: body.sql, dsl: body.dsl });
+        const gen = generateSql(planned.physical, rt.genContext(tenant));
         return {
           physical: planned.physical.root,
           estimatedRows: planned.physical.estRows,
@@ -42,7 +41,7 @@ export function cboEngineRoutes(deps: ServiceDeps) {
       auth: 'authenticated',
       summary: 'Plans made, cache hits, partitions pruned, scans by source, joins reordered, statistics refreshes',
       requires: [],
-      handler: () => ({ ...rt().planner.stats, statsRefreshes: rt().columnStats.refreshes }),
+      handler: () => ({ ...rt.planner.stats, statsRefreshes: rt.columnStats.refreshes }),
     }),
     route({
       method: 'get',
@@ -51,7 +50,7 @@ export function cboEngineRoutes(deps: ServiceDeps) {
       auth: 'authenticated',
       summary: 'Cost weights the optimizer plans with',
       requires: ['stateStore'],
-      handler: async () => rt().cboConfig.get(),
+      handler: async () => rt.cboConfig.get(),
     }),
     route({
       method: 'put',
@@ -63,7 +62,7 @@ export function cboEngineRoutes(deps: ServiceDeps) {
       requires: ['stateStore'],
       handler: async ({ body }) => {
         if (Object.keys(body).length === 0) throw Errors.validation('give at least one weight to change');
-        return rt().cboConfig.put(body);
+        return rt.cboConfig.put(body);
       },
     }),
   ];

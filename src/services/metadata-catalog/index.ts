@@ -1,11 +1,16 @@
-import type { ServiceModule } from '../../platform/service.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { Applier } from '../../applier/applier.js';
+import type { CatalogStore } from '../../catalog/catalog-store.js';
+import type { ServiceDefinition } from '../../platform/service.js';
+import type { WriteAheadLog } from '../../storage/wal/index.js';
 import { metadataCatalogRoutes } from './routes.js';
 
-export function createMetadataCatalogService(deps: ServiceDeps): ServiceModule {
-  return {
-    id: 'metadata-catalog',
-    dependencies: ['stateStore', 'wal'],
-    routes: metadataCatalogRoutes(deps),
-  };
+export interface MetadataCatalogDeps {
+  catalog: CatalogStore;
+  /** For /metadata/stats: the applied checkpoint and the WAL's last LSN. */
+  applier: Pick<Applier, 'checkpoint'>;
+  wal: Pick<WriteAheadLog, 'lastLsn'>;
+}
+
+export function createMetadataCatalogService(deps: MetadataCatalogDeps): ServiceDefinition {
+  return { id: 'metadata-catalog', routes: metadataCatalogRoutes(deps) };
 }

@@ -2,19 +2,23 @@
 // caller's tenant.
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { MetadataCatalogDeps } from './index.js';
 import { describeIndexes } from './indexes.js';
 import { partitionsBody, tablesQuery } from './schemas.js';
 import { totalsOf } from '../../catalog/catalog-store.js';
 
-export function metadataCatalogRoutes(deps: ServiceDeps) {
-  const catalog = () => deps.resources.dataPath.catalog;
+// The catalog answers while ClickHouse is down: it lives in the state store.
+const CATALOG_ONLY = ['stateStore', 'wal'] as const;
+
+export function metadataCatalogRoutes(deps: MetadataCatalogDeps) {
+  const catalog = () => deps.catalog;
   return [
     route({
       method: 'get',
       path: '/metadata/tables',
       operation: 'catalog.tables',
       auth: 'tenant:read',
+      requires: CATALOG_ONLY,
       summary: 'Tables of the tenant: columns, types, row counts, bytes, time range',
       query: tablesQuery,
       handler: async ({ req, query }) => {
@@ -47,6 +51,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       path: '/metadata/partitions',
       operation: 'catalog.partitions',
       auth: 'tenant:read',
+      requires: CATALOG_ONLY,
       summary: 'Parquet partitions (files, rows, bytes, min/max time) filtered by table and time range',
       body: partitionsBody,
       handler: async ({ req, body }) => {
@@ -76,6 +81,7 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       path: '/metadata/indexes',
       operation: 'catalog.indexes',
       auth: 'tenant:read',
+      requires: CATALOG_ONLY,
       summary: 'Sort keys, partition keys and skipping indexes of the tenant’s tables',
       query: tablesQuery,
       handler: async ({ req, query }) => {
@@ -89,17 +95,17 @@ export function metadataCatalogRoutes(deps: ServiceDeps) {
       path: '/metadata/stats',
       operation: 'catalog.stats',
       auth: 'tenant:read',
+      requires: CATALOG_ONLY,
       summary: 'Totals of the tenant’s catalog: tables, rows, bytes, partitions, applier checkpoint',
       handler: async ({ req }) => {
         const tenant = tenantIdOf(req);
-        const d = deps.resources.dataPath;
-        const tables = await d.catalog.listTables(tenant);
+        const tables = await deps.catalog.listTables(tenant);
         return {
           tenant,
           tables: tables.length,
           ...totalsOf(tables),
-          applierCheckpointLsn: d.applier.checkpoint,
-          walLastLsn: d.wal.lastLsn,
+          applierCheckpointLsn: deps.applier.checkpoint,
+          walLastLsn: deps.wal.lastLsn,
         };
       },
     }),

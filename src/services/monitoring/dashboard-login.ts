@@ -4,7 +4,9 @@
 // sessionStorage: the access token goes out as a Bearer token, the refresh
 // token renews it before it expires.
 import { AppError, ErrorCode, Errors } from '../../platform/errors.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { MonitoringDeps } from './index.js';
+
+type GatewayDeps = Pick<MonitoringDeps, 'healthBoard' | 'config'>;
 
 export interface DashboardSession {
   accessToken: string;
@@ -13,7 +15,7 @@ export interface DashboardSession {
   refreshToken?: string;
 }
 
-function authGatewayUrl(deps: ServiceDeps, path: string): string {
+function authGatewayUrl(deps: GatewayDeps, path: string): string {
   // The actual port (tests listen on port 0) when the gateway runs in this process.
   const local = deps.healthBoard.snapshot().find((s) => s.service === 'auth-gateway');
   const port = local?.port ?? deps.config.ports['auth-gateway'];
@@ -26,7 +28,7 @@ function upstreamError(message: string, status = 502): AppError {
 }
 
 async function callGateway(
-  deps: ServiceDeps,
+  deps: GatewayDeps,
   path: string,
   body: unknown,
   requestId: string,
@@ -73,7 +75,7 @@ function rejection(res: Response, body: Record<string, unknown>, unauthorizedMes
   return upstreamError(`auth gateway failed (${res.status})`);
 }
 
-export async function forwardLogin(deps: ServiceDeps, creds: { username: string; password: string }, requestId: string): Promise<DashboardSession> {
+export async function forwardLogin(deps: GatewayDeps, creds: { username: string; password: string }, requestId: string): Promise<DashboardSession> {
   const { res, body } = await callGateway(deps, '/auth/login', creds, requestId);
   if (!res.ok) throw rejection(res, body, 'invalid username or password');
   const user = body.user as { role?: unknown } | undefined;
@@ -82,14 +84,14 @@ export async function forwardLogin(deps: ServiceDeps, creds: { username: string;
   return sessionOf(body);
 }
 
-export async function forwardRefresh(deps: ServiceDeps, refreshToken: string, requestId: string): Promise<DashboardSession> {
+export async function forwardRefresh(deps: GatewayDeps, refreshToken: string, requestId: string): Promise<DashboardSession> {
   const { res, body } = await callGateway(deps, '/auth/refresh', { refresh_token: refreshToken }, requestId);
   if (!res.ok) throw rejection(res, body, 'the session has ended; sign in again');
   return sessionOf(body);
 }
 
 /** Revokes the session of the page's access token (its refresh token dies with it). */
-export async function forwardLogout(deps: ServiceDeps, authorization: string | undefined, requestId: string): Promise<{ revoked: boolean }> {
+export async function forwardLogout(deps: GatewayDeps, authorization: string | undefined, requestId: string): Promise<{ revoked: boolean }> {
   if (!authorization) throw Errors.unauthorized();
   const { res, body } = await callGateway(deps, '/auth/logout', {}, requestId, authorization);
   if (!res.ok) throw rejection(res, body, 'the session has already ended');

@@ -1,21 +1,15 @@
 // Everything the dashboard page shows, in one JSON document it polls:
 // service health, workers, headline counters, chart series, tenants, alerts
 // and recent logs.
-import type { AlertEngine, AlertStatus } from '../../monitoring/alert-engine.js';
+import type { AlertStatus } from '../../monitoring/alert-engine.js';
 import { WORKER_CIRCUIT_METRIC, WORKER_DOWN_FAILED_SHARE, WORKER_HEALTH_CHECKS_METRIC, WORKER_HEALTH_WINDOW_SEC } from '../../monitoring/alert-rules.js';
-import type { DiskProbe } from '../../monitoring/disk-probe.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
 import { escapeRegex, evaluate, type MetricExpr } from '../../monitoring/metric-expression.js';
-import type { ChartData, MetricHistory } from '../../monitoring/metric-history.js';
+import type { ChartData } from '../../monitoring/metric-history.js';
+import type { AlertingRuntime } from '../../monitoring/alerting.js';
 import { seriesOf } from '../../monitoring/metric-snapshot.js';
 import type { LogEntry } from '../../platform/log-buffer.js';
-import type { ServiceDeps } from '../service-deps.js';
-
-export interface MonitoringState {
-  history: MetricHistory;
-  alerts: AlertEngine;
-  disk: DiskProbe;
-}
+import type { MonitoringDeps } from './index.js';
 
 export interface DashboardSnapshot {
   generatedAt: string;
@@ -46,7 +40,8 @@ function isOwnPolling(e: LogEntry): boolean {
   return e.level <= 30 && e.service === 'monitoring' && e.msg === 'request completed';
 }
 
-export async function buildSnapshot(deps: ServiceDeps, mon: MonitoringState, opts: { points: number; logs: number }): Promise<DashboardSnapshot> {
+export async function buildSnapshot(deps: MonitoringDeps, opts: { points: number; logs: number }): Promise<DashboardSnapshot> {
+  const mon = deps.alerting;
   const board = new Map(deps.healthBoard.snapshot().map((h) => [h.service, h]));
   const services = deps.config.services.map((id) => {
     const h = board.get(id);
@@ -89,7 +84,7 @@ export async function buildSnapshot(deps: ServiceDeps, mon: MonitoringState, opt
 const CIRCUIT_STATES = ['closed', 'half-open', 'open'];
 
 /** One entry per worker endpoint the forwarders know (their breaker gauge), with its recent health-check failures. */
-function workerSummaries(mon: MonitoringState): DashboardSnapshot['workers'] {
+function workerSummaries(mon: AlertingRuntime): DashboardSnapshot['workers'] {
   const latest = mon.history.latest();
   if (!latest) return [];
   return (seriesOf(latest, WORKER_CIRCUIT_METRIC) ?? []).map((s) => {
@@ -114,11 +109,9 @@ function workerSummaries(mon: MonitoringState): DashboardSnapshot['workers'] {
   });
 }
 
-async function tenantSummaries(deps: ServiceDeps): Promise<DashboardSnapshot['tenants']> {
-  if (!deps.resources.hasDataPath) return [];
-  const dp = deps.resources.dataPath;
+async function tenantSummaries(deps: MonitoringDeps): Promise<DashboardSnapshot['tenants']> {
   const byTenant = new Map<string, DashboardSnapshot['tenants'][number]>();
-  for (const t of await dp.catalog.listTables()) {
+  for (const t of await deps.catalog.listTables()) {
     let s = byTenant.get(t.tenant);
     if (!s) byTenant.set(t.tenant, (s = { tenant: t.tenant, tables: 0, rows: 0, bytes: 0, partitions: 0, rowsPerSecond: 0 }));
     s.tables++;
@@ -126,6 +119,10 @@ async function tenantSummaries(deps: ServiceDeps): Promise<DashboardSnapshot['te
     s.bytes += t.bytes;
     s.partitions += t.partitions;
   }
-  for (const s of byTenant.values()) s.rowsPerSecond = Math.round(dp.ingestRate.rate(s.tenant, 5) * 10) / 10;
+  // From the ingest counter's history, so the dashboard does not need the ingest path in this process.
+  for (const s of byTenant.values()) {
+    const rate = evaluate({ kind: 'rate', metric: 'ingest_rows_total', labels: { tenant: escapeRegex(s.tenant) }, windowSec: 5 }, deps.alerting.history);
+    s.rowsPerSecond = rate === null ? 0 : Math.round(rate * 10) / 10;
+  }
   return [...byTenant.values()].sort((a, b) => b.rows - a.rows || a.tenant.localeCompare(b.tenant));
 }

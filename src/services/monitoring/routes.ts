@@ -3,13 +3,14 @@
 import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { MonitoringDeps } from './index.js';
 import type { DashboardAssets } from './dashboard-assets.js';
 import { forwardLogin, forwardLogout, forwardRefresh } from './dashboard-login.js';
-import { buildSnapshot, type MonitoringState } from './dashboard-snapshot.js';
+import { buildSnapshot } from './dashboard-snapshot.js';
 import { alertsQuery, loginBody, logsQuery, refreshBody, snapshotQuery } from './schemas.js';
 
-export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets: DashboardAssets) {
+export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) {
+  const mon = deps.alerting;
   return [
     route({
       method: 'get',
@@ -18,8 +19,8 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       auth: 'service',
       summary: 'Prometheus text exposition of every metric in this process',
       handler: async ({ res }) => {
-        const text = await deps.metrics.registry.metrics();
-        res.setHeader('Content-Type', deps.metrics.registry.contentType);
+        const text = await deps.registry.metrics();
+        res.setHeader('Content-Type', deps.registry.contentType);
         res.send(text);
       },
     }),
@@ -87,7 +88,7 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       auth: 'admin',
       summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, recent logs',
       query: snapshotQuery,
-      handler: ({ query }) => buildSnapshot(deps, mon, query),
+      handler: ({ query }) => buildSnapshot(deps, query),
     }),
     route({
       method: 'post',

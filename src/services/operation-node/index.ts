@@ -1,18 +1,18 @@
-import type { ServiceModule } from '../../platform/service.js';
-import { queryRuntime } from '../../query/query-runtime.js';
-import type { ServiceDeps } from '../service-deps.js';
-import { operationNodeRoutes } from './query-routes.js';
+import type { ServiceDefinition } from '../../platform/service.js';
+import type { ExecutorRuntime } from '../../query/query-runtime.js';
+import type { ClickHouseEngine } from '../../storage/clickhouse/clickhouse-engine.js';
+import type { WorkersRuntime } from '../../workers/worker-runtime.js';
+import { operationNodeRoutes } from './routes.js';
 
-export function createOperationNodeService(deps: ServiceDeps): ServiceModule {
-  return {
-    id: 'operation-node',
-    dependencies: ['stateStore', 'clickhouse'],
-    routes: operationNodeRoutes(deps),
-    async start() {
-      queryRuntime(deps).start();
-    },
-    async stop() {
-      queryRuntime(deps).stop();
-    },
-  };
+export interface OperationNodeDeps {
+  query: ExecutorRuntime;
+  /** For /nodes/status: the engine this node executes on. */
+  engine: ClickHouseEngine;
+  /** For /nodes/status: registered workers and forwarding targets. */
+  workers: Pick<WorkersRuntime, 'status'>;
+  maxJsonRows: number;
+}
+
+export function createOperationNodeService(deps: OperationNodeDeps): ServiceDefinition {
+  return { id: 'operation-node', routes: operationNodeRoutes(deps) };
 }

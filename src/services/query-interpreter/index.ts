@@ -1,11 +1,11 @@
-import type { ServiceModule } from '../../platform/service.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { ServiceDefinition } from '../../platform/service.js';
+import type { PlannerRuntime } from '../../query/query-runtime.js';
 import { queryInterpreterRoutes } from './routes.js';
 
-export function createQueryInterpreterService(deps: ServiceDeps): ServiceModule {
-  return {
-    id: 'query-interpreter',
-    dependencies: ['stateStore'],
-    routes: queryInterpreterRoutes(deps),
-  };
+export interface QueryInterpreterDeps {
+  planner: PlannerRuntime;
+}
+
+export function createQueryInterpreterService(deps: QueryInterpreterDeps): ServiceDefinition {
+  return { id: 'query-interpreter', routes: queryInterpreterRoutes(deps) };
 }

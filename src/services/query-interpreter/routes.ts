@@ -3,15 +3,14 @@
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { parseInput } from '../../query/query-planner.js';
-import { queryRuntime } from '../../query/query-runtime.js';
 import { queryBody } from '../../query/request-schemas.js';
 import { z } from 'zod';
-import type { ServiceDeps } from '../service-deps.js';
+import type { QueryInterpreterDeps } from './index.js';
 
 const sqlBody = z.object({ sql: z.string().max(64 * 1024) }).strict();
 
-export function queryInterpreterRoutes(deps: ServiceDeps) {
-  const rt = () => queryRuntime(deps);
+export function queryInterpreterRoutes(deps: QueryInterpreterDeps) {
+  const rt = deps.planner;
   return [
     route({
       method: 'post',
@@ -40,10 +39,10 @@ export function queryInterpreterRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'Check a SQL or DSL query against the tenant’s catalog: tables, columns, types, aggregates',
       body: queryBody,
-      requires: ['stateStore', 'wal'],
+      requires: ['stateStore'],
       handler: async ({ req, body }) => {
         const tenant = tenantIdOf(req);
-        const { bound } = await rt().planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
+        const { bound } = await rt.planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
         return {
           valid: true,
           tables: bound.tables.map((t) => ({ table: t.table, alias: t.alias })),
@@ -58,10 +57,10 @@ export function queryInterpreterRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'The logical plan of a SQL or DSL query (scan, join, filter, aggregate, project, sort, limit)',
       body: queryBody,
-      requires: ['stateStore', 'wal'],
+      requires: ['stateStore'],
       handler: async ({ req, body }) => {
         const tenant = tenantIdOf(req);
-        const { logical, bound } = await rt().planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
+        const { logical, bound } = await rt.planner.bind(tenant, { sql: body.sql, dsl: body.dsl });
         return { logical, columns: bound.outputs.map((o) => ({ name: o.name, type: o.type })) };
       },
     }),

@@ -1,11 +1,11 @@
 // POST /data/execute: a query scoped to the caller's tenant, the same
 // executor as the Operation Node's /query/execute.
 import { route } from '../../platform/http/route.js';
+import { executeHandler } from '../../query/execute-handler.js';
 import { executeBody } from '../../query/request-schemas.js';
-import { executeHandler } from '../operation-node/query-routes.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { TenantNodeDeps } from './index.js';
 
-export function executeRoute(deps: ServiceDeps) {
+export function executeRoute(deps: TenantNodeDeps) {
   return route({
     method: 'post',
     path: '/data/execute',
@@ -13,7 +13,6 @@ export function executeRoute(deps: ServiceDeps) {
     auth: 'tenant:read',
     summary: 'Run a SQL or DSL query over the tenant’s tables; JSON, or NDJSON / Arrow IPC stream by Accept',
     body: executeBody,
-    requires: ['stateStore', 'wal', 'clickhouse'],
-    handler: executeHandler(deps, 'tenant-node'),
+    handler: executeHandler(deps.executor, { via: 'tenant-node', maxJsonRows: deps.maxJsonRows }),
   });
 }

@@ -1,35 +1,30 @@
-import { RetentionScheduler } from '../../applier/retention-scheduler.js';
-import type { ServiceModule } from '../../platform/service.js';
-import { enqueueJob, hasWorkerFor } from '../../workers/index.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { Applier } from '../../applier/applier.js';
+import type { RetentionDeps } from '../../applier/retention.js';
+import type { CatalogStore } from '../../catalog/catalog-store.js';
+import type { IngestPath } from '../../ingest/ingest-path.js';
+import type { ServiceDefinition } from '../../platform/service.js';
+import type { QueryExecutor } from '../../query/executor.js';
+import type { RecordSources } from '../../records/record-reader.js';
 import { tenantNodeRoutes } from './routes.js';
 
-export function createTenantNodeService(deps: ServiceDeps): ServiceModule {
-  const retention = new RetentionScheduler({
-    dataPath: () => deps.resources.dataPath,
-    tenants: () => deps.auth.tenants.list(),
-    // In distributed mode a worker that takes retention jobs does the sweep (it calls back POST /data/retention/sweep).
-    delegate: async (tenant, before) => {
-      if (!deps.config.workers.distributedMode || !hasWorkerFor(deps, 'retention-sweep')) return false;
-      await enqueueJob(deps, 'retention-sweep', { tenant, before });
-      return true;
-    },
-    logger: deps.logger.child({ component: 'retention' }),
-    intervalMs: deps.config.retention.intervalMs,
-  });
+export interface TenantNodeDeps {
+  ingest: IngestPath;
+  /** Applied and pending records, for GET /data. */
+  records: RecordSources;
+  catalog: CatalogStore;
+  applier: Applier;
+  /** What a retention sweep drops from. */
+  retention: RetentionDeps;
+  executor: QueryExecutor;
+  maxJsonRows: number;
+}
+
+export function createTenantNodeService(deps: TenantNodeDeps): ServiceDefinition {
   return {
     id: 'tenant-node',
-    dependencies: ['stateStore', 'wal', 'clickhouse'],
     routes: tenantNodeRoutes(deps),
-    async start() {
-      retention.start();
-    },
-    async stop() {
-      await retention.stop();
-    },
     health() {
-      if (!deps.resources.hasDataPath) return { status: 'ok' };
-      const applier = deps.resources.dataPath.applier.health;
+      const applier = deps.applier.health;
       return applier.stalled ? { status: 'degraded', reasons: [`applier retrying: ${applier.lastError ?? 'unknown error'}`] } : { status: 'ok' };
     },
   };

@@ -6,7 +6,7 @@ import { sweepRetention } from '../../applier/retention.js';
 import { route } from '../../platform/http/route.js';
 import { instantSchema, tableNameSchema } from '../../platform/http/common-schemas.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
-import type { ServiceDeps } from '../service-deps.js';
+import type { TenantNodeDeps } from './index.js';
 
 const sweepBody = z
   .object({
@@ -15,7 +15,7 @@ const sweepBody = z
   })
   .strict();
 
-export function retentionRoute(deps: ServiceDeps) {
+export function retentionRoute(deps: TenantNodeDeps) {
   return route({
     method: 'post',
     path: '/data/retention/sweep',
@@ -25,8 +25,7 @@ export function retentionRoute(deps: ServiceDeps) {
     body: sweepBody,
     handler: async ({ req, body }) => {
       const tenant = tenantIdOf(req);
-      const dp = deps.resources.dataPath;
-      const result = await sweepRetention(dp, tenant, body.table, body.before);
+      const result = await sweepRetention(deps.retention, tenant, body.table, body.before);
       req.log.info({ tenant, table: body.table, ...result }, 'retention sweep');
       return { tenant, ...result };
     },

@@ -4,9 +4,9 @@ import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { parseNdjson } from '../../ingest/record-validator.js';
-import type { ServiceDeps } from '../service-deps.js';
-import { decodeCursor, encodeCursor } from './read-cursor.js';
-import { readRecords, streamRecords, toApiRecord } from './record-reader.js';
+import type { TenantNodeDeps } from './index.js';
+import { decodeCursor, encodeCursor } from '../../records/read-cursor.js';
+import { readRecords, streamRecords, toApiRecord } from '../../records/record-reader.js';
 import { retentionRoute } from './retention-route.js';
 import { executeRoute } from './execute-route.js';
 import { ingestBody, ingestQuery, readQuery, statsQuery } from './schemas.js';
@@ -21,8 +21,7 @@ function recordsOf(req: Request, body: unknown): unknown[] {
   return Array.isArray(body) ? body : [body];
 }
 
-export function tenantNodeRoutes(deps: ServiceDeps) {
-  const dp = () => deps.resources.dataPath;
+export function tenantNodeRoutes(deps: TenantNodeDeps) {
 
   const ingestHandler = route({
     method: 'post',
@@ -36,7 +35,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     requires: ['stateStore', 'wal'],
     handler: async ({ req, res, body, query }) => {
       const tenant = tenantIdOf(req);
-      const ack = await dp().ingest.ingest(tenant, recordsOf(req, body), {
+      const ack = await deps.ingest.pipeline.ingest(tenant, recordsOf(req, body), {
         table: query.table,
         idempotencyKey: req.header('idempotency-key'),
       });
@@ -67,7 +66,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
         limit,
       };
       if (!ndjson) {
-        const page = await readRecords(dp(), tenant, filter);
+        const page = await readRecords(deps.records, tenant, filter);
         const nextCursor = page.hasMore && page.last ? encodeCursor(page.last) : null;
         return { records: page.records.map(toApiRecord), count: page.records.length, next_cursor: nextCursor };
       }
@@ -76,7 +75,7 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
       res.on('close', () => abort.abort());
       res.status(200).type('application/x-ndjson');
       let buffer = '';
-      for await (const r of streamRecords(dp(), tenant, filter, abort.signal)) {
+      for await (const r of streamRecords(deps.records, tenant, filter, abort.signal)) {
         buffer += JSON.stringify(toApiRecord(r)) + '\n';
         if (buffer.length >= 64 * 1024) {
           if (!res.write(buffer)) await new Promise((resolve) => res.once('drain', resolve));
@@ -99,15 +98,14 @@ export function tenantNodeRoutes(deps: ServiceDeps) {
     requires: ['stateStore', 'wal'],
     handler: async ({ req, query }) => {
       const tenant = tenantIdOf(req);
-      const d = dp();
-      const tables = (await d.catalog.listTables(tenant)).filter((t) => query.table === undefined || t.table === query.table);
-      const pendingRows = d.pending.countFor(tenant);
-      const lag = d.applier.lag;
+      const tables = (await deps.catalog.listTables(tenant)).filter((t) => query.table === undefined || t.table === query.table);
+      const pendingRows = deps.ingest.pending.countFor(tenant);
+      const lag = deps.applier.lag;
       return {
         tenant,
         ...totalsOf(tables),
         pendingRows,
-        ingestRowsPerSecond: Math.round(d.ingestRate.rate(tenant) * 100) / 100,
+        ingestRowsPerSecond: Math.round(deps.ingest.rate.rate(tenant) * 100) / 100,
         walLag: { records: lag.records, seconds: Math.round(lag.seconds * 1000) / 1000 },
         tables: tables.map((t) => ({ table: t.table, rows: t.rowCount, bytes: t.bytes, partitions: t.partitions, minTs: t.minTsMs, maxTs: t.maxTsMs })),
       };

@@ -4,6 +4,7 @@
 export { WriteAheadLog } from './write-ahead-log.js';
 export { isWalCorruption, type WalCorruptionDetails } from './errors.js';
 export { crc32c } from './crc32c.js';
+export { WalMetrics } from './metrics.js';
 export type {
   WalAppendResult,
   WalEntry,

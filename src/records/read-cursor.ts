@@ -1,6 +1,6 @@
 // Cursor pagination over (lsn, data_id): the cursor is the last row of the
 // previous page, base64url-encoded so clients treat it as opaque.
-import { Errors } from '../../platform/errors.js';
+import { Errors } from '../platform/errors.js';
 
 export interface CursorPosition {
   lsn: number;

@@ -1,37 +1,21 @@
 // Operation Node routes: execute (JSON/NDJSON/Arrow), EXPLAIN, status, list,
 // cancel, and the engines/workers this node runs on. Thin: the work is in
 // src/query (planner, generator, executor, registry).
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
-import { queryRuntime } from '../../query/query-runtime.js';
+import { executeHandler } from '../../query/execute-handler.js';
 import { executeBody, planBody, planQuery } from '../../query/request-schemas.js';
-import { workerStatus } from '../../workers/index.js';
-import type { ServiceDeps } from '../service-deps.js';
-import { formatOf, writeResult } from './result-writer.js';
-
-type ExecuteBody = z.infer<typeof executeBody>;
-
-/** The handler behind POST /query/execute and POST /data/execute. */
-export function executeHandler(deps: ServiceDeps, via: string) {
-  return async ({ req, res, body }: { req: Request; res: Response; body: ExecuteBody }) => {
-    const tenant = tenantIdOf(req);
-    const rt = queryRuntime(deps);
-    const format = formatOf(req, body.format);
-    const open = await rt.executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via, format });
-    return writeResult(req, res, open, format, deps.config.query.maxJsonRows);
-  };
-}
+import type { OperationNodeDeps } from './index.js';
 
 const statusQuery = z.object({ id: z.string().uuid() });
 const runningQuery = z.object({ state: z.enum(['running', 'finished', 'failed', 'cancelled', 'timeout', 'all']).default('running') });
 const cancelParams = z.object({ id: z.string().uuid() });
 
-export function operationNodeRoutes(deps: ServiceDeps) {
-  const rt = () => queryRuntime(deps);
-  const needs = ['stateStore', 'wal', 'clickhouse'] as const;
+export function operationNodeRoutes(deps: OperationNodeDeps) {
+  const rt = () => deps.query;
 
   const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
     const tenant = tenantIdOf(req);
@@ -46,8 +30,7 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'Run a SQL or DSL query for the tenant; JSON, or NDJSON / Arrow IPC stream by Accept (or format)',
       body: executeBody,
-      requires: needs,
-      handler: executeHandler(deps, 'operation-node'),
+      handler: executeHandler(deps.query.executor, { via: 'operation-node', maxJsonRows: deps.maxJsonRows }),
     }),
     route({
       method: 'get',
@@ -56,7 +39,6 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'EXPLAIN a SQL query (?sql=…): logical and physical plan with estimates; analyze=true adds actual rows and q-error',
       query: planQuery,
-      requires: needs,
       handler: async ({ req, query }) => {
         if (query.sql === undefined) throw Errors.validation('sql is required', { field: 'sql' });
         return explain(req, { sql: query.sql }, query.analyze);
@@ -69,7 +51,6 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       auth: 'tenant:read',
       summary: 'EXPLAIN a SQL or DSL query; analyze=true runs it and adds actual rows and q-error per node',
       body: planBody,
-      requires: needs,
       handler: async ({ req, body }) => explain(req, { sql: body.sql, dsl: body.dsl }, body.analyze ?? false, body.timeoutMs),
     }),
     route({
@@ -123,36 +104,27 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       requires: [],
       handler: async () => {
         const engines: Array<Record<string, unknown>> = [];
-        if (deps.resources.hasDataPath) {
-          const dp = deps.resources.dataPath;
-          const t0 = performance.now();
-          let healthy = true;
-          let error: string | undefined;
-          try {
-            await dp.engine.ping();
-          } catch (err) {
-            healthy = false;
-            error = err instanceof Error ? err.message : String(err);
-          }
-          engines.push({
-            name: 'clickhouse',
-            kind: dp.engine.kind,
-            database: dp.engine.database,
-            healthy,
-            pingMs: Math.round((performance.now() - t0) * 100) / 100,
-            ...(error ? { error } : {}),
-          });
-          engines.push({ name: 'parquet', kind: 'file', readable: dp.engine.kind === 'embedded', healthy: true, note: dp.engine.kind === 'embedded' ? 'read through file() by the embedded engine' : 'written only; the server cannot read this node’s files' });
-        } else {
-          engines.push({ name: 'clickhouse', healthy: false, error: 'data path not open yet' });
-        }
-        const registry = rt().registry;
-        let workers: unknown;
+        const engine = deps.engine;
+        const t0 = performance.now();
+        let healthy = true;
+        let error: string | undefined;
         try {
-          workers = workerStatus(deps);
+          await engine.ping();
         } catch (err) {
-          workers = { error: err instanceof Error ? err.message : String(err) };
+          healthy = false;
+          error = err instanceof Error ? err.message : String(err);
         }
+        engines.push({
+          name: 'clickhouse',
+          kind: engine.kind,
+          database: engine.database,
+          healthy,
+          pingMs: Math.round((performance.now() - t0) * 100) / 100,
+          ...(error ? { error } : {}),
+        });
+        engines.push({ name: 'parquet', kind: 'file', readable: engine.kind === 'embedded', healthy: true, note: engine.kind === 'embedded' ? 'read through file() by the embedded engine' : 'written only; the server cannot read this node’s files' });
+        const registry = rt().registry;
+        const workers = deps.workers.status();
         return { engines, workers, queries: { running: registry.list({ state: 'running' }).length, ...registry.counters } };
       },
     }),

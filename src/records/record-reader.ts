@@ -1,10 +1,18 @@
 // Reads a tenant's records: what the applier has put in ClickHouse merged with
 // what is acknowledged but not yet applied (read-your-writes). A data_id shows
 // once, at its first acknowledged position.
-import { idKey } from '../../applier/applier.js';
-import type { DataPath } from '../../data-path.js';
-import type { StoredRecord } from '../../storage/record-types.js';
+import { idKey, type Applier } from '../applier/applier.js';
+import type { PendingRecords } from '../ingest/pending-records.js';
+import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { StoredRecord } from '../storage/record-types.js';
 import { compareRows, isAfter, type CursorPosition } from './read-cursor.js';
+
+/** Where a tenant's records are: applied (ClickHouse) and acknowledged but not yet applied. */
+export interface RecordSources {
+  tables: TenantTableStore;
+  pending: PendingRecords;
+  applier: Pick<Applier, 'committedLsns'>;
+}
 
 export interface RecordFilter {
   table: string;
@@ -22,7 +30,7 @@ export interface RecordPage {
 }
 
 /** Pending (not yet applied) rows matching the filter, minus retries of ids already committed. */
-async function pendingMatches(dp: DataPath, tenant: string, f: RecordFilter): Promise<StoredRecord[]> {
+async function pendingMatches(dp: RecordSources, tenant: string, f: RecordFilter): Promise<StoredRecord[]> {
   const inPending = dp.pending.find(
     tenant,
     f.table,
@@ -41,7 +49,7 @@ async function pendingMatches(dp: DataPath, tenant: string, f: RecordFilter): Pr
  * Streams up to f.limit records in (lsn, data_id) order, merging the
  * ClickHouse stream with pending rows; memory holds only the pending rows.
  */
-export async function* streamRecords(dp: DataPath, tenant: string, f: RecordFilter, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
+export async function* streamRecords(dp: RecordSources, tenant: string, f: RecordFilter, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
   const pending = await pendingMatches(dp, tenant, f);
   const pendingIds = new Set(pending.map((r) => r.dataId));
   let p = 0;
@@ -66,7 +74,7 @@ export async function* streamRecords(dp: DataPath, tenant: string, f: RecordFilt
   }
 }
 
-export async function readRecords(dp: DataPath, tenant: string, f: RecordFilter): Promise<RecordPage> {
+export async function readRecords(dp: RecordSources, tenant: string, f: RecordFilter): Promise<RecordPage> {
   const fetch = f.limit + 1;
   const applied = await dp.tables.read(tenant, f.table, {
     dataId: f.dataId,

@@ -4,9 +4,9 @@
 // query in the engine.
 import type { Request, Response } from 'express';
 import { Field, Float64, Int32, Int64, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
-import { Errors } from '../../platform/errors.js';
-import type { SqlType } from '../../query/bound.js';
-import type { OpenQuery } from '../../query/executor.js';
+import { Errors } from '../platform/errors.js';
+import type { SqlType } from './bound.js';
+import type { OpenQuery } from './executor.js';
 
 export type ResultFormat = 'json' | 'ndjson' | 'arrow';
 

@@ -1,0 +1,277 @@
+// The module graph of the control plane: every module with the modules it
+// needs, how it starts and how it stops. SERVICES picks targets among the seven
+// services; boot starts exactly what they need, in dependency order, and stops
+// it in reverse. Start functions only assemble: the work is in the domain folders.
+import { RetentionScheduler } from '../applier/retention-scheduler.js';
+import { startApplier } from '../applier/running-applier.js';
+import { CatalogStore } from '../catalog/catalog-store.js';
+import { createIngestPath } from '../ingest/ingest-path.js';
+import { TableSchemas } from '../ingest/table-schemas.js';
+import { AlertingRuntime } from '../monitoring/alerting.js';
+import { AuthRuntime } from '../platform/auth/auth-runtime.js';
+import type { Observability } from '../platform/observability.js';
+import { StateStore } from '../platform/state-store.js';
+import { createExecutorRuntime, createPlannerRuntime } from '../query/query-runtime.js';
+import { createAuthGatewayService } from '../services/auth-gateway/index.js';
+import { createCboEngineService } from '../services/cbo-engine/index.js';
+import { createMetadataCatalogService } from '../services/metadata-catalog/index.js';
+import { createMonitoringService } from '../services/monitoring/index.js';
+import { createOperationNodeService } from '../services/operation-node/index.js';
+import { createQueryInterpreterService } from '../services/query-interpreter/index.js';
+import { createTenantNodeService } from '../services/tenant-node/index.js';
+import { createClickHouseEngine } from '../storage/clickhouse/create-engine.js';
+import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
+import { createTenantSinks } from '../storage/tenant-sinks.js';
+import { WalMetrics, WriteAheadLog } from '../storage/wal/index.js';
+import { withWorkers } from '../workers/with-workers.js';
+import { WorkersRuntime } from '../workers/worker-runtime.js';
+import type { ModuleSpec } from './module-graph.js';
+import { defineModule, type BootContext, type ModuleName } from './module-values.js';
+import { serviceModule } from './service-module.js';
+
+export function declareModules(boot: BootContext, observability: Observability): ModuleSpec<ModuleName>[] {
+  const { config } = boot;
+  const { logger } = observability;
+  const registry = observability.metrics.registry;
+
+  const infrastructure = [
+    defineModule({
+      name: 'observability',
+      needs: [],
+      start: () => observability,
+      stop: (o) => o.tracing.shutdown(),
+      stopTimeoutMs: 2000,
+    }),
+    defineModule({
+      name: 'stateStore',
+      needs: [],
+      start: () => StateStore.open(config.paths.statePath),
+      stop: (state) => state.close(),
+      stopTimeoutMs: 5000,
+    }),
+    defineModule({
+      name: 'auth',
+      needs: ['stateStore'],
+      start: ({ stateStore }) => new AuthRuntime(config.auth, () => stateStore, logger, registry),
+    }),
+    defineModule({
+      name: 'catalog',
+      needs: ['stateStore'],
+      start: async ({ stateStore }) => {
+        const store = new CatalogStore(stateStore);
+        const schemas = new TableSchemas(store);
+        await schemas.load();
+        return { store, schemas };
+      },
+    }),
+    defineModule({
+      name: 'wal',
+      needs: [],
+      start: () =>
+        WriteAheadLog.open({
+          dir: config.paths.walDir,
+          segmentBytes: config.wal.segmentBytes,
+          skipCorrupt: config.wal.skipCorrupt,
+          logger: logger.child({ component: 'wal' }),
+          hooks: { onFsync: new WalMetrics(registry).onFsync },
+        }),
+      stop: (wal) => wal.close(),
+    }),
+    defineModule({
+      name: 'clickhouse',
+      needs: [],
+      start: () => {
+        const engine = createClickHouseEngine({
+          url: config.clickhouse.url,
+          dataDir: config.paths.chdbPath,
+          database: config.clickhouse.database,
+          username: config.clickhouse.username,
+          password: config.clickhouse.password,
+          requestTimeoutMs: config.clickhouse.timeoutMs,
+        });
+        const connection = new EngineConnection(engine, logger.child({ component: 'data-path' }));
+        connection.start();
+        return connection;
+      },
+      health: (c) => c.health(),
+      stop: (c) => c.close(),
+    }),
+    defineModule({
+      name: 'sinks',
+      needs: ['clickhouse'],
+      start: ({ clickhouse }) => createTenantSinks(clickhouse.engine, config.paths.parquetDir),
+      stop: (sinks) => sinks.close(),
+    }),
+  ];
+
+  const dataPath = [
+    defineModule({
+      name: 'ingest',
+      needs: ['wal', 'stateStore', 'catalog', 'auth'],
+      start: ({ wal, stateStore, catalog, auth }) =>
+        createIngestPath({
+          settings: config.ingest,
+          wal,
+          state: stateStore,
+          schemas: catalog.schemas,
+          registry,
+          tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
+        }),
+    }),
+    defineModule({
+      name: 'applier',
+      needs: ['wal', 'stateStore', 'catalog', 'sinks', 'ingest', 'clickhouse'],
+      start: ({ wal, stateStore, catalog, sinks, ingest, clickhouse }) =>
+        startApplier({ settings: config, wal, state: stateStore, catalog: catalog.store, schemas: catalog.schemas, sinks, ingest, connection: clickhouse, registry, logger }),
+      health: (a) => a.health(),
+      stop: (a) => a.close(),
+    }),
+    defineModule({
+      name: 'retention',
+      needs: ['applier', 'catalog', 'sinks', 'clickhouse', 'auth', 'workers'],
+      start: ({ applier, catalog, sinks, clickhouse, auth, workers }) => {
+        const scheduler = new RetentionScheduler({
+          sinks: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+          tenants: () => auth.tenants.list(),
+          // In distributed mode a worker that takes retention jobs does the sweep (it calls back POST /data/retention/sweep).
+          delegate: async (tenant, before) => {
+            if (!config.workers.distributedMode || !workers.hasWorkerFor('retention-sweep')) return false;
+            await workers.queue.enqueue('retention-sweep', { tenant, before });
+            return true;
+          },
+          logger: logger.child({ component: 'retention' }),
+          intervalMs: config.retention.intervalMs,
+        });
+        scheduler.start();
+        return scheduler;
+      },
+      stop: (s) => s.stop(),
+    }),
+  ];
+
+  const features = [
+    defineModule({
+      name: 'planner',
+      needs: ['stateStore', 'catalog', 'clickhouse', 'sinks'],
+      start: ({ stateStore, catalog, clickhouse, sinks }) =>
+        createPlannerRuntime({
+          settings: config.query,
+          parquetRoot: config.paths.parquetDir,
+          state: stateStore,
+          catalog: catalog.store,
+          engine: clickhouse.engine,
+          tables: sinks.tables,
+          registry,
+          logger,
+        }),
+      stop: (p) => p.stop(),
+    }),
+    defineModule({
+      name: 'executor',
+      needs: ['planner', 'clickhouse', 'sinks'],
+      start: ({ planner, clickhouse, sinks }) =>
+        createExecutorRuntime({
+          settings: config.query,
+          parquetRoot: config.paths.parquetDir,
+          planner: planner.planner,
+          engine: clickhouse.engine,
+          tables: sinks.tables,
+          registry,
+          logger,
+        }),
+      stop: (e) => e.stop(),
+    }),
+    defineModule({
+      name: 'workers',
+      needs: ['stateStore'],
+      start: async ({ stateStore }) => {
+        const workers = new WorkersRuntime(config.workers, stateStore, registry, logger);
+        await workers.start();
+        return workers;
+      },
+      stop: (w) => w.stop(),
+    }),
+    defineModule({
+      name: 'alerting',
+      needs: [],
+      start: async () => {
+        const alerting = new AlertingRuntime(config.monitoring, config.paths.dataDir, registry, logger);
+        await alerting.start();
+        return alerting;
+      },
+      stop: (a) => a.stop(),
+    }),
+  ];
+
+  const services = [
+    serviceModule({
+      name: 'auth-gateway',
+      needs: ['auth'],
+      build: ({ auth }) => createAuthGatewayService({ auth }),
+    }),
+    serviceModule({
+      name: 'tenant-node',
+      needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers'],
+      build: ({ ingest, applier, catalog, sinks, clickhouse, executor, workers }) =>
+        withWorkers(
+          createTenantNodeService({
+            ingest,
+            records: { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
+            catalog: catalog.store,
+            applier: applier.applier,
+            retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+            executor: executor.executor,
+            maxJsonRows: config.query.maxJsonRows,
+          }),
+          workers,
+          boot.readiness,
+        ),
+    }),
+    serviceModule({
+      name: 'operation-node',
+      needs: ['auth', 'executor', 'clickhouse', 'workers', 'ingest', 'applier', 'sinks'],
+      build: ({ executor, clickhouse, workers, ingest, applier, sinks }) =>
+        withWorkers(
+          createOperationNodeService({ query: executor, engine: clickhouse.engine, workers, maxJsonRows: config.query.maxJsonRows }),
+          workers,
+          boot.readiness,
+          { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
+        ),
+    }),
+    serviceModule({
+      name: 'cbo-engine',
+      needs: ['auth', 'planner', 'workers'],
+      build: ({ planner, workers }) => withWorkers(createCboEngineService({ planner }), workers, boot.readiness),
+    }),
+    serviceModule({
+      name: 'metadata-catalog',
+      needs: ['auth', 'catalog', 'applier', 'wal', 'workers'],
+      build: ({ catalog, applier, wal, workers }) =>
+        withWorkers(createMetadataCatalogService({ catalog: catalog.store, applier: applier.applier, wal }), workers, boot.readiness),
+    }),
+    serviceModule({
+      name: 'monitoring',
+      needs: ['auth', 'observability', 'alerting', 'catalog'],
+      build: ({ observability: o, alerting, catalog }) =>
+        createMonitoringService({
+          config,
+          registry: o.metrics.registry,
+          logBuffer: o.logBuffer,
+          healthBoard: boot.healthBoard,
+          startedAt: boot.startedAt,
+          alerting,
+          catalog: catalog.store,
+        }),
+    }),
+    serviceModule({
+      name: 'query-interpreter',
+      needs: ['auth', 'planner', 'workers'],
+      build: ({ planner, workers }) => withWorkers(createQueryInterpreterService({ planner }), workers, boot.readiness),
+    }),
+  ];
+
+  // Every module logs and registers metrics: all need observability, so it stops last.
+  return [...infrastructure, ...dataPath, ...features, ...services].map((m) =>
+    m.name === 'observability' || m.needs.includes('observability') ? m : { ...m, needs: [...m.needs, 'observability'] },
+  );
+}

@@ -1,0 +1,53 @@
+// The acknowledge side of the data path, assembled once per process: the
+// read-your-writes buffer, per-tenant limits, the pipeline that makes a request
+// durable in the WAL, and the per-tenant ingest rate. Whoever drains the buffer
+// (the applier) subscribes with onAccepted instead of being known here.
+import type { Registry } from 'prom-client';
+import type { AppConfig } from '../platform/config/load-config.js';
+import type { StateStore } from '../platform/state-store.js';
+import type { WriteAheadLog } from '../storage/wal/index.js';
+import { IngestLimiter, type TenantLimits } from './ingest-limiter.js';
+import { IngestPipeline } from './ingest-pipeline.js';
+import { IngestRate } from './ingest-rate.js';
+import { IngestMetrics } from './metrics.js';
+import { PendingRecords } from './pending-records.js';
+import type { TableSchemas } from './table-schemas.js';
+
+export interface IngestPath {
+  pipeline: IngestPipeline;
+  /** Acknowledged rows not yet applied: read-your-writes and the applier's input. */
+  pending: PendingRecords;
+  rate: IngestRate;
+  /** Called after every acknowledged request. */
+  onAccepted(listener: (tenant: string, rows: number) => void): void;
+}
+
+export function createIngestPath(deps: {
+  settings: AppConfig['ingest'];
+  wal: WriteAheadLog;
+  state: StateStore;
+  schemas: TableSchemas;
+  registry: Registry;
+  /** A tenant's ingest limit overrides (from its tenant record). */
+  tenantLimits: (tenant: string) => Promise<TenantLimits | undefined>;
+}): IngestPath {
+  const { settings } = deps;
+  const pending = new PendingRecords();
+  const rate = new IngestRate();
+  const listeners: Array<(tenant: string, rows: number) => void> = [];
+  const pipeline = new IngestPipeline({
+    wal: () => deps.wal,
+    state: () => deps.state,
+    schemas: deps.schemas,
+    limiter: new IngestLimiter({ rowsPerSecond: settings.rowsPerSecond, burstRows: settings.burstRows }, deps.tenantLimits),
+    pending,
+    metrics: new IngestMetrics(deps.registry),
+    limits: { maxRecords: settings.maxRecordsPerRequest, maxDataIdBytes: 512 },
+    maxPendingRows: settings.maxPendingRows,
+    onAccepted: (tenant, rows) => {
+      rate.record(tenant, rows);
+      for (const l of listeners) l(tenant, rows);
+    },
+  });
+  return { pipeline, pending, rate, onAccepted: (l) => void listeners.push(l) };
+}
