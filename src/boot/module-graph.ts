@@ -174,7 +174,7 @@ export class ModuleGraph {
         const clean = after.every(Boolean);
         const slot = this.slot(name);
         // A module still starting is waited for (bounded), so nothing is released under it.
-        if (slot.state === 'starting') await Promise.race([slot.started?.catch(() => undefined), delay(defaultTimeoutMs)]);
+        if (slot.state === 'starting') await withTimeout(slot.started?.catch(() => undefined) ?? Promise.resolve(), defaultTimeoutMs);
         if (slot.state !== 'open' || !slot.spec.stop) {
           slot.state = slot.state === 'open' ? 'closed' : slot.state;
           return clean;
@@ -183,7 +183,7 @@ export class ModuleGraph {
         const began = Date.now();
         const timeoutMs = slot.spec.stopTimeoutMs ?? defaultTimeoutMs;
         try {
-          const outcome = await Promise.race([Promise.resolve(slot.spec.stop(slot.value)).then(() => 'stopped' as const), delay(timeoutMs).then(() => 'timeout' as const)]);
+          const outcome = await withTimeout(Promise.resolve(slot.spec.stop(slot.value)).then(() => 'stopped' as const), timeoutMs);
           slot.state = 'closed';
           onStopped?.({ module: name, outcome, ms: Date.now() - began });
           return clean && outcome === 'stopped';
@@ -207,6 +207,12 @@ export class ModuleGraph {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** `work`'s outcome, or 'timeout' after `ms`. The timer keeps the process alive: shutdown is not over until it ends. */
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
