@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mkdir -p test-output
 
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
-echo "== lint"; npx eslint --max-warnings=0 src test scripts
+echo "== lint"; npx eslint --max-warnings=0 src test scripts eslint
 
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts)

@@ -12,7 +12,7 @@ import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
-import { columnStatsKey, type ColumnStats as WorkerStats } from '../workers/column-stats-sink.js';
+import { columnStatsKey, type ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './plan-validator.js';
 
 export interface ColumnStat {

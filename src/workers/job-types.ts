@@ -2,7 +2,7 @@
 // and the result a worker must post back.
 import { z } from 'zod';
 import { TABLE_NAME_PATTERN, TENANT_ID_PATTERN } from '../platform/http/tenant-id.js';
-import { columnStatsResult } from './column-stats-sink.js';
+import { columnStatsResult } from '../catalog/column-stats-sink.js';
 
 const tenant = z.string().regex(TENANT_ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
 const table = z.string().regex(TABLE_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');

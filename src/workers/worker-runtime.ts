@@ -9,7 +9,7 @@ import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
 import type { StateStore } from '../platform/state-store.js';
-import { StateStoreColumnStatsSink, type ColumnStatsSink } from './column-stats-sink.js';
+import { StateStoreColumnStatsSink, type ColumnStatsSink } from '../catalog/column-stats-sink.js';
 import { designatedRoutesOf } from './designated-routes.js';
 import { ServiceForwarder } from './forwarder.js';
 import { JobQueue, type JobRecord } from './job-queue.js';
