@@ -2,6 +2,7 @@
 // sources, and the layer graph of src/ (eslint/layer-boundaries.js): who may
 // import whom. A new top-level folder must be placed here before it lints.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import layers from './eslint/layer-boundaries.js';
 
@@ -17,6 +18,8 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Plain Node.js scripts (build, start, this config's rule) run without TypeScript.
+  { files: ['**/*.mjs', 'eslint/**/*.js', 'eslint.config.js'], languageOptions: { globals: globals.node } },
   {
     files: ['src/**/*.ts'],
     plugins: { layers },

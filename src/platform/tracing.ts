@@ -3,7 +3,7 @@
 // on Node 20): an incoming W3C `traceparent` is still read for log lines and
 // passed through unchanged to outgoing calls. On, the SDK exports spans over
 // OTLP/HTTP and each request runs inside a server span.
-import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface Tracing {
@@ -11,8 +11,16 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/**
+ * The OpenTelemetry API, loaded by startTracing only when tracing is on (its
+ * forty-odd modules are not paid for otherwise). The API is a process-wide
+ * singleton by design: the SDK registers its providers into it.
+ */
+let otel: typeof import('@opentelemetry/api') | undefined;
+
 export async function startTracing(opts: { otlpEndpoint?: string; serviceName: string; version: string }): Promise<Tracing> {
   if (!opts.otlpEndpoint) return { enabled: false, shutdown: async () => {} };
+  otel = await import('@opentelemetry/api');
   // Loaded lazily so that the SDK's module graph is not paid for when tracing is off.
   const [{ NodeSDK }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
@@ -29,18 +37,22 @@ export async function startTracing(opts: { otlpEndpoint?: string; serviceName: s
   return { enabled: true, shutdown: () => sdk.shutdown() };
 }
 
-const tracer = () => trace.getTracer('storage-control-plane');
+function api(): typeof import('@opentelemetry/api') {
+  if (!otel) throw new Error('tracing is off: spans are only made when OTEL_EXPORTER_OTLP_ENDPOINT is set');
+  return otel;
+}
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 /** Runs `fn` inside a server span whose parent is the caller's `traceparent`, if any. */
 export function withServerSpan<T>(name: string, headers: IncomingHttpHeaders, fn: (span: Span) => T): T {
+  const { context, propagation, trace, SpanKind } = api();
   const parent = propagation.extract(context.active(), headers);
-  return tracer().startActiveSpan(name, { kind: SpanKind.SERVER }, parent, fn);
+  return trace.getTracer('storage-control-plane').startActiveSpan(name, { kind: SpanKind.SERVER }, parent, fn);
 }
 
 export function endSpan(span: Span, status: number): void {
   span.setAttribute('http.response.status_code', status);
-  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (status >= 500) span.setStatus({ code: api().SpanStatusCode.ERROR });
   span.end();
 }
 
@@ -57,13 +69,14 @@ export function traceIdOf(headers: IncomingHttpHeaders): string | undefined {
  */
 export function outgoingTraceHeaders(incoming?: IncomingHttpHeaders): Record<string, string> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  otel?.propagation.inject(otel.context.active(), carrier);
   if (!carrier.traceparent && incoming && traceIdOf(incoming)) carrier.traceparent = incoming.traceparent as string;
   return carrier;
 }
 
 /** The trace id of the active context, for log lines; undefined when there is none. */
 export function activeTraceId(): string | undefined {
-  const ctx = trace.getSpanContext(context.active());
+  if (!otel) return undefined;
+  const ctx = otel.trace.getSpanContext(otel.context.active());
   return ctx && ctx.traceId !== '00000000000000000000000000000000' ? ctx.traceId : undefined;
 }

@@ -4,7 +4,7 @@
 // over one pooled undici agent, and the background sweeps.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
@@ -24,6 +24,8 @@ export class WorkersRuntime {
   readonly metrics: WorkerMetrics;
   private readonly forwarders = new Map<ServiceId, ServiceForwarder>();
   private agent?: Agent;
+  /** undici's Agent class, loaded by start() in distributed mode only (a hundred modules nobody else needs). */
+  private AgentClass?: typeof Agent;
   private started?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
   private readonly log;
@@ -70,7 +72,8 @@ export class WorkersRuntime {
     let f = this.forwarders.get(service);
     if (!f) {
       // Keep-alive connections per worker origin; one agent for all forwarders.
-      this.agent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 256 });
+      if (!this.AgentClass) throw new Error('workers runtime: forwarder() before start()');
+      this.agent ??= new this.AgentClass({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 256 });
       f = new ServiceForwarder(service, cfg.urls[service], {
         agent: this.agent,
         settings: cfg,
@@ -88,6 +91,7 @@ export class WorkersRuntime {
   /** Loads registrations and open jobs, then starts expiry sweeps and health checks. Idempotent. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      if (this.settings.distributedMode) this.AgentClass = (await import('undici')).Agent;
       await this.registry.load();
       await this.queue.load();
       const every = Math.max(100, Math.min(1000, Math.floor(this.registry.ttlMs / 3)));

@@ -25,6 +25,8 @@ export const SERVICE_PORT_ENV: Record<string, string> = {
 
 export interface RunningPlane {
   child: ChildProcess;
+  /** The node process of the control plane (behind npm when started via npm). */
+  pid: number;
   dataDir: string;
   ports: Record<string, number>;
   url(service: string, pathAndQuery: string): string;
@@ -49,6 +51,12 @@ export interface StartOptions {
    * unless this is false.
    */
   authGateway?: boolean;
+  /**
+   * How to start it: the TypeScript sources under tsx (default, what tests run),
+   * or `npm start` as a user does (the compiled dist/, built first if stale), in
+   * its own process group so signals reach the node process behind npm.
+   */
+  via?: 'tsx' | 'npm-start';
 }
 
 export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane> {
@@ -72,16 +80,23 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
   if (env.SERVICES !== undefined && opts.authGateway !== false && !env.SERVICES.split(',').map((x) => x.trim()).includes('auth-gateway')) {
     env.SERVICES = `${env.SERVICES},auth-gateway`;
   }
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const viaNpm = opts.via === 'npm-start';
+  const child = viaNpm
+    ? spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const signal = (sig: NodeJS.Signals) => (viaNpm ? process.kill(-child.pid!, sig) : child.kill(sig));
   let output = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let pid = child.pid!;
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       for (const line of output.split('\n')) {
         if (!line.includes('"listening"')) continue;
         try {
-          resolve((JSON.parse(line) as { ports: Record<string, number> }).ports);
+          const listening = JSON.parse(line) as { ports: Record<string, number>; pid: number };
+          pid = listening.pid;
+          resolve(listening.ports);
         } catch {
           /* partial line */
         }
@@ -97,6 +112,7 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
 
   const plane: RunningPlane = {
     child,
+    pid,
     dataDir,
     ports,
     exited,
@@ -113,13 +129,14 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
         }
       }
     },
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    async stop(sig = 'SIGTERM') {
+      // Behind npm, the control plane gets the signal itself, as `kill <its pid>` would; npm exits with its code.
+      if (child.exitCode === null && child.signalCode === null) (viaNpm ? process.kill(pid, sig) : child.kill(sig));
       return exited;
     },
     async cleanup() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
+        signal('SIGKILL');
         await exited;
       }
       if (!opts.keepDataDir && !opts.dataDir) removeTempDir(dataDir);

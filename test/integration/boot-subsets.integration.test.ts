@@ -50,3 +50,29 @@ describe('each service booted alone serves every route once ready', () => {
     });
   }
 });
+
+describe('npm start', () => {
+  test('runs the compiled control plane (built when stale): ready, ingests through the applier worker thread, serves the dashboard, exits 0 on SIGTERM', async () => {
+    const plane = await startPlane({ via: 'npm-start' });
+    try {
+      assert.match(plane.logs(), /"listening"/);
+      const headers = { ...(await adminHeaders(plane)), 'x-tenant-id': 'acme', 'content-type': 'application/json' };
+      const ingest = await fetch(plane.url('tenant-node', '/data'), { method: 'POST', headers, body: JSON.stringify([{ data_id: 'a', payload: { n: 1 } }, { data_id: 'b', payload: { n: 2 } }]) });
+      assert.equal(ingest.status, 201);
+      // Applied by the compiled applier (its rendering worker is dist/applier/row-render-worker.js).
+      let count = 0;
+      for (let i = 0; i < 100 && count < 2; i++) {
+        const r = await fetch(plane.url('operation-node', '/query/execute'), { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT count() AS c FROM events' }) });
+        if (r.status === 200) count = Number(((await r.json()) as { rows: Array<{ c: number }> }).rows[0]?.c ?? 0);
+        if (count < 2) await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.equal(count, 2);
+      const page = await fetch(plane.url('monitoring', '/dashboard'));
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<html/i);
+      assert.equal(await plane.stop('SIGTERM'), 0);
+    } finally {
+      await plane.cleanup();
+    }
+  });
+});

@@ -1,10 +1,10 @@
-// The dashboard is three static files next to this module: no build step, no
+// The dashboard is three static files in ./assets: no bundler, no
 // CDN. They are read once on first request and served with a strict CSP.
 import { readFile } from 'node:fs/promises';
 import type { Response } from 'express';
 import { Errors } from '../../platform/errors.js';
 
-const DIR = new URL('./dashboard/', import.meta.url);
+const DIR = new URL('./assets/', import.meta.url);
 const TYPES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',

@@ -4,9 +4,9 @@
 // durability we would have to track chunk by chunk.
 
 import { Writable } from 'node:stream';
-import parquet from '@dsnp/parquetjs';
 import type { WriteStream } from 'node:fs';
-import { buildPartSchema, toPartRow } from './part-schema.js';
+import { parquetjs } from './parquetjs.js';
+import { partSchemaDefinition, toPartRow } from './part-schema.js';
 import { summarize, type PartSummary } from './part-summary.js';
 import type { ColumnSpec, StoredRecord } from './types.js';
 
@@ -45,7 +45,8 @@ export async function encodePart(
     },
   });
   // The library types its output as an fs.WriteStream but only calls write() and end().
-  const writer = await parquet.ParquetWriter.openStream(buildPartSchema(columns), sink as unknown as WriteStream, {
+  const parquet = await parquetjs();
+  const writer = await parquet.ParquetWriter.openStream(new parquet.ParquetSchema(partSchemaDefinition(columns)), sink as unknown as WriteStream, {
     rowGroupSize: opts.rowGroupRows,
     // Data page v1: the most widely readable layout (old Arrow/Spark readers
     // mis-handle v2 pages); ClickHouse reads both.

@@ -3,7 +3,7 @@
 // (the embedded ClickHouse wrote it) the row count and the ts_ms column's
 // min/max statistics of every row group.
 
-import parquet from '@dsnp/parquetjs';
+import { parquetjs } from './parquetjs.js';
 import { Errors } from '../../platform/errors.js';
 import { FOOTER_KEYS } from './part-encoder.js';
 
@@ -21,6 +21,7 @@ function footerInt(meta: Record<string, unknown>, key: string, file: string): nu
 }
 
 export async function readPartFooter(file: string): Promise<PartFooter> {
+  const parquet = await parquetjs();
   let reader: Awaited<ReturnType<typeof parquet.ParquetReader.openFile>>;
   try {
     reader = await parquet.ParquetReader.openFile(file);

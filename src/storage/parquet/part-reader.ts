@@ -1,7 +1,7 @@
 // Reads a part's records back (data_id, ts_ms, lsn, payload) for compaction.
 // Promoted columns are not read: the writer derives them from the payload.
 import path from 'node:path';
-import parquet from '@dsnp/parquetjs';
+import { parquetjs } from './parquetjs.js';
 import { Errors } from '../../platform/errors.js';
 import type { StoredRecord } from './types.js';
 
@@ -15,6 +15,7 @@ interface PartRow {
 export async function readPartRecords(rootDir: string, relativePath: string): Promise<StoredRecord[]> {
   const file = path.resolve(rootDir, relativePath);
   if (!file.startsWith(path.resolve(rootDir) + path.sep)) throw Errors.validation('part path escapes the Parquet root');
+  const parquet = await parquetjs();
   let reader: Awaited<ReturnType<typeof parquet.ParquetReader.openFile>>;
   try {
     reader = await parquet.ParquetReader.openFile(file);

@@ -11,8 +11,7 @@
 // JSON payloads is useless, costs a lot to compute, and writer-specific string
 // ordering in statistics is a known source of wrong row-group skipping.
 
-import parquet from '@dsnp/parquetjs';
-import type { ParquetCompression, ParquetSchema, SchemaDefinition } from '@dsnp/parquetjs';
+import type { ParquetCompression, SchemaDefinition } from '@dsnp/parquetjs';
 import { Errors } from '../../platform/errors.js';
 import { ownField } from '../row-field.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from './types.js';
@@ -48,7 +47,8 @@ export function assertColumns(columns: readonly ColumnSpec[]): void {
   }
 }
 
-export function buildPartSchema(columns: readonly ColumnSpec[]): ParquetSchema {
+/** The parquetjs schema definition of a part with these promoted columns. */
+export function partSchemaDefinition(columns: readonly ColumnSpec[]): SchemaDefinition {
   const def: SchemaDefinition = {
     data_id: { type: 'UTF8', compression: COMPRESSION, statistics: false },
     ts_ms: { type: 'INT64', compression: COMPRESSION },
@@ -59,7 +59,7 @@ export function buildPartSchema(columns: readonly ColumnSpec[]): ParquetSchema {
     const type = PARQUET_TYPE[col.type];
     def[col.name] = { type, optional: true, compression: COMPRESSION, ...(type === 'UTF8' ? { statistics: false } : {}) };
   }
-  return new parquet.ParquetSchema(def);
+  return def;
 }
 
 /**
