@@ -13,7 +13,7 @@ import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.j
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { columnStatsKey, type ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
-import { columnsOf } from './plan-validator.js';
+import { columnsOf } from './binder.js';
 
 export interface ColumnStat {
   distinct: number;

@@ -13,7 +13,7 @@ import { optimize, type PhysicalPlan } from './cbo/optimizer.js';
 import type { ColumnStatsStore, TableStats } from './column-stats.js';
 import { DslError, dslQuery, dslToQuery } from './dsl.js';
 import { buildLogicalPlan, type LogicalNode } from './logical-plan.js';
-import { bindQuery } from './plan-validator.js';
+import { bindQuery } from './binder.js';
 import { parseSql } from './sql-parser.js';
 
 export interface QueryInput {

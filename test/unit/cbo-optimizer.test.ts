@@ -5,7 +5,7 @@ import { DEFAULT_WEIGHTS } from '../../src/query/cbo/cost-model.js';
 import { optimize, type JoinNode, type ScanNode } from '../../src/query/cbo/optimizer.js';
 import { timeRangeOf } from '../../src/query/cbo/partition-pruner.js';
 import type { TableStats } from '../../src/query/column-stats.js';
-import { bindQuery } from '../../src/query/plan-validator.js';
+import { bindQuery } from '../../src/query/binder.js';
 import { generateSql } from '../../src/query/sql-generator.js';
 import { parseSql } from '../../src/query/sql-parser.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TableEntry } from '../../src/catalog/catalog-store.js';
 import { AppError } from '../../src/platform/errors.js';
-import { bindQuery } from '../../src/query/plan-validator.js';
+import { bindQuery } from '../../src/query/binder.js';
 import { parseSql } from '../../src/query/sql-parser.js';
 import { HOSTILE_SQL } from '../helpers/hostile-sql.js';
 

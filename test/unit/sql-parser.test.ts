@@ -4,7 +4,7 @@ import type { TableEntry } from '../../src/catalog/catalog-store.js';
 import { AppError } from '../../src/platform/errors.js';
 import { dslQuery, dslToQuery } from '../../src/query/dsl.js';
 import { buildLogicalPlan } from '../../src/query/logical-plan.js';
-import { bindQuery } from '../../src/query/plan-validator.js';
+import { bindQuery } from '../../src/query/binder.js';
 import { parseSql } from '../../src/query/sql-parser.js';
 
 const entry = (table: string, columns: TableEntry['columns']): TableEntry => ({

@@ -3,10 +3,9 @@
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
-import { costWeightsSchema } from '../../query/cbo/cost-model.js';
-import { queryBody } from '../../query/request-schemas.js';
 import { generateSql } from '../../query/sql-generator.js';
 import type { CboEngineDeps } from './index.js';
+import { optimizeBody, weightsPatchBody } from './schemas.js';
 
 export function cboEngineRoutes(deps: CboEngineDeps) {
   const rt = deps.planner;
@@ -17,7 +16,7 @@ export function cboEngineRoutes(deps: CboEngineDeps) {
       operation: 'cbo.optimize',
       auth: 'tenant:read',
       summary: 'Physical plan of a SQL or DSL query: pruning, Parquet vs ClickHouse, pushdown, join order; estimated rows and cost per node',
-      body: queryBody,
+      body: optimizeBody,
       requires: ['stateStore'],
       handler: async ({ req, body }) => {
         const tenant = tenantIdOf(req);
@@ -58,7 +57,7 @@ export function cboEngineRoutes(deps: CboEngineDeps) {
       operation: 'cbo.config.put',
       auth: 'admin',
       summary: 'Change cost weights (validated; unknown keys or out-of-range values are 400)',
-      body: costWeightsSchema.partial().strict(),
+      body: weightsPatchBody,
       requires: ['stateStore'],
       handler: async ({ body }) => {
         if (Object.keys(body).length === 0) throw Errors.validation('give at least one weight to change');

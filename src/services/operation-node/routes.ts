@@ -2,17 +2,12 @@
 // cancel, and the engines/workers this node runs on. Thin: the work is in
 // src/query (planner, generator, executor, registry).
 import type { Request } from 'express';
-import { z } from 'zod';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { executeHandler } from '../../query/execute-handler.js';
-import { executeBody, planBody, planQuery } from '../../query/request-schemas.js';
 import type { OperationNodeDeps } from './index.js';
-
-const statusQuery = z.object({ id: z.string().uuid() });
-const runningQuery = z.object({ state: z.enum(['running', 'finished', 'failed', 'cancelled', 'timeout', 'all']).default('running') });
-const cancelParams = z.object({ id: z.string().uuid() });
+import { cancelParams, executeBody, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
 
 export function operationNodeRoutes(deps: OperationNodeDeps) {
   const rt = () => deps.query;

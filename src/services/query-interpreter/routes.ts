@@ -3,11 +3,8 @@
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { parseInput } from '../../query/query-planner.js';
-import { queryBody } from '../../query/request-schemas.js';
-import { z } from 'zod';
 import type { QueryInterpreterDeps } from './index.js';
-
-const sqlBody = z.object({ sql: z.string().max(64 * 1024) }).strict();
+import { dslBody, queryBody, sqlBody } from './schemas.js';
 
 export function queryInterpreterRoutes(deps: QueryInterpreterDeps) {
   const rt = deps.planner;
@@ -28,7 +25,7 @@ export function queryInterpreterRoutes(deps: QueryInterpreterDeps) {
       operation: 'interpreter.parse_dsl',
       auth: 'authenticated',
       summary: 'Translate a JSON DSL query ({table, filter, groupBy, aggregations, orderBy, limit}) into the same AST form',
-      body: z.record(z.string(), z.unknown()),
+      body: dslBody,
       requires: [],
       handler: ({ body }) => ({ ast: parseInput({ dsl: body }) }),
     }),
