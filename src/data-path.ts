@@ -21,6 +21,7 @@ import type { Readiness } from './platform/readiness.js';
 import type { StateStore } from './platform/state-store.js';
 import type { ClickHouseEngine } from './storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from './storage/clickhouse/create-engine.js';
+import { LegacyLayoutError, migrateLegacyLayout, migrateLegacyLayoutIfReachable } from './storage/clickhouse/legacy-layout-migration.js';
 import { TenantTableStore } from './storage/clickhouse/tenant-table-store.js';
 import { EnginePartWriter, ParquetSink } from './storage/parquet/index.js';
 import { WriteAheadLog } from './storage/wal/index.js';
@@ -79,6 +80,13 @@ export async function openDataPath(opts: {
     password: config.clickhouse.password,
     requestTimeoutMs: config.clickhouse.timeoutMs,
   });
+  // Tables of the old naming move to their tenant's database before the applier
+  // starts, or boot is refused; if ClickHouse is down now, this runs on connect.
+  const legacyLayout = { engine, catalogTables: () => catalog.listTables(), logger: log };
+  let layoutMigrated = await migrateLegacyLayoutIfReachable(legacyLayout).catch(async (err: unknown) => {
+    await Promise.allSettled([engine.close(), wal.close()]);
+    throw err;
+  });
   // The embedded engine writes Parquet natively, several times faster than parquetjs; a server cannot write our files.
   const parquet = new ParquetSink({ rootDir: config.paths.parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
   // When both sinks read rows as text, the applier renders them on a worker thread.
@@ -126,6 +134,10 @@ export async function openDataPath(opts: {
     for (let attempt = 1; !closed; attempt++) {
       try {
         await engine.open();
+        if (!layoutMigrated) {
+          await migrateLegacyLayout(legacyLayout);
+          layoutMigrated = true;
+        }
         if (closed) return; // shutdown began while connecting: do not start the applier now
         readiness.set('clickhouse', 'open');
         log.info({ engine: engine.kind }, 'clickhouse open');
@@ -134,6 +146,10 @@ export async function openDataPath(opts: {
         return;
       } catch (err) {
         readiness.set('clickhouse', 'failed', err instanceof Error ? err.message : String(err));
+        if (err instanceof LegacyLayoutError) {
+          log.fatal({ err }, 'old ClickHouse table layout; the applier stays stopped');
+          return;
+        }
         log.error({ err, attempt }, 'clickhouse unavailable; retrying');
         await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))));
       }

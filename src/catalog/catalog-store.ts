@@ -3,6 +3,7 @@
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
 import type { StateStore, StoreWrite } from '../platform/state-store.js';
+import { catalogPartKey, catalogPartPrefix, catalogTableKey, catalogTablePrefix } from '../storage/physical-names.js';
 import type { WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec } from '../storage/record-types.js';
 
@@ -41,10 +42,9 @@ export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: 
   return { rows, bytes, partitions };
 }
 
-const SEP = '\u0000';
-export const tableKey = (tenant: string, table: string) => `table${SEP}${tenant}${SEP}${table}`;
-export const partKey = (p: { tenant: string; table: string; date: string; relativePath: string }) =>
-  `part${SEP}${p.tenant}${SEP}${p.table}${SEP}${p.date}${SEP}${p.relativePath}`;
+// Keys (and listing prefixes) come from physical-names.ts: injective in (tenant, table).
+export const tableKey = catalogTableKey;
+export const partKey = catalogPartKey;
 const CHECKPOINT_KEY = 'applier.checkpoint';
 
 export class CatalogStore {
@@ -73,11 +73,11 @@ export class CatalogStore {
   }
 
   async listTables(tenant?: string): Promise<readonly TableEntry[]> {
-    return (await this.listing(tenant === undefined ? `table${SEP}` : `table${SEP}${tenant}${SEP}`)) as readonly TableEntry[];
+    return (await this.listing(catalogTablePrefix(tenant))) as readonly TableEntry[];
   }
 
   async listParts(tenant: string, table?: string): Promise<readonly PartEntry[]> {
-    return (await this.listing(table === undefined ? `part${SEP}${tenant}${SEP}` : `part${SEP}${tenant}${SEP}${table}${SEP}`)) as readonly PartEntry[];
+    return (await this.listing(catalogPartPrefix(tenant, table))) as readonly PartEntry[];
   }
 
   private listing(prefix: string): Promise<readonly (TableEntry | PartEntry)[]> {
