@@ -16,8 +16,9 @@
 // only [a-z0-9_~-]: no path separator, never `.` or `..`, no glob or SQL quote
 // character, no NUL, nothing that differs only in case. Names are composed
 // structurally, never by a separator that a component could contain:
-//  - ClickHouse: one database per tenant, `<base>__<enc(tenant)>` (a fixed
-//    prefix, so the tail alone decides the tenant), holding `<enc(table)>`;
+//  - ClickHouse: one database per tenant, `<base>__<ench(tenant)>` (a fixed
+//    prefix, so the tail alone decides the tenant), holding `<ench(table)>`,
+//    where ench is enc unless that is too long for ClickHouse (see below);
 //  - Parquet: `<enc(tenant)>/<enc(table)>` below PARQUET_DIR;
 //  - state-store keys: `<tag>\0<enc(c1)>\0<enc(c2)>…[\0<tail>]`, where encoded
 //    components never contain NUL and only the last (free-form) part is raw.
@@ -43,11 +44,16 @@ const ALL_IDENTITY = /^[a-z0-9_-]*$/;
 const ENCODED = /^(?:[a-z0-9_-]|~[0-9a-f]{4})+$/;
 const TENANT_DB_SEP = '__';
 
-// ClickHouse stores a database or table under a file named after it, with every
-// byte outside [A-Za-z0-9_] written as %XX, plus suffixes such as `.sql.tmp`;
-// 240 keeps that below the usual 255-byte file-name limit. A Parquet directory
-// is named by the encoded component as is.
-export const MAX_CLICKHOUSE_NAME_FILE_BYTES = 240;
+// ClickHouse names files after databases and tables with every byte outside
+// [A-Za-z0-9_] written as %XX (so '-' costs 3 bytes), and current versions
+// name a dropped table `metadata_dropped/<db>.<table>.<uuid>.sql.detached`
+// within the 255-byte file-name limit: the escaped database and table names
+// together may not exceed 204 bytes (computeMaxTableNameLength). 200 keeps a
+// margin. With a base of at most 48 characters (the config allows no more),
+// every id of today's alphabet fits: a component whose identity name would
+// take more than CLICKHOUSE_COMPONENT_BYTES is packed instead (ench below).
+export const MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES = 200;
+const CLICKHOUSE_COMPONENT_BYTES = 68;
 export const MAX_PARQUET_SEGMENT_BYTES = 255;
 
 // ── components ───────────────────────────────────────────────────────────────
@@ -104,11 +110,63 @@ function isWordByte(b: number): boolean {
   return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f;
 }
 
-function checkClickHouseName(kind: string, name: string, detail: Record<string, string>): string {
-  if (clickhouseFileBytes(name) > MAX_CLICKHOUSE_NAME_FILE_BYTES) {
-    throw Errors.validation(`the ClickHouse ${kind} name for this ${Object.keys(detail).join(' and ')} would be too long`, detail);
+// Packing: a string of today's alphabet (38 characters) read as a bijective
+// base-38 number and written in bijective base 37 over [a-z0-9_], characters
+// ClickHouse keeps as one byte in file names: 63 characters become at most 64.
+// Bijective numeration maps strings to numbers one to one (no leading-zero
+// ambiguity), so the packed form is injective and reversible.
+const UNPACKED_DIGITS = 'abcdefghijklmnopqrstuvwxyz0123456789_-';
+const PACKED_DIGITS = 'abcdefghijklmnopqrstuvwxyz0123456789_';
+// Not a hex digit after '~', so never the start of an escape: packed names and enc names are disjoint.
+const PACKED_PREFIX = '~p';
+
+function toDigits(n: bigint, digits: string): string {
+  const radix = BigInt(digits.length);
+  let out = '';
+  while (n > 0n) {
+    n -= 1n;
+    out = digits[Number(n % radix)]! + out;
+    n /= radix;
   }
-  return name;
+  return out;
+}
+
+function fromDigits(s: string, digits: string): bigint | undefined {
+  const radix = BigInt(digits.length);
+  let n = 0n;
+  for (const ch of s) {
+    const d = digits.indexOf(ch);
+    if (d < 0) return undefined;
+    n = n * radix + BigInt(d + 1);
+  }
+  return n;
+}
+
+/** ench: enc, or for a long id of today's alphabet whose enc would not fit ClickHouse, `~p` + its packed form. */
+function clickhouseComponent(kind: string, value: string): string {
+  const encoded = component(kind, value);
+  if (clickhouseFileBytes(encoded) <= CLICKHOUSE_COMPONENT_BYTES || !ALL_IDENTITY.test(value)) return encoded;
+  return PACKED_PREFIX + toDigits(fromDigits(value, UNPACKED_DIGITS)!, PACKED_DIGITS);
+}
+
+/** The inverse of clickhouseComponent, or undefined for a name it never produces. */
+function parseClickHouseComponent(name: string): string | undefined {
+  let value: string | undefined;
+  if (name.startsWith(PACKED_PREFIX)) {
+    const n = fromDigits(name.slice(PACKED_PREFIX.length), PACKED_DIGITS);
+    value = n === undefined ? undefined : toDigits(n, UNPACKED_DIGITS);
+  } else {
+    value = decodeComponent(name);
+  }
+  // Canonical only: each value has exactly one name.
+  return value && clickhouseComponent('name', value) === name ? value : undefined;
+}
+
+function checkQualified(loc: ClickHouseLocation, detail: Record<string, string>): ClickHouseLocation {
+  if (clickhouseFileBytes(loc.database) + clickhouseFileBytes(loc.table) > MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES) {
+    throw Errors.validation(`the ClickHouse names for this ${Object.keys(detail).join(' and ')} would be too long`, detail);
+  }
+  return loc;
 }
 
 function checkBase(base: string): void {
@@ -124,28 +182,28 @@ function checkBase(base: string): void {
  */
 export function tenantDatabase(base: string, tenant: string): string {
   checkBase(base);
-  return checkClickHouseName('database', `${base}${TENANT_DB_SEP}${component('tenant', tenant)}`, { tenant });
+  const database = `${base}${TENANT_DB_SEP}${clickhouseComponent('tenant', tenant)}`;
+  // Room for at least a one-byte table name.
+  checkQualified({ database, table: 'x' }, { tenant });
+  return database;
 }
 
 /** The tenant of a database named by tenantDatabase(base, …), or undefined. */
 export function parseTenantDatabase(base: string, database: string): string | undefined {
   const prefix = `${base}${TENANT_DB_SEP}`;
   if (!database.startsWith(prefix)) return undefined;
-  return decodeComponent(database.slice(prefix.length));
+  return parseClickHouseComponent(database.slice(prefix.length));
 }
 
-/** Where (tenant, table) lives in ClickHouse: the tenant's database and the encoded table name. */
+/** Where (tenant, table) lives in ClickHouse: the tenant's database and the table's name in it. */
 export function clickhouseLocation(base: string, tenant: string, table: string): ClickHouseLocation {
-  return {
-    database: tenantDatabase(base, tenant),
-    table: checkClickHouseName('table', component('table', table), { table }),
-  };
+  return checkQualified({ database: tenantDatabase(base, tenant), table: clickhouseComponent('table', table) }, { tenant, table });
 }
 
 /** The inverse of clickhouseLocation, or undefined for a name it never produces. */
 export function parseClickHouseLocation(base: string, loc: ClickHouseLocation): TableRef | undefined {
   const tenant = parseTenantDatabase(base, loc.database);
-  const table = decodeComponent(loc.table);
+  const table = parseClickHouseComponent(loc.table);
   return tenant === undefined || table === undefined ? undefined : { tenant, table };
 }
 

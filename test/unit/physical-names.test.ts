@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
 import {
-  MAX_CLICKHOUSE_NAME_FILE_BYTES,
+  MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES,
   catalogPartKey,
   catalogPartPrefix,
   catalogTableKey,
@@ -171,6 +171,9 @@ describe('physical names', () => {
       assertInjective('tenant database', tenants, (t) => tenantDatabase(BASE, t));
       assertInjective('idempotency key', tenants, (t) => idempotencyKey(t, 'same-client-key'));
       for (const t of tenants) assert.notEqual(tenantDatabase(BASE, t), BASE);
+      // The compact ClickHouse form of long dashed ids is among them, not only readable names.
+      const packed = ps.filter((p) => clickhouseLocation(BASE, p.tenant, p.table).table.startsWith('~p')).length;
+      assert.ok(packed > 50, `${packed} packed table names`);
     });
 
     it(`parse every name back to its pair (${label})`, () => {
@@ -245,9 +248,12 @@ describe('physical names', () => {
   });
 
   it('decodes only what it encodes', () => {
-    for (const bad of ['', 'A', '~', '~00', '~0061', '~002F', '~zzzz', 'a.b', 'a/b', '~002e~', 'a\0b', 'é']) {
+    for (const bad of ['', 'A', '~', '~00', '~0061', '~002F', '~zzzz', 'a.b', 'a/b', '~002e~', 'a\0b', 'é', '~pab']) {
       assert.equal(decodeComponent(bad), undefined, JSON.stringify(bad));
     }
+    // A packed name of an id short enough to be readable is not canonical.
+    assert.equal(parseTenantDatabase(BASE, 'control_plane__~pab'), undefined);
+    assert.equal(parseTenantDatabase(BASE, 'control_plane__~p-'), undefined);
     assert.equal(decodeComponent('~002e~002e'), '..');
     assert.equal(encodeComponent('~'), '~007e');
     assert.equal(parseTenantDatabase(BASE, 'control_plane'), undefined);
@@ -256,21 +262,29 @@ describe('physical names', () => {
     assert.equal(parseStateKey('table\0acme\0x\0y', 2, false), undefined);
   });
 
-  it('keeps names of the longest ids within ClickHouse’s and the file system’s limits', () => {
-    const longest = ['a' + '-'.repeat(62), 'a'.repeat(63), 'z' + '_-'.repeat(31)];
+  it('keeps names of every id of today’s alphabet within ClickHouse’s and the file system’s limits', () => {
+    // ClickHouse escapes '-' as %2D in file names, and the escaped database and
+    // table names together must stay under ~204 bytes: the worst ids are long and dashed.
+    const g = generator(prng(SEED + 5));
+    const longest = ['a' + '-'.repeat(62), 'a'.repeat(63), 'z' + '_-'.repeat(31), '9' + '-'.repeat(21) + 'a'.repeat(41)];
+    for (let i = 0; i < 100; i++) longest.push(`a${g.id(false)}`.slice(0, 63));
     for (const base of [BASE, 'b'.repeat(48)]) {
       for (const tenant of longest) {
         for (const table of longest) {
           const loc = clickhouseLocation(base, tenant, table);
-          assert.ok(Buffer.byteLength(loc.database) + Buffer.byteLength(loc.table) <= 200 + base.length - BASE.length, JSON.stringify(loc));
-          assert.ok(clickhouseFileBytes(loc.database) <= MAX_CLICKHOUSE_NAME_FILE_BYTES, loc.database);
-          assert.ok(clickhouseFileBytes(loc.table) <= MAX_CLICKHOUSE_NAME_FILE_BYTES, loc.table);
+          assert.ok(clickhouseFileBytes(loc.database) + clickhouseFileBytes(loc.table) <= MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES, JSON.stringify(loc));
+          assert.ok(Buffer.byteLength(loc.database) + Buffer.byteLength(loc.table) <= 200, JSON.stringify(loc));
+          assert.deepEqual(parseClickHouseLocation(base, loc), { tenant, table });
           for (const seg of parquetTableSegments(tenant, table)) assert.ok(Buffer.byteLength(seg) <= 255);
         }
       }
     }
+    // Readable names for ordinary ids; the packed form only where the readable one does not fit.
+    assert.deepEqual(clickhouseLocation(BASE, 'acme-corp', 'page-views'), { database: 'control_plane__acme-corp', table: 'page-views' });
+    assert.match(clickhouseLocation(BASE, 'a' + '-'.repeat(62), 'events').database, /^control_plane__~p[a-z0-9_]{1,64}$/);
     // Beyond the limits a name is refused, never shortened into a collision.
     assert.throws(() => tenantDatabase(BASE, '😀'.repeat(40)), /too long/);
+    assert.throws(() => clickhouseLocation(BASE, 'é'.repeat(20), 'é'.repeat(20)), /too long/);
     assert.throws(() => parquetTableDir('a', '/'.repeat(60)), /too long/);
     assert.throws(() => clickhouseLocation(BASE, '', 'events'), /non-empty/);
   });
