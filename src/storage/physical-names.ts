@@ -1,6 +1,6 @@
 // The one place a physical name is derived from (tenant, table): ClickHouse
-// databases and tables, Parquet directories, state-store keys and the in-memory
-// keys that stand for a tenant table. Nothing else concatenates tenant or table
+// databases and tables, Parquet directories, state-store keys, the in-memory
+// keys that stand for a tenant table and tenant metric label values. Nothing else concatenates tenant or table
 // into a name; every function here has an inverse, and the property test
 // (test/unit/physical-names.test.ts) checks both directions.
 //
@@ -313,6 +313,16 @@ export const idempotencyKey = (tenant: string, clientKey: string) => stateKey('i
 export const workerColumnStatsKey = (tenant: string, table: string) => stateKey('colstats', [tenant, table]);
 /** Column statistics the query path computed for a table. */
 export const queryColumnStatsKey = (tenant: string, table: string) => stateKey('qstats', [tenant, table]);
+
+// ── metric labels ────────────────────────────────────────────────────────────
+
+/** The label value shared by tenants past a metric's series cap: not an encoding of any tenant. */
+export const OVERFLOW_TENANT_LABEL = '~other';
+
+/** A tenant's metric label value: the id itself today, and never OVERFLOW_TENANT_LABEL (a tenant may be named `other`). */
+export function tenantMetricLabel(tenant: string): string {
+  return component('tenant', tenant);
+}
 
 /** A Map key standing for a tenant table in memory; injective like the state-store keys. */
 export function tableRefKey(tenant: string, table: string): string {

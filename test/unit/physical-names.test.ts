@@ -9,6 +9,7 @@ import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-e
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
 import {
   MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES,
+  OVERFLOW_TENANT_LABEL,
   catalogPartKey,
   catalogPartPrefix,
   catalogTableKey,
@@ -29,6 +30,7 @@ import {
   queryColumnStatsKey,
   tableRefKey,
   tenantDatabase,
+  tenantMetricLabel,
   workerColumnStatsKey,
 } from '../../src/storage/physical-names.js';
 
@@ -170,6 +172,8 @@ describe('physical names', () => {
       const tenants = [...new Set(ps.map((p) => p.tenant))];
       assertInjective('tenant database', tenants, (t) => tenantDatabase(BASE, t));
       assertInjective('idempotency key', tenants, (t) => idempotencyKey(t, 'same-client-key'));
+      assertInjective('metric label', [...tenants, 'other'], tenantMetricLabel);
+      for (const t of [...tenants, 'other']) assert.notEqual(tenantMetricLabel(t), OVERFLOW_TENANT_LABEL);
       for (const t of tenants) assert.notEqual(tenantDatabase(BASE, t), BASE);
       // The compact ClickHouse form of long dashed ids is among them, not only readable names.
       const packed = ps.filter((p) => clickhouseLocation(BASE, p.tenant, p.table).table.startsWith('~p')).length;
