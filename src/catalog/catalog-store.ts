@@ -42,9 +42,7 @@ export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: 
   return { rows, bytes, partitions };
 }
 
-// Keys (and listing prefixes) come from physical-names.ts: injective in (tenant, table).
-export const tableKey = catalogTableKey;
-export const partKey = catalogPartKey;
+// Keys and listing prefixes come from physical-names.ts: injective in (tenant, table).
 const CHECKPOINT_KEY = 'applier.checkpoint';
 
 export class CatalogStore {
@@ -69,7 +67,7 @@ export class CatalogStore {
   }
 
   async getTable(tenant: string, table: string): Promise<TableEntry | undefined> {
-    return (await this.catalog.get(tableKey(tenant, table))) as TableEntry | undefined;
+    return (await this.catalog.get(catalogTableKey(tenant, table))) as TableEntry | undefined;
   }
 
   async listTables(tenant?: string): Promise<readonly TableEntry[]> {
@@ -100,7 +98,7 @@ export class CatalogStore {
 
   async putTable(entry: TableEntry): Promise<void> {
     try {
-      await this.catalog.put(tableKey(entry.tenant, entry.table), entry);
+      await this.catalog.put(catalogTableKey(entry.tenant, entry.table), entry);
     } finally {
       this.listings.clear();
     }
@@ -113,9 +111,9 @@ export class CatalogStore {
   /** One atomic commit of an applied batch: catalog entries, id index and checkpoint together. */
   async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; extra?: Array<{ key: string; value: number }> }): Promise<void> {
     const writes: StoreWrite[] = [];
-    for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: tableKey(t.tenant, t.table), value: t });
-    for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: partKey(p), value: p });
-    for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: partKey(p) });
+    for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: catalogTableKey(t.tenant, t.table), value: t });
+    for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: catalogPartKey(p), value: p });
+    for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: catalogPartKey(p) });
     for (const e of change.extra ?? []) writes.push({ type: 'put', sublevel: 'ingest', key: e.key, value: e.value });
     writes.push({ type: 'put', sublevel: 'meta', key: CHECKPOINT_KEY, value: change.checkpoint });
     // sync: the WAL is truncated right after this commit, so it must survive a power cut.

@@ -1,8 +1,8 @@
 // Reads a tenant's records: what the applier has put in ClickHouse merged with
 // what is acknowledged but not yet applied (read-your-writes). A data_id shows
 // once, at its first acknowledged position.
-import { idKey } from '../../applier/applier.js';
 import type { DataPath } from '../../data-path.js';
+import { idIndexKey } from '../../storage/physical-names.js';
 import type { StoredRecord } from '../../storage/record-types.js';
 import { compareRows, isAfter, type CursorPosition } from './read-cursor.js';
 
@@ -33,7 +33,7 @@ async function pendingMatches(dp: DataPath, tenant: string, f: RecordFilter): Pr
       isAfter(r, f.after),
   );
   if (inPending.length === 0) return inPending;
-  const committed = await dp.applier.committedLsns(inPending.map((r) => idKey(tenant, f.table, r.dataId)));
+  const committed = await dp.applier.committedLsns(inPending.map((r) => idIndexKey(tenant, f.table, r.dataId)));
   return inPending.filter((r, i) => committed[i] === undefined || committed[i] === r.lsn).sort(compareRows);
 }
 
