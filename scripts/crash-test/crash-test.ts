@@ -7,6 +7,8 @@
 // must be there exactly once.
 import { Session } from 'chdb';
 import path from 'node:path';
+import { quoteIdentifier, quoteString } from '../../src/storage/clickhouse/sql-literal.js';
+import { clickhouseLocation, parquetTableSegments } from '../../src/storage/physical-names.js';
 import { startPlane, tenantKeyHeaders, type RunningPlane } from '../../test/helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
@@ -160,9 +162,11 @@ async function countInSinks(dataDir: string) {
       }
       return out;
     };
-    const clickhouse = await read(`SELECT data_id, count() AS n FROM control_plane.\`${TENANT}__events\` GROUP BY data_id`);
-    const glob = path.join(dataDir, 'parquet', TENANT, 'events', '*', '*.parquet').replace(/'/g, "\\'");
-    const parquet = await read(`SELECT data_id, count() AS n FROM file('${glob}', Parquet) GROUP BY data_id`);
+    // Physical names from the one module that owns them (the default CLICKHOUSE_DATABASE is the base).
+    const table = clickhouseLocation('control_plane', TENANT, 'events');
+    const clickhouse = await read(`SELECT data_id, count() AS n FROM ${quoteIdentifier(table.database)}.${quoteIdentifier(table.table)} GROUP BY data_id`);
+    const glob = path.join(dataDir, 'parquet', ...parquetTableSegments(TENANT, 'events'), '*', '*.parquet');
+    const parquet = await read(`SELECT data_id, count() AS n FROM file(${quoteString(glob)}, Parquet) GROUP BY data_id`);
     return { clickhouse, parquet };
   } finally {
     session.close();

@@ -16,6 +16,7 @@ import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import { idIndexKey, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
@@ -60,7 +61,8 @@ interface RenderedBatch {
 }
 
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
-export const idKey = (tenant: string, table: string, dataId: string) => `id\u0000${tenant}\u0000${table}\u0000${dataId}`;
+/** Key of the id index (`ingest` sublevel): injective in (tenant, table, data_id), see physical-names.ts. */
+export const idKey = idIndexKey;
 
 export class Applier {
   private checkpointLsn = 0;
@@ -391,7 +393,7 @@ export class Applier {
           continue;
         }
         seen.add(key);
-        const name = `${batch.tenant}/${r.table}`;
+        const name = tableRefKey(batch.tenant, r.table);
         let group = groups.get(name);
         if (!group) {
           group = { tenant: batch.tenant, table: r.table, columns: this.deps.schemas.columns(batch.tenant, r.table), records: [], refs: [] };

@@ -21,6 +21,7 @@ import { createQueryInterpreterService } from '../services/query-interpreter/ind
 import { createTenantNodeService } from '../services/tenant-node/index.js';
 import { createClickHouseEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
+import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
 import { createTenantSinks } from '../storage/tenant-sinks.js';
 import { WalMetrics, WriteAheadLog } from '../storage/wal/index.js';
 import { withWorkers } from '../workers/with-workers.js';
@@ -79,8 +80,8 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'clickhouse',
-      needs: [],
-      start: () => {
+      needs: ['catalog'],
+      start: async ({ catalog }) => {
         const engine = createClickHouseEngine({
           url: config.clickhouse.url,
           dataDir: config.paths.chdbPath,
@@ -89,8 +90,13 @@ export function declareModules(boot: BootContext, observability: Observability):
           password: config.clickhouse.password,
           requestTimeoutMs: config.clickhouse.timeoutMs,
         });
-        const connection = new EngineConnection(engine, logger.child({ component: 'data-path' }));
-        connection.start();
+        const log = logger.child({ component: 'data-path' });
+        // Tables of the old naming move to their tenant's database before anything uses the engine, or boot is refused.
+        const connection = new EngineConnection(engine, log, {
+          run: (e) => migrateLegacyLayout({ engine: e, catalogTables: () => catalog.store.listTables(), logger: log }),
+          isFatal: (err) => err instanceof LegacyLayoutError,
+        });
+        await connection.start();
         return connection;
       },
       health: (c) => c.health(),

@@ -3,6 +3,7 @@
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
 import type { StateStore, StoreWrite } from '../platform/state-store.js';
+import { catalogPartKey, catalogPartPrefix, catalogTableKey, catalogTablePrefix } from '../storage/physical-names.js';
 import type { WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec } from '../storage/record-types.js';
 
@@ -41,10 +42,7 @@ export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: 
   return { rows, bytes, partitions };
 }
 
-const SEP = '\u0000';
-export const tableKey = (tenant: string, table: string) => `table${SEP}${tenant}${SEP}${table}`;
-export const partKey = (p: { tenant: string; table: string; date: string; relativePath: string }) =>
-  `part${SEP}${p.tenant}${SEP}${p.table}${SEP}${p.date}${SEP}${p.relativePath}`;
+// Keys and listing prefixes come from physical-names.ts: injective in (tenant, table).
 const CHECKPOINT_KEY = 'applier.checkpoint';
 
 export class CatalogStore {
@@ -69,15 +67,15 @@ export class CatalogStore {
   }
 
   async getTable(tenant: string, table: string): Promise<TableEntry | undefined> {
-    return (await this.catalog.get(tableKey(tenant, table))) as TableEntry | undefined;
+    return (await this.catalog.get(catalogTableKey(tenant, table))) as TableEntry | undefined;
   }
 
   async listTables(tenant?: string): Promise<readonly TableEntry[]> {
-    return (await this.listing(tenant === undefined ? `table${SEP}` : `table${SEP}${tenant}${SEP}`)) as readonly TableEntry[];
+    return (await this.listing(catalogTablePrefix(tenant))) as readonly TableEntry[];
   }
 
   async listParts(tenant: string, table?: string): Promise<readonly PartEntry[]> {
-    return (await this.listing(table === undefined ? `part${SEP}${tenant}${SEP}` : `part${SEP}${tenant}${SEP}${table}${SEP}`)) as readonly PartEntry[];
+    return (await this.listing(catalogPartPrefix(tenant, table))) as readonly PartEntry[];
   }
 
   private listing(prefix: string): Promise<readonly (TableEntry | PartEntry)[]> {
@@ -100,7 +98,7 @@ export class CatalogStore {
 
   async putTable(entry: TableEntry): Promise<void> {
     try {
-      await this.catalog.put(tableKey(entry.tenant, entry.table), entry);
+      await this.catalog.put(catalogTableKey(entry.tenant, entry.table), entry);
     } finally {
       this.listings.clear();
     }
@@ -113,9 +111,9 @@ export class CatalogStore {
   /** One atomic commit of an applied batch: catalog entries, id index and checkpoint together. */
   async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; extra?: Array<{ key: string; value: number }> }): Promise<void> {
     const writes: StoreWrite[] = [];
-    for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: tableKey(t.tenant, t.table), value: t });
-    for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: partKey(p), value: p });
-    for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: partKey(p) });
+    for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: catalogTableKey(t.tenant, t.table), value: t });
+    for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: catalogPartKey(p), value: p });
+    for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: catalogPartKey(p) });
     for (const e of change.extra ?? []) writes.push({ type: 'put', sublevel: 'ingest', key: e.key, value: e.value });
     writes.push({ type: 'put', sublevel: 'meta', key: CHECKPOINT_KEY, value: change.checkpoint });
     // sync: the WAL is truncated right after this commit, so it must survive a power cut.

@@ -1,7 +1,8 @@
 // Where column statistics computed by workers land, for the CBO to read: the
-// `catalog` sublevel under `colstats\0<tenant>\0<table>`.
+// `catalog` sublevel under `colstats\0<tenant>\0<table>` (physical-names.ts).
 import { z } from 'zod';
 import type { StateStore } from '../platform/state-store.js';
+import { workerColumnStatsKey } from '../storage/physical-names.js';
 
 export interface ColumnStat {
   distinct: number;
@@ -30,9 +31,7 @@ export const columnStatsResult = z.object({
   sampledRows: z.number().int().nonnegative(),
 });
 
-export function columnStatsKey(tenant: string, table: string): string {
-  return `colstats\u0000${tenant}\u0000${table}`;
-}
+export const columnStatsKey = workerColumnStatsKey;
 
 export class StateStoreColumnStatsSink implements ColumnStatsSink {
   constructor(private readonly state: () => StateStore) {}

@@ -3,6 +3,7 @@
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
 import type { StateStore } from '../platform/state-store.js';
+import { idempotencyKey } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
 import type { IngestMetrics } from './metrics.js';
@@ -47,7 +48,7 @@ export class IngestPipeline {
     const rows = validateRecords(records, opts.table ?? 'events', deps.limits);
     const idem = deps.state().sublevel<IngestAck & { at: number }>('ingest');
     if (idemKey !== undefined) {
-      const prior = await idem.get(`idem\u0000${tenant}\u0000${idemKey}`);
+      const prior = await idem.get(idempotencyKey(tenant, idemKey));
       if (prior && Date.now() - prior.at < IDEMPOTENCY_TTL_MS) {
         deps.metrics.requests.inc({ outcome: 'replayed' });
         return { accepted: prior.accepted, lsn: prior.lsn, replayed: true };
@@ -71,7 +72,7 @@ export class IngestPipeline {
     deps.metrics.accepted(tenant, rows.length);
     deps.onAccepted?.(tenant, rows.length);
     const ack: IngestAck = { accepted: rows.length, lsn: lastLsn };
-    if (idemKey !== undefined) await idem.put(`idem\u0000${tenant}\u0000${idemKey}`, { ...ack, at: Date.now() });
+    if (idemKey !== undefined) await idem.put(idempotencyKey(tenant, idemKey), { ...ack, at: Date.now() });
     return ack;
   }
 }

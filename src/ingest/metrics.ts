@@ -1,6 +1,8 @@
 // Ingest metrics. Per-tenant series are capped: past MAX_TENANT_LABELS distinct
-// tenants, the rest share the label "other" so cardinality stays bounded.
+// tenants, the rest share the label "~other" (no tenant's label, see
+// physical-names.ts) so cardinality stays bounded.
 import { Counter, type Registry } from 'prom-client';
+import { OVERFLOW_TENANT_LABEL, tenantMetricLabel } from '../storage/physical-names.js';
 
 export const MAX_TENANT_LABELS = 100;
 
@@ -13,7 +15,7 @@ export class IngestMetrics {
   private acceptedRequests?: ReturnType<Counter<'outcome'>['labels']>;
 
   constructor(registry: Registry) {
-    this.rows = new Counter({ name: 'ingest_rows_total', help: 'Rows acknowledged, by tenant (capped; overflow is "other")', labelNames: ['tenant'], registers: [registry] });
+    this.rows = new Counter({ name: 'ingest_rows_total', help: `Rows acknowledged, by tenant (capped; overflow is "${OVERFLOW_TENANT_LABEL}")`, labelNames: ['tenant'], registers: [registry] });
     this.requests = new Counter({ name: 'ingest_requests_total', help: 'Ingest requests by outcome', labelNames: ['outcome'], registers: [registry] });
     this.walBytes = new Counter({ name: 'wal_bytes_written_total', help: 'Bytes appended to the WAL', registers: [registry] });
     this.walRecords = new Counter({ name: 'wal_records_written_total', help: 'Records appended to the WAL', registers: [registry] });
@@ -23,8 +25,8 @@ export class IngestMetrics {
   accepted(tenant: string, rows: number): void {
     let perTenant = this.rowsByTenant.get(tenant);
     if (!perTenant) {
-      perTenant = this.rows.labels({ tenant: this.rowsByTenant.size < MAX_TENANT_LABELS ? tenant : 'other' });
-      // Past the cap new tenants are not remembered: they all resolve to "other".
+      perTenant = this.rows.labels({ tenant: this.rowsByTenant.size < MAX_TENANT_LABELS ? tenantMetricLabel(tenant) : OVERFLOW_TENANT_LABEL });
+      // Past the cap new tenants are not remembered: they all resolve to the overflow label.
       if (this.rowsByTenant.size < MAX_TENANT_LABELS) this.rowsByTenant.set(tenant, perTenant);
     }
     perTenant.inc(rows);

@@ -4,6 +4,7 @@
 // in-memory copy, so concurrent requests cannot race on a new column.
 import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
 import { Errors } from '../platform/errors.js';
+import { tableRefKey } from '../storage/physical-names.js';
 import type { ColumnSpec, ColumnType } from '../storage/record-types.js';
 import type { IngestRow } from './wal-entry.js';
 
@@ -36,23 +37,23 @@ export class TableSchemas {
   constructor(private readonly catalog: CatalogStore) {}
 
   async load(): Promise<void> {
-    for (const t of await this.catalog.listTables()) this.cache.set(`${t.tenant}/${t.table}`, t);
+    for (const t of await this.catalog.listTables()) this.cache.set(tableRefKey(t.tenant, t.table), t);
   }
 
   columns(tenant: string, table: string): ColumnSpec[] {
-    return this.cache.get(`${tenant}/${table}`)?.columns ?? [];
+    return this.cache.get(tableRefKey(tenant, table))?.columns ?? [];
   }
 
   entry(tenant: string, table: string): TableEntry | undefined {
-    return this.cache.get(`${tenant}/${table}`);
+    return this.cache.get(tableRefKey(tenant, table));
   }
 
   /** Called by the applier after commit so stats in the cache stay fresh. */
   refresh(entry: TableEntry): void {
-    const cached = this.cache.get(`${entry.tenant}/${entry.table}`);
+    const cached = this.cache.get(tableRefKey(entry.tenant, entry.table));
     // Columns only grow here; keep the newest list (ingest may have added some since).
     const columns = cached && cached.columns.length > entry.columns.length ? cached.columns : entry.columns;
-    this.cache.set(`${entry.tenant}/${entry.table}`, { ...entry, columns });
+    this.cache.set(tableRefKey(entry.tenant, entry.table), { ...entry, columns });
   }
 
   /**
@@ -64,7 +65,7 @@ export class TableSchemas {
     const pending = new Map<string, { entry: TableEntry; byName: Map<string, ColumnType> }>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      const key = `${tenant}/${row.table}`;
+      const key = tableRefKey(tenant, row.table);
       let state = pending.get(key);
       if (!state) {
         const base = this.cache.get(key) ?? emptyEntry(tenant, row.table);

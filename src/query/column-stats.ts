@@ -12,6 +12,7 @@ import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import { queryColumnStatsKey } from '../storage/physical-names.js';
 import { columnStatsKey, type ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './binder.js';
 
@@ -32,8 +33,7 @@ export interface TableStats {
   tableUpdatedAt: number;
 }
 
-const SEP = '\u0000';
-const statsKey = (tenant: string, table: string) => `qstats${SEP}${tenant}${SEP}${table}`;
+const statsKey = queryColumnStatsKey;
 // The payload JSON is kept out: a distinct count of whole documents costs much and tells little.
 const SKIP = new Set(['payload']);
 const NUMERIC = new Set(['Float64', 'Int64', 'UInt64', 'UInt8']);

@@ -4,6 +4,7 @@
 // cancelled, and is stopped at its timeout.
 import type { Logger } from 'pino';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
+import { isUnknownTableError } from '../storage/clickhouse/engine-errors.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { Errors } from '../platform/errors.js';
 import type { SqlType } from './bound.js';
@@ -95,7 +96,7 @@ export class QueryExecutor {
         // A table catalogued at ingest but not yet created by the applier: 503 with
         // Retry-After (an empty result would be wrong for count() and friends).
         const fresh = planned.bound.tables.find((t) => t.entry.rowCount === 0);
-        if (!handle.signal.aborted && fresh && isUnknownTable(err)) {
+        if (!handle.signal.aborted && fresh && isUnknownTableError(err)) {
           handle.fail(err);
           throw Errors.notReady(`table ${fresh.table} (its first records are still being applied)`);
         }
@@ -170,11 +171,6 @@ export class QueryExecutor {
       throw handle.fail(err);
     }
   }
-}
-
-// 26.x: "(UNKNOWN_TABLE)"; 18.16: "Code: 60, … doesn't exist".
-function isUnknownTable(err: unknown): boolean {
-  return err instanceof Error && /UNKNOWN_TABLE|Code: 60[,.]/.test(err.message);
 }
 
 /** max(est/actual, actual/est) with both floored at 1 row, as usual for q-error. */

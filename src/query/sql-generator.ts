@@ -1,7 +1,7 @@
 // Physical plan → ClickHouse SQL. The only input is the plan: table names come
 // from TenantTableStore.tableName (bound to the caller's tenant), Parquet paths
-// from the catalog under PARQUET_DIR/<tenant>/<table>/, every literal and
-// identifier from sql-literal.ts. No user text is ever pasted.
+// from the catalog under the tenant table's directory (physical-names.ts),
+// every literal and identifier from sql-literal.ts. No user text is ever pasted.
 //
 // Runs on ClickHouse 18.16 and 26.x alike: joins are `ALL INNER|LEFT JOIN` of
 // subqueries whose columns are renamed `_t<i>_<col>` (unique on both sides, so
@@ -14,6 +14,7 @@ import { walk, type BExpr, type ColumnRef, type SqlType } from './bound.js';
 import { joinId, type PhysicalPlan, type PlanTree, type ScanNode } from './cbo/optimizer.js';
 import { CLICKHOUSE_NAME } from './functions.js';
 import { utcDay } from '../storage/clickhouse/tenant-table-schema.js';
+import { parquetTableDir, parquetTableSegments } from '../storage/physical-names.js';
 
 export interface GenContext {
   tenant: string;
@@ -188,8 +189,9 @@ function scanSource(s: ScanNode, ctx: GenContext, plan: PhysicalPlan): string {
 
 function parquetSource(s: ScanNode, ctx: GenContext, plan: PhysicalPlan): string {
   const root = path.resolve(ctx.parquetRoot);
-  const base = path.join(root, ctx.tenant, s.table);
-  const prefix = `${ctx.tenant}/${s.table}/`;
+  const base = path.join(root, ...parquetTableSegments(ctx.tenant, s.table));
+  // Catalog paths are relative to PARQUET_DIR; only this tenant table's own may appear.
+  const prefix = `${parquetTableDir(ctx.tenant, s.table)}/`;
   const rels = s.files.map((f) => {
     if (!f.startsWith(prefix) || f.includes('..') || GLOB_UNSAFE.test(f)) throw Errors.internal(new Error(`unexpected Parquet part path ${f}`));
     return f.slice(prefix.length);

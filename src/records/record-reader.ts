@@ -1,9 +1,10 @@
 // Reads a tenant's records: what the applier has put in ClickHouse merged with
 // what is acknowledged but not yet applied (read-your-writes). A data_id shows
 // once, at its first acknowledged position.
-import { idKey, type Applier } from '../applier/applier.js';
+import type { Applier } from '../applier/applier.js';
 import type { PendingRecords } from '../ingest/pending-records.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import { idIndexKey } from '../storage/physical-names.js';
 import type { StoredRecord } from '../storage/record-types.js';
 import { compareRows, isAfter, type CursorPosition } from './read-cursor.js';
 
@@ -41,7 +42,7 @@ async function pendingMatches(dp: RecordSources, tenant: string, f: RecordFilter
       isAfter(r, f.after),
   );
   if (inPending.length === 0) return inPending;
-  const committed = await dp.applier.committedLsns(inPending.map((r) => idKey(tenant, f.table, r.dataId)));
+  const committed = await dp.applier.committedLsns(inPending.map((r) => idIndexKey(tenant, f.table, r.dataId)));
   return inPending.filter((r, i) => committed[i] === undefined || committed[i] === r.lsn).sort(compareRows);
 }
 

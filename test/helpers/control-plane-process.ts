@@ -131,7 +131,10 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     },
     async stop(sig = 'SIGTERM') {
       // Behind npm, the control plane gets the signal itself, as `kill <its pid>` would; npm exits with its code.
-      if (child.exitCode === null && child.signalCode === null) (viaNpm ? process.kill(pid, sig) : child.kill(sig));
+      if (child.exitCode === null && child.signalCode === null) {
+        if (viaNpm) process.kill(pid, sig);
+        else child.kill(sig);
+      }
       return exited;
     },
     async cleanup() {

@@ -43,6 +43,8 @@ export const HOSTILE_SQL: ReadonlyArray<{ why: string; sql: string }> = [
   { why: 'other database', sql: 'SELECT * FROM control_plane.globex__events' },
   { why: 'other database with double quotes', sql: 'SELECT * FROM "default"."events"' },
   { why: 'another tenant by physical name', sql: 'SELECT * FROM globex__events' },
+  { why: 'another tenant’s database', sql: 'SELECT * FROM control_plane__globex.events' },
+  { why: 'another tenant’s database quoted', sql: 'SELECT * FROM `control_plane__globex`.`events`' },
   { why: 'subquery in FROM', sql: 'SELECT * FROM (SELECT * FROM system.tables)' },
   { why: 'subquery in WHERE', sql: 'SELECT data_id FROM events WHERE data_id IN (SELECT name FROM system.tables)' },
   { why: 'scalar subquery', sql: 'SELECT (SELECT count() FROM system.processes) FROM events' },

@@ -25,6 +25,12 @@ function assertStorageFailure(err: unknown): true {
   return true;
 }
 
+async function collectRecords(it: AsyncIterable<StoredRecord>): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
 async function collect(it: AsyncIterable<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for await (const r of it) out.push(r);
@@ -177,14 +183,66 @@ function contract(name: string, skip: string | false, makeEngine: () => ClickHou
         await store.dropTable(tenant, table);
       });
 
-      it('names tables db-qualified and quoted', () => {
-        assert.equal(store.tableName(tenant, table), `${db()}.\`acme-1__events\``);
+      it('names tables in the tenant’s own database, quoted', () => {
+        assert.equal(store.tableName(tenant, table), `${quoteIdentifier(`${engine.database}__acme-1`)}.\`events\``);
         assert.throws(() => store.tableName('Bad Tenant', table), AppError);
       });
 
-      it('reads an unknown table as empty', async () => {
+      it('reads an unknown table, and a tenant without a database yet, as empty', async () => {
         assert.equal(await store.count(tenant, 'never'), 0);
         assert.deepEqual(await store.read(tenant, 'never', { limit: 10 }), []);
+        for (const t of [tenant, 'no-db-yet']) {
+          assert.equal(await store.count(t, 'never'), 0);
+          assert.equal(await store.countDistinctIds(t, 'never'), 0);
+          assert.deepEqual(await store.read(t, 'never', { limit: 10 }), []);
+          assert.deepEqual(await collectRecords(store.stream(t, 'never', { limit: 10 })), []);
+          assert.deepEqual(await store.existingIds(t, 'never', ['id-1']), new Set());
+          await store.dropTable(t, 'never');
+        }
+      });
+
+      it('keeps pairs apart that the old `tenant__table` naming joined', async () => {
+        const cols = [{ name: 'n', type: 'Int64' as const }];
+        const pairs = [
+          { tenant: 'acme__x', table: 'y' },
+          { tenant: 'acme', table: 'x__y' },
+          { tenant: 'a-b', table: 'events' },
+          { tenant: 'a_b', table: 'events' },
+        ];
+        // The same data_ids under every pair, each with its own payload.
+        const own = (p: (typeof pairs)[number], i: number): StoredRecord => ({ dataId: `same-${i}`, tsMs: base, lsn: 500 + i, payload: { n: i, owner: `${p.tenant}/${p.table}` } });
+        for (const p of pairs) await store.dropTable(p.tenant, p.table);
+        for (const p of pairs) assert.deepEqual(await store.insertIdempotent(p.tenant, p.table, cols, [own(p, 0), own(p, 1)]), { inserted: 2, skipped: 0 });
+        for (const p of pairs) {
+          assert.deepEqual(await store.read(p.tenant, p.table, { limit: 10 }), [own(p, 0), own(p, 1)]);
+          assert.equal(await store.count(p.tenant, p.table), 2);
+        }
+        const rows = await engine.query<{ database: string; name: string }>(
+          "SELECT database, name FROM system.tables WHERE name IN ('y', 'x__y', 'events') ORDER BY database, name",
+        );
+        assert.deepEqual(rows.filter((r) => r.database.startsWith(`${engine.database}__`)), [
+          { database: `${engine.database}__a-b`, name: 'events' },
+          { database: `${engine.database}__a_b`, name: 'events' },
+          { database: `${engine.database}__acme`, name: 'x__y' },
+          { database: `${engine.database}__acme__x`, name: 'y' },
+        ]);
+        for (const p of pairs) await store.dropTable(p.tenant, p.table);
+      });
+
+      it('creates the longest names on this engine', async () => {
+        // '-' is 3 bytes in ClickHouse's file names: 63 dashed characters are the longest names there are,
+        // and 22 dashes the most a readable (not packed) name has.
+        const longest: Array<[string, string]> = [
+          [`a${'-'.repeat(62)}`, `b${'-'.repeat(62)}`],
+          [`c${'-'.repeat(22)}`, `d${'-'.repeat(22)}`],
+          [`e${'_-'.repeat(31)}`, 'f'.repeat(63)],
+        ];
+        const r: StoredRecord = { dataId: 'x', tsMs: base, lsn: 1, payload: {} };
+        for (const [t, tb] of longest) {
+          await store.insertIdempotent(t, tb, [{ name: 'n', type: 'Int64' }], [r]);
+          assert.deepEqual(await store.read(t, tb, { limit: 2 }), [r]);
+          await store.dropTable(t, tb);
+        }
       });
 
       it('inserts idempotently across overlapping batches and duplicates within a batch', async () => {

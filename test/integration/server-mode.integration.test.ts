@@ -19,12 +19,21 @@ test('the data path and scripts/e2e work against a ClickHouse server', async (t)
     const { code, output, failed } = await runE2e(plane);
     assert.deepEqual(failed, []);
     assert.equal(code, 0, output);
-    // Count on the server directly: the e2e tenant's events table holds its 4 rows once.
-    const res = await fetch(`${server.url}/?query=${encodeURIComponent("SELECT name FROM system.tables WHERE database = 'cp_server_mode' FORMAT JSONEachRow")}`);
+    // Count on the server directly: the e2e tenant's events table, in that tenant's own database, holds its 4 rows once.
+    const res = await fetch(`${server.url}/?query=${encodeURIComponent("SELECT database, name FROM system.tables WHERE name = 'events' FORMAT JSONEachRow")}`);
     const text = await res.text();
-    assert.match(text, /__events/, `tables on the server: ${text}`);
-    const table = /"name":"([^"]+__events)"/.exec(text)![1]!;
-    const count = await (await fetch(`${server.url}/?query=${encodeURIComponent(`SELECT count() AS n, uniqExact(data_id) AS u FROM cp_server_mode.\`${table}\` FORMAT JSONEachRow`)}`)).text();
+    const tables = text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { database: string; name: string })
+      .filter((t) => t.database.startsWith('cp_server_mode__'));
+    assert.equal(tables.length, 1, `tables on the server: ${text}`);
+    const { database } = tables[0]!;
+    // The base database keeps no tenant tables.
+    const inBase = await (await fetch(`${server.url}/?query=${encodeURIComponent("SELECT name FROM system.tables WHERE database = 'cp_server_mode' FORMAT JSONEachRow")}`)).text();
+    assert.equal(inBase.trim(), '');
+    const count = await (await fetch(`${server.url}/?query=${encodeURIComponent(`SELECT count() AS n, uniqExact(data_id) AS u FROM \`${database}\`.events FORMAT JSONEachRow`)}`)).text();
     assert.deepEqual(JSON.parse(count), { n: '4', u: '4' });
   } finally {
     await plane.cleanup();

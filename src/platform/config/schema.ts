@@ -66,7 +66,9 @@ export const envSchema = z.object({
   PARQUET_DIR: optionalString,
   CHDB_PATH: optionalString,
   CLICKHOUSE_URL: optionalString,
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/).default('control_plane'),
+  // The base database; each tenant gets `<base>__<tenant>` (src/storage/physical-names.ts). At most
+  // 48 characters, so that name stays a valid file name in ClickHouse's data dir for every tenant id.
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,47}$/, 'must match ^[A-Za-z_][A-Za-z0-9_]{0,47}$').default('control_plane'),
   CLICKHOUSE_USER: optionalString,
   CLICKHOUSE_PASSWORD: optionalString,
   CLICKHOUSE_TIMEOUT_MS: positiveInt(30_000),

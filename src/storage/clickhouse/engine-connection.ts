@@ -2,6 +2,11 @@
 // background with backoff, so a ClickHouse that is down at start delays only
 // what needs it (the applier, queries) while ingest keeps acknowledging into
 // the WAL. Callers wait with whenOpen(); health says where it stands.
+//
+// `prepare` runs once, right after the first successful open and before anyone
+// is told the engine is open (the old-layout migration). An error it marks as
+// fatal is never retried: the first attempt is made during boot and fails it;
+// on a later attempt the connection stays failed and logs why.
 import type { Logger } from 'pino';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 
@@ -19,13 +24,23 @@ export class EngineConnection {
   constructor(
     readonly engine: ClickHouseEngine,
     private readonly log: Logger,
+    private readonly prepare?: { run: (engine: ClickHouseEngine) => Promise<unknown>; isFatal: (err: unknown) => boolean },
   ) {
     this.opened = new Promise((resolve) => (this.markOpen = resolve));
   }
 
-  /** Starts connecting (idempotent); does not wait for the engine. */
-  start(): void {
-    this.connecting ??= this.connect();
+  /**
+   * Makes a first attempt and then keeps trying in the background; resolves
+   * after the first attempt either way. Rejects only when `prepare` failed fatally.
+   */
+  async start(): Promise<void> {
+    if (this.connecting) return;
+    if (await this.attempt(1)) {
+      this.connecting = Promise.resolve();
+      return;
+    }
+    if (this.fatal) throw this.fatal;
+    this.connecting = this.connect(2);
   }
 
   /** Resolves once the engine is open; never, if the process stops first. */
@@ -43,6 +58,7 @@ export class EngineConnection {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.connecting ??= Promise.resolve();
     this.wake?.();
     await this.connecting;
     await this.engine.close();
@@ -50,29 +66,44 @@ export class EngineConnection {
     this.detail = undefined;
   }
 
-  private async connect(): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
-      try {
-        await this.engine.open();
-        if (this.closed) return; // shutdown began while connecting
-        this.state = 'open';
-        this.detail = undefined;
-        this.log.info({ engine: this.engine.kind }, 'clickhouse open');
-        this.markOpen();
-        return;
-      } catch (err) {
-        this.state = 'failed';
-        this.detail = err instanceof Error ? err.message : String(err);
+  private fatal?: unknown;
+
+  /** One try: open, prepare, mark open. False when it failed (fatal or not). */
+  private async attempt(attempt: number): Promise<boolean> {
+    try {
+      await this.engine.open();
+      await this.prepare?.run(this.engine);
+      if (this.closed) return true; // shutdown began while connecting
+      this.state = 'open';
+      this.detail = undefined;
+      this.log.info({ engine: this.engine.kind }, 'clickhouse open');
+      this.markOpen();
+      return true;
+    } catch (err) {
+      this.state = 'failed';
+      this.detail = err instanceof Error ? err.message : String(err);
+      if (this.prepare?.isFatal(err)) {
+        this.fatal = err;
+        this.log.fatal({ err }, 'clickhouse cannot be used as it is; the applier stays stopped');
+      } else {
         this.log.error({ err, attempt }, 'clickhouse unavailable; retrying');
-        // close() cuts the backoff short.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
       }
+      return false;
+    }
+  }
+
+  private async connect(first: number): Promise<void> {
+    for (let attempt = first; !this.closed && !this.fatal; attempt++) {
+      if (await this.attempt(attempt)) return;
+      if (this.fatal) return;
+      // close() cuts the backoff short.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   }
 }

@@ -23,3 +23,13 @@ export function toEngineError(err: unknown, what: string, signal?: AbortSignal):
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
+
+// 26.x: "(UNKNOWN_TABLE)" / "(UNKNOWN_DATABASE)"; 18.16: "Code: 60, … doesn't exist" / "Code: 81, …".
+// A tenant's database is created with its first table, so before that a read
+// meets an unknown database rather than an unknown table: both mean "not yet".
+const UNKNOWN_TABLE_OR_DATABASE = /UNKNOWN_TABLE|UNKNOWN_DATABASE|Code: (?:60|81)[,.]/;
+
+/** True when the engine said the table (or its database) does not exist. */
+export function isUnknownTableError(err: unknown): boolean {
+  return err instanceof Error && UNKNOWN_TABLE_OR_DATABASE.test(err.message);
+}

@@ -1,4 +1,5 @@
-// Sink (a) of the data path: one ClickHouse table per (tenant, table).
+// Sink (a) of the data path: one ClickHouse table per (tenant, table), in the
+// tenant's own database; both names come from physical-names.ts.
 //
 // Layout: data_id, ts_ms (Int64 ms, 18.16 has no DateTime64), date (UTC day of
 // ts_ms, the partition key), lsn, payload (the record's JSON text) plus one
@@ -9,7 +10,9 @@
 
 import { Errors } from '../../platform/errors.js';
 import { mapInSlices } from '../../platform/slices.js';
+import { clickhouseLocation, type ClickHouseLocation } from '../physical-names.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
+import { isUnknownTableError } from './engine-errors.js';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
 import { columnDdl, tableRowLine, utcDay, validateColumns } from './tenant-table-schema.js';
@@ -40,8 +43,6 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Bounded so an IN list stays far below max_query_size on both engines.
 const ID_LOOKUP_CHUNK = 1000;
 const INSERT_CHUNK = 10_000;
-// 26.7: "(UNKNOWN_TABLE)"; 18.16: "Code: 60, ... Table x doesn't exist".
-const UNKNOWN_TABLE = /UNKNOWN_TABLE|Code: 60[,.]/;
 
 interface RawRow {
   data_id: string;
@@ -53,11 +54,24 @@ interface RawRow {
 export class TenantTableStore {
   // Per table: promoted column name → type as known to exist in ClickHouse.
   private readonly known = new Map<string, Map<string, ColumnType>>();
+  // Tenant databases known to exist (created before a tenant's first table).
+  private readonly databases = new Set<string>();
 
   constructor(private readonly engine: ClickHouseEngine) {}
 
+  /** The quoted, database-qualified table of (tenant, table), for SQL. */
   tableName(tenant: string, table: string): string {
-    return `${quoteIdentifier(this.engine.database)}.${quoteIdentifier(this.bareName(tenant, table))}`;
+    const loc = this.location(tenant, table);
+    return `${quoteIdentifier(loc.database)}.${quoteIdentifier(loc.table)}`;
+  }
+
+  /** The unquoted database and table of (tenant, table), for lookups in system tables. */
+  location(tenant: string, table: string): ClickHouseLocation {
+    // The caller validates too; this keeps a slip there from reaching ClickHouse.
+    if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {
+      throw Errors.badRequest('tenant and table names must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+    }
+    return clickhouseLocation(this.engine.database, tenant, table);
   }
 
   async ensureTable(tenant: string, table: string, columns: ColumnSpec[]): Promise<void> {
@@ -67,6 +81,7 @@ export class TenantTableStore {
     if (existing && columns.every((c) => existing?.get(c.name) === c.type)) return;
 
     if (!existing) {
+      await this.ensureDatabase(this.location(tenant, table).database);
       await this.engine.exec(
         `CREATE TABLE IF NOT EXISTS ${name} (` +
           [
@@ -179,7 +194,7 @@ export class TenantTableStore {
     try {
       first = await rows.next();
     } catch (err) {
-      if (err instanceof Error && UNKNOWN_TABLE.test(err.message)) return;
+      if (isUnknownTableError(err)) return;
       if (!(await this.exists(tenant, table))) return;
       throw err;
     }
@@ -212,20 +227,19 @@ export class TenantTableStore {
   async dropTable(tenant: string, table: string): Promise<void> {
     const name = this.tableName(tenant, table);
     this.known.delete(name);
-    await this.engine.exec(`DROP TABLE IF EXISTS ${name}`);
-  }
-
-  /** The unquoted table name, for lookups in system tables. */
-  bareTableName(tenant: string, table: string): string {
-    return this.bareName(tenant, table);
-  }
-
-  private bareName(tenant: string, table: string): string {
-    // The caller validates too; this keeps a slip there from reaching SQL.
-    if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {
-      throw Errors.badRequest('tenant and table names must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+    try {
+      await this.engine.exec(`DROP TABLE IF EXISTS ${name}`);
+    } catch (err) {
+      // IF EXISTS does not cover a missing database on every version: nothing to drop.
+      if (!isUnknownTableError(err)) throw err;
     }
-    return `${tenant}__${table}`;
+  }
+
+  private async ensureDatabase(database: string): Promise<void> {
+    if (this.databases.has(database)) return;
+    // 18.16 has no Atomic engine; either engine's default suits one tenant's tables.
+    await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`);
+    this.databases.add(database);
   }
 
   private async scalar(tenant: string, table: string, expr: string): Promise<number> {
@@ -246,24 +260,24 @@ export class TenantTableStore {
     } catch (err) {
       // The table may be created by the applier between the failed query and an
       // existence check, so the engine's own "unknown table" answer decides first.
-      if (err instanceof Error && UNKNOWN_TABLE.test(err.message)) return empty;
+      if (isUnknownTableError(err)) return empty;
       if (await this.exists(tenant, table)) throw err;
       return empty;
     }
   }
 
   private async exists(tenant: string, table: string): Promise<boolean> {
+    const loc = this.location(tenant, table);
     const rows = await this.engine.query(
-      `SELECT 1 AS x FROM system.tables WHERE database = ${quoteString(this.engine.database)}` +
-        ` AND name = ${quoteString(this.bareName(tenant, table))}`,
+      `SELECT 1 AS x FROM system.tables WHERE database = ${quoteString(loc.database)} AND name = ${quoteString(loc.table)}`,
     );
     return rows.length > 0;
   }
 
   private async loadColumns(tenant: string, table: string): Promise<Map<string, ColumnType>> {
+    const loc = this.location(tenant, table);
     const rows = await this.engine.query<{ name: string; type: string }>(
-      `SELECT name, type FROM system.columns WHERE database = ${quoteString(this.engine.database)}` +
-        ` AND table = ${quoteString(this.bareName(tenant, table))}`,
+      `SELECT name, type FROM system.columns WHERE database = ${quoteString(loc.database)} AND table = ${quoteString(loc.table)}`,
     );
     const cols = new Map<string, ColumnType>();
     for (const r of rows) {

@@ -18,7 +18,8 @@ import { Errors, isAppError } from '../../platform/errors.js';
 import { fsyncDir, publishAtomically, randomSuffix } from './durable-file.js';
 import { readPartFooter } from './part-footer.js';
 import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-name.js';
-import { assertName, isInside, isValidName, parsePartPath, partitionDir, partPath } from './part-paths.js';
+import { isParquetSegment, parquetTableSegments, parquetTenantSegment } from '../physical-names.js';
+import { assertName, isInside, parsePartPath, partitionDir, partPath } from './part-paths.js';
 import type { ParsedPartPath } from './part-paths.js';
 import type { PartSummary } from './part-summary.js';
 import { PoolPartWriter, type PartWriter } from './part-writer.js';
@@ -288,18 +289,16 @@ export class ParquetSink {
     };
   }
 
-  /** All <root>/<tenant>/<table>/date=<d> directories, optionally narrowed. */
+  /** All <root>/<tenant dir>/<table dir>/date=<d> directories, optionally narrowed (names from physical-names.ts). */
   private async partitionDirs(tenant?: string, table?: string): Promise<string[]> {
     const dirs: string[] = [];
-    const tenants = tenant !== undefined ? [tenant] : await childDirs(this.rootDir);
-    for (const t of tenants) {
+    const tenantDirs = tenant !== undefined ? [parquetTenantSegment(tenant)] : await childDirs(this.rootDir, isParquetSegment);
+    for (const t of tenantDirs) {
       const tenantDir = path.join(this.rootDir, t);
-      const tables = table !== undefined ? [table] : await childDirs(tenantDir);
-      for (const tb of tables) {
+      const tableDirs = tenant !== undefined && table !== undefined ? [parquetTableSegments(tenant, table)[1]] : await childDirs(tenantDir, isParquetSegment);
+      for (const tb of tableDirs) {
         const tableDir = path.join(tenantDir, tb);
-        for (const d of await childDirs(tableDir)) {
-          if (parseDateDir(d) !== null) dirs.push(path.join(tableDir, d));
-        }
+        for (const d of await childDirs(tableDir, (name) => parseDateDir(name) !== null)) dirs.push(path.join(tableDir, d));
       }
     }
     return dirs;
@@ -318,11 +317,11 @@ function assertRecord(record: StoredRecord, index: number): void {
   }
 }
 
-/** Names of child directories that could be tenants/tables/dates; [] if absent. */
-async function childDirs(dir: string): Promise<string[]> {
+/** Names of the child directories that `fits`; [] if absent. */
+async function childDirs(dir: string, fits: (name: string) => boolean): Promise<string[]> {
   const entries = await readDirIfExists(dir);
   return entries
-    .filter((e) => e.isDirectory() && (isValidName(e.name) || parseDateDir(e.name) !== null))
+    .filter((e) => e.isDirectory() && fits(e.name))
     .map((e) => e.name)
     .sort();
 }

@@ -1,10 +1,12 @@
 // Defense in depth for file paths. The caller already validated tenant and
 // table, but a path built from request data is the one place where a missed
 // check becomes a write outside PARQUET_DIR, so every segment is checked
-// again here and the result must resolve strictly inside the root.
+// again here and the result must resolve strictly inside the root. The
+// directory names of (tenant, table) come from physical-names.ts.
 
 import path from 'node:path';
 import { Errors } from '../../platform/errors.js';
+import { parquetTableSegments, parseParquetTableSegments } from '../physical-names.js';
 import { formatDateDir, formatPartName, parseDateDir, parsePartName } from './part-name.js';
 import type { PartRange } from './part-name.js';
 import { isValidDate } from './utc-date.js';
@@ -31,7 +33,7 @@ export function partitionDir(root: string, tenant: string, table: string, date: 
   assertName('tenant', tenant);
   assertName('table', table);
   if (!isValidDate(date)) throw Errors.validation('invalid partition date', { date });
-  const dir = path.resolve(root, tenant, table, formatDateDir(date));
+  const dir = path.resolve(root, ...parquetTableSegments(tenant, table), formatDateDir(date));
   if (!isInside(root, dir)) throw Errors.validation('partition path escapes the Parquet root', { tenant, table });
   return dir;
 }
@@ -50,16 +52,17 @@ export interface ParsedPartPath extends PartRange {
 
 /**
  * Parses an absolute (or root-relative) part path back into its parts, or
- * returns null when it is not exactly <root>/<tenant>/<table>/date=<d>/part-….
+ * returns null when it is not exactly <root>/<tenant dir>/<table dir>/date=<d>/part-….
  */
 export function parsePartPath(root: string, candidate: string): ParsedPartPath | null {
   const abs = path.resolve(root, candidate);
   if (!isInside(root, abs)) return null;
   const segments = path.relative(root, abs).split(path.sep);
   if (segments.length !== 4) return null;
-  const [tenant, table, dateDir, name] = segments as [string, string, string, string];
+  const [tenantDir, tableDir, dateDir, name] = segments as [string, string, string, string];
+  const ref = parseParquetTableSegments(tenantDir, tableDir);
   const date = parseDateDir(dateDir);
   const range = parsePartName(name);
-  if (!isValidName(tenant) || !isValidName(table) || date === null || !isValidDate(date) || range === null) return null;
-  return { tenant, table, date, path: abs, relativePath: segments.join('/'), ...range };
+  if (!ref || !isValidName(ref.tenant) || !isValidName(ref.table) || date === null || !isValidDate(date) || range === null) return null;
+  return { tenant: ref.tenant, table: ref.table, date, path: abs, relativePath: segments.join('/'), ...range };
 }
