@@ -1,6 +1,7 @@
 // Everything the dashboard page shows, in one JSON document it polls:
 // service health, workers, headline counters, chart series, tenants, alerts
 // and recent logs.
+import type { AlertDelivery } from '../../monitoring/alert-delivery.js';
 import type { AlertEngine, AlertStatus } from '../../monitoring/alert-engine.js';
 import { WORKER_CIRCUIT_METRIC, WORKER_DOWN_FAILED_SHARE, WORKER_HEALTH_CHECKS_METRIC, WORKER_HEALTH_WINDOW_SEC } from '../../monitoring/alert-rules.js';
 import type { DiskProbe } from '../../monitoring/disk-probe.js';
@@ -15,6 +16,8 @@ export interface MonitoringState {
   history: MetricHistory;
   alerts: AlertEngine;
   disk: DiskProbe;
+  /** Receivers of firing/resolved alerts (Alertmanager, webhook); absent in tests that build no delivery. */
+  delivery?: AlertDelivery;
 }
 
 export interface DashboardSnapshot {

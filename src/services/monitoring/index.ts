@@ -1,6 +1,7 @@
 // The monitoring service: /metrics, /alerts, /logs and the dashboard. It keeps
 // a short history of registry snapshots (charts, rates) and evaluates alert
 // rules on a timer; both loops run only between start() and stop().
+import { AlertDelivery } from '../../monitoring/alert-delivery.js';
 import { loadAlertRules } from '../../monitoring/alert-rules.js';
 import { AlertEngine } from '../../monitoring/alert-engine.js';
 import { DASHBOARD_CHARTS } from '../../monitoring/charts.js';
@@ -40,7 +41,9 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
       return lag.seconds > 0 ? Math.min(sinceProgress, lag.seconds) : sinceProgress;
     },
   });
-  const mon: MonitoringState = { history, alerts, disk };
+  // Alertmanager / webhook delivery: enqueue-only on the evaluation path.
+  const delivery = new AlertDelivery(cfg, { registry: deps.metrics.registry, logger: deps.logger.child({ service: 'monitoring' }) });
+  const mon: MonitoringState = { history, alerts, disk, delivery };
 
   const timers: NodeJS.Timeout[] = [];
   let lastLoopError = 0;
@@ -63,6 +66,7 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
     await disk.refresh();
     await history.capture({ chart: false });
     alerts.evaluate(history);
+    delivery.observe(alerts.list());
   });
 
   return {
@@ -87,10 +91,12 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
     },
     async stop() {
       for (const t of timers.splice(0)) clearInterval(t);
+      await delivery.stop();
     },
     health() {
-      if (loopErrors.size === 0) return { status: 'ok' };
-      return { status: 'degraded', reasons: [...loopErrors].map(([loop, msg]) => `${loop === 'alerts' ? 'alert evaluation' : 'metric sampling'} failing: ${msg}`) };
+      const reasons = [...loopErrors].map(([loop, msg]) => `${loop === 'alerts' ? 'alert evaluation' : 'metric sampling'} failing: ${msg}`);
+      reasons.push(...delivery.health());
+      return reasons.length === 0 ? { status: 'ok' } : { status: 'degraded', reasons };
     },
   };
 }
