@@ -9,18 +9,20 @@
 // error (the other cases are in test/unit/config.test.ts).
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAlertmanager, type AmAlert, type RunningAlertmanager } from '../helpers/alertmanager.js';
-import { adminHeaders, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
+import { adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 const SECRET = 'integration-webhook-secret-42';
 const RULE = 'alerted_ingest';
 const TENANT = 'alerted';
+const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
 
 interface HookDelivery {
   alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string }>;
@@ -222,6 +224,33 @@ describe('alert delivery to Alertmanager and a signed webhook', () => {
     assert.ok(Date.parse(resolved.endsAt) <= Date.now(), 'a resolved alert ends in the past');
     assert.equal(resolved.startsAt, first.startsAt);
     assert.equal(badSignatures, 0, 'every webhook delivery carried a valid, fresh signature');
+  });
+
+  test('GET /alerts/rules.yml serves the defaults and the configured rule as a rule file promtool accepts', async (t) => {
+    if (skipped) {
+      t.skip(skipped);
+      return;
+    }
+    const url = plane!.url('monitoring', '/alerts/rules.yml');
+    assert.equal((await fetch(url)).status, 401, 'needs a credential');
+    const writer = await tenantKeyHeaders(plane!, 'rules-reader');
+    assert.equal((await fetch(url, { headers: writer.headers })).status, 403, 'a tenant key may not read it');
+    const res = await fetch(url, { headers: await adminHeaders(plane!) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/yaml/);
+    const text = await res.text();
+    assert.match(text, /- alert: "alerted_ingest"\n {8}expr: "sum\(rate\(ingest_rows_total\{tenant=\\"alerted\\"\}\[2s\]\)\) > 0"\n {8}for: "400ms"/);
+    assert.match(text, /- alert: "wal_lag"/);
+    assert.match(text, /interval: "200ms"/);
+    if (!PROMTOOL) {
+      console.log('# skipping promtool check rules: promtool not installed (Debian package prometheus)');
+      return;
+    }
+    const file = path.join(dir, 'exported.yml');
+    writeFileSync(file, text);
+    const check = spawnSync(PROMTOOL, ['check', 'rules', file], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `promtool check rules:\n${check.stdout}${check.stderr}`);
+    assert.match(check.stdout, /SUCCESS: 8 rules found/);
   });
 
   test('a control plane that dies leaves no alert firing forever: its lease runs out in Alertmanager', async (t) => {
