@@ -50,6 +50,15 @@ export function registerMonitoringMetrics(registry: Registry, sources: Monitorin
     },
   });
   new Gauge({
+    name: 'state_store_disk_bytes',
+    help: 'Bytes the state store (LevelDB under STATE_PATH: sessions, users, catalog, jobs…) takes on disk',
+    registers: [registry],
+    collect() {
+      const b = sources.disk.stateStoreBytes;
+      if (b !== undefined) this.set(b);
+    },
+  });
+  new Gauge({
     name: 'applier_seconds_since_progress',
     help: 'Seconds the applier has had unapplied WAL records without committing a batch (0 when caught up)',
     registers: [registry],

@@ -9,6 +9,11 @@ export function createAuthGatewayService(deps: ServiceDeps): ServiceModule {
     routes: authGatewayRoutes(deps),
     async start() {
       await deps.auth.ensureBootstrapped();
+      // Session and login-counter upkeep runs where logins happen.
+      deps.auth.maintenance.start();
+    },
+    async stop() {
+      await deps.auth.maintenance.stop();
     },
   };
 }

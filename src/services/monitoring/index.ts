@@ -23,7 +23,7 @@ export function createMonitoringService(deps: ServiceDeps): ServiceModule {
   const cfg = deps.config.monitoring;
   const rules = loadAlertRules(cfg.alerts);
   const alerts = new AlertEngine(rules, { logger: log });
-  const disk = new DiskProbe(deps.config.paths.dataDir);
+  const disk = new DiskProbe(deps.config.paths.dataDir, deps.config.paths.statePath);
   const history = new MetricHistory(deps.metrics.registry, DASHBOARD_CHARTS, {
     chartPoints: CHART_POINTS,
     extraWindowSec: Math.max(0, ...rules.map((r) => windowOf(r.expr))),
