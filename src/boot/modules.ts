@@ -199,9 +199,10 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'alerting',
-      needs: [],
+      // The disk probe sizes the state store's directory: it must exist first.
+      needs: ['stateStore'],
       start: async () => {
-        const alerting = new AlertingRuntime(config.monitoring, config.paths.dataDir, registry, logger);
+        const alerting = new AlertingRuntime(config.monitoring, config.paths, registry, logger);
         await alerting.start();
         return alerting;
       },

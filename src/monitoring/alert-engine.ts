@@ -3,7 +3,7 @@
 // inactive when the condition clears or its metric has no data. Transitions are
 // logged, so /logs and the process output tell the story of every alert.
 import type { Logger } from 'pino';
-import type { AlertOp, AlertRule } from './alert-rules.js';
+import { alertLabels, type AlertOp, type AlertRule } from './alert-rules.js';
 import { evaluate, type SnapshotSource } from './metric-expression.js';
 
 export type AlertState = 'inactive' | 'pending' | 'firing';
@@ -22,6 +22,8 @@ export interface AlertStatus {
   threshold: number;
   forMs: number;
   lastEvaluatedAt: string | null;
+  /** The labels the alert is delivered with (alertname, severity, service, tenant where relevant, the rule's own). */
+  labels: Record<string, string>;
 }
 
 interface RuleState {
@@ -47,13 +49,17 @@ export function compare(value: number, op: AlertOp, threshold: number): boolean 
 
 export class AlertEngine {
   private readonly states = new Map<string, RuleState>();
+  private readonly labels = new Map<string, Record<string, string>>();
 
   constructor(
     readonly rules: readonly AlertRule[],
     private readonly opts: { logger: Logger; onChange?: (rule: AlertRule, state: AlertState) => void; now?: number },
   ) {
     const t = opts.now ?? Date.now();
-    for (const r of rules) this.states.set(r.name, { state: 'inactive', since: t, activeAt: null, value: null, lastEvaluatedAt: null });
+    for (const r of rules) {
+      this.states.set(r.name, { state: 'inactive', since: t, activeAt: null, value: null, lastEvaluatedAt: null });
+      this.labels.set(r.name, alertLabels(r));
+    }
   }
 
   evaluate(source: SnapshotSource, now = Date.now()): void {
@@ -99,6 +105,7 @@ export class AlertEngine {
         threshold: rule.threshold,
         forMs: rule.forMs,
         lastEvaluatedAt: s.lastEvaluatedAt === null ? null : new Date(s.lastEvaluatedAt).toISOString(),
+        labels: { ...this.labels.get(rule.name)! },
       };
     });
   }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { AppConfig } from '../platform/config/load-config.js';
+import { TENANT_ID_PATTERN } from '../platform/http/tenant-id.js';
 import { metricExpr, type MetricExpr } from './metric-expression.js';
 
 export type AlertOp = '>' | '>=' | '<' | '<=';
@@ -17,6 +18,8 @@ export interface AlertRule {
   threshold: number;
   /** How long the condition must hold before the alert fires (pending until then). */
   forMs: number;
+  /** Extra labels sent with the alert (Alertmanager routes on them); `service` is always set. */
+  labels: Record<string, string>;
 }
 
 const ruleSchema = z.strictObject({
@@ -27,9 +30,21 @@ const ruleSchema = z.strictObject({
   op: z.enum(['>', '>=', '<', '<=']),
   threshold: z.number(),
   forMs: z.number().int().nonnegative(),
+  labels: z
+    .record(
+      z
+        .string()
+        .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/)
+        .refine((k) => k !== 'alertname' && k !== 'severity' && !k.startsWith('__'), { message: 'alertname and severity come from name and severity; __ names are reserved' }),
+      z.string().max(256),
+    )
+    .default({}),
   enabled: z.boolean().optional(),
 });
 const fileSchema = z.array(ruleSchema.partial().required({ name: true }));
+
+/** The `service` label of rules that do not name one. */
+export const DEFAULT_SERVICE_LABEL = 'control-plane';
 
 /**
  * Metrics of the remote-worker feature (src/workers/metrics.ts), by {service, worker}; the
@@ -43,7 +58,7 @@ export const WORKER_DOWN_FAILED_SHARE = 0.5;
 export const WORKER_HEALTH_WINDOW_SEC = 30;
 
 /** Every route template but the health probes. */
-const NOT_PROBES = '(?!/ready$|/health$).*';
+const NOT_PROBES = { not: '/ready|/health' };
 
 export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): AlertRule[] {
   const forMs = cfg.forMs;
@@ -56,6 +71,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>',
       threshold: cfg.walLagRecords,
       forMs,
+      labels: { service: 'tenant-node' },
     },
     {
       name: 'applier_lag',
@@ -65,6 +81,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>',
       threshold: cfg.applierLagSeconds,
       forMs,
+      labels: { service: 'tenant-node' },
     },
     {
       name: 'applier_stalled',
@@ -74,6 +91,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>',
       threshold: cfg.applierStallSeconds,
       forMs,
+      labels: { service: 'tenant-node' },
     },
     {
       name: 'http_5xx_ratio',
@@ -88,6 +106,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>',
       threshold: cfg.errorRatio,
       forMs,
+      labels: { service: 'control-plane' },
     },
     {
       name: 'worker_down',
@@ -102,6 +121,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>=',
       threshold: WORKER_DOWN_FAILED_SHARE,
       forMs,
+      labels: { service: 'remote-workers' },
     },
     {
       name: 'circuit_breaker_open',
@@ -111,6 +131,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '>',
       threshold: 0,
       forMs,
+      labels: { service: 'remote-workers' },
     },
     {
       name: 'disk_free_low',
@@ -120,6 +141,7 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       op: '<',
       threshold: cfg.diskFreeRatio,
       forMs,
+      labels: { service: 'control-plane' },
     },
   ];
 }
@@ -135,11 +157,31 @@ export function loadAlertRules(cfg: AppConfig['monitoring']['alerts']): AlertRul
       throw new Error(`ALERT_RULES_FILE ${cfg.rulesFile}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     for (const o of overrides) {
-      const merged = { forMs: cfg.forMs, severity: 'warning', summary: '', ...rules.get(o.name), ...o };
+      const base = rules.get(o.name);
+      // Labels of an override are merged into the default's, so `{"labels": {"team": "x"}}` keeps `service`.
+      const merged = { forMs: cfg.forMs, severity: 'warning', summary: '', ...base, ...o, labels: { ...base?.labels, ...o.labels } };
       const parsed = ruleSchema.safeParse(merged);
       if (!parsed.success) throw new Error(`ALERT_RULES_FILE ${cfg.rulesFile}: rule '${o.name}': ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       rules.set(o.name, parsed.data);
     }
   }
-  return [...rules.values()].filter((r) => r.enabled !== false).map(({ enabled: _enabled, ...r }) => r);
+  return [...rules.values()]
+    .filter((r) => r.enabled !== false)
+    .map(({ enabled: _enabled, ...r }) => ({ ...r, labels: { service: DEFAULT_SERVICE_LABEL, ...r.labels } }));
+}
+
+/**
+ * The label set an alert of this rule is sent with: alertname, severity, the
+ * rule's labels and, when its expression is about one tenant (a literal
+ * `tenant` matcher), that tenant.
+ */
+export function alertLabels(rule: AlertRule): Record<string, string> {
+  const tenant = tenantOf(rule.expr);
+  return { alertname: rule.name, severity: rule.severity, ...(tenant ? { tenant } : {}), ...rule.labels };
+}
+
+function tenantOf(expr: MetricExpr): string | undefined {
+  if (expr.kind === 'ratio') return tenantOf(expr.numerator) ?? tenantOf(expr.denominator);
+  const m = expr.labels?.tenant;
+  return typeof m === 'string' && TENANT_ID_PATTERN.test(m) ? m : undefined;
 }

@@ -1,10 +1,13 @@
 // Alert evaluation and the metric history behind it and the dashboard's charts,
 // built once by boot: a short history of registry snapshots (sampled every
-// MONITORING_SAMPLE_INTERVAL_MS), free disk under DATA_DIR, and the rules
-// evaluated every ALERT_EVAL_INTERVAL_MS. Both loops run between start() and stop().
+// MONITORING_SAMPLE_INTERVAL_MS), free disk under DATA_DIR, the rules evaluated
+// every ALERT_EVAL_INTERVAL_MS, and delivery of firing and resolved alerts to
+// Alertmanager and the webhook (queued: a slow receiver never holds evaluation).
+// Both loops run between start() and stop().
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AppConfig } from '../platform/config/load-config.js';
+import { AlertDelivery } from './alert-delivery.js';
 import { AlertEngine } from './alert-engine.js';
 import { loadAlertRules } from './alert-rules.js';
 import { DASHBOARD_CHARTS } from './charts.js';
@@ -20,6 +23,7 @@ export class AlertingRuntime {
   readonly history: MetricHistory;
   readonly alerts: AlertEngine;
   readonly disk: DiskProbe;
+  readonly delivery: AlertDelivery;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly loopErrors = new Map<string, string>();
   private lastLoopError = 0;
@@ -27,14 +31,15 @@ export class AlertingRuntime {
 
   constructor(
     private readonly settings: AppConfig['monitoring'],
-    dataDir: string,
+    paths: Pick<AppConfig['paths'], 'dataDir' | 'statePath'>,
     registry: Registry,
     logger: Logger,
   ) {
     this.log = logger.child({ service: 'monitoring', component: 'alerts' });
     const rules = loadAlertRules(settings.alerts);
     this.alerts = new AlertEngine(rules, { logger: this.log });
-    this.disk = new DiskProbe(dataDir);
+    this.disk = new DiskProbe(paths.dataDir, paths.statePath);
+    this.delivery = new AlertDelivery(settings, { registry, logger: logger.child({ service: 'monitoring' }) });
     this.history = new MetricHistory(registry, DASHBOARD_CHARTS, {
       chartPoints: CHART_POINTS,
       extraWindowSec: Math.max(0, ...rules.map((r) => windowOf(r.expr))),
@@ -49,13 +54,15 @@ export class AlertingRuntime {
     this.every(this.settings.alerts.evalIntervalMs, this.evaluate);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.delivery.stop();
   }
 
-  /** Loops that keep failing, by name, with their last error (for /health). */
-  failingLoops(): string[] {
-    return [...this.loopErrors].map(([loop, msg]) => `${loop === 'alerts' ? 'alert evaluation' : 'metric sampling'} failing: ${msg}`);
+  /** Why alerting is degraded (for /health): loops that keep failing, receivers that keep refusing. */
+  problems(): string[] {
+    const loops = [...this.loopErrors].map(([loop, msg]) => `${loop === 'alerts' ? 'alert evaluation' : 'metric sampling'} failing: ${msg}`);
+    return [...loops, ...this.delivery.health()];
   }
 
   private readonly sample = this.guarded('sample', async () => {
@@ -66,6 +73,7 @@ export class AlertingRuntime {
     await this.disk.refresh();
     await this.history.capture({ chart: false });
     this.alerts.evaluate(this.history);
+    this.delivery.observe(this.alerts.list());
   });
 
   private every(ms: number, fn: () => Promise<void>): void {

@@ -1,7 +1,8 @@
-// Free space on the file system holding DATA_DIR, refreshed by the monitoring
-// loop (statfs is async; a scrape reads the last value instead of waiting).
+// Free space on the file system holding DATA_DIR, and the bytes the state
+// store (LevelDB) takes on disk, refreshed by the monitoring loop (statfs and
+// stat are async; a scrape reads the last value instead of waiting).
 import type { StatsFs } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface DiskUsage {
@@ -13,11 +14,20 @@ export interface DiskUsage {
 
 export class DiskProbe {
   private last?: DiskUsage;
+  private stateBytes?: number;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** STATE_PATH: its files are summed (LevelDB keeps a flat directory of tables and logs). */
+    readonly statePath?: string,
+  ) {}
 
   get usage(): DiskUsage | undefined {
     return this.last;
+  }
+
+  get stateStoreBytes(): number | undefined {
+    return this.stateBytes;
   }
 
   async refresh(): Promise<DiskUsage | undefined> {
@@ -31,7 +41,21 @@ export class DiskProbe {
     } catch {
       // Nothing on the path exists or statfs failed; keep the previous reading.
     }
+    if (this.statePath) this.stateBytes = (await directoryBytes(this.statePath)) ?? this.stateBytes;
     return this.last;
+  }
+}
+
+async function directoryBytes(dir: string): Promise<number | undefined> {
+  try {
+    let total = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      // A file compacted away between readdir and stat is simply not counted.
+      if (entry.isFile()) total += (await stat(path.join(dir, entry.name)).catch(() => undefined))?.size ?? 0;
+    }
+    return total;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,21 @@
 import { z } from 'zod';
 import { bucketsOf, seriesOf, type MetricSnapshot } from './metric-snapshot.js';
 
-const labels = z.record(z.string(), z.string()).optional().describe('label → full-match regex');
+const regex = z.string().refine(
+  (v) => {
+    try {
+      new RegExp(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+const labels = z
+  .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.union([regex, z.strictObject({ not: regex })]))
+  .optional()
+  .describe('label → full-match regex (like =~), or {"not": regex} (like !~)');
 const metric = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
 const windowSec = z.number().positive().max(3600).optional();
 

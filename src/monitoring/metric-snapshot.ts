@@ -31,8 +31,12 @@ export async function captureSnapshot(registry: Registry, now = Date.now()): Pro
   return { t: now, families };
 }
 
-/** Label matchers are full-match regular expressions, like PromQL's `=~`. */
-export type LabelMatchers = Record<string, string>;
+/**
+ * Label matchers are full-match regular expressions, like PromQL's `=~`;
+ * `{not: regex}` matches every value the regex does not, like `!~`.
+ */
+export type LabelMatcher = string | { not: string };
+export type LabelMatchers = Record<string, LabelMatcher>;
 
 const compiled = new Map<string, RegExp>();
 function fullMatch(pattern: string): RegExp {
@@ -46,9 +50,10 @@ function fullMatch(pattern: string): RegExp {
 
 export function labelsMatch(labels: Record<string, string | number>, matchers: LabelMatchers | undefined): boolean {
   if (!matchers) return true;
-  for (const [name, pattern] of Object.entries(matchers)) {
+  for (const [name, matcher] of Object.entries(matchers)) {
     const v = labels[name];
-    if (!fullMatch(pattern).test(v === undefined ? '' : String(v))) return false;
+    const value = v === undefined ? '' : String(v);
+    if (typeof matcher === 'string' ? !fullMatch(matcher).test(value) : fullMatch(matcher.not).test(value)) return false;
   }
   return true;
 }

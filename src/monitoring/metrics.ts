@@ -47,4 +47,13 @@ export function registerMonitoringMetrics(registry: Registry, sources: Monitorin
       if (u) this.set(u.freeRatio);
     },
   });
+  new Gauge({
+    name: 'state_store_disk_bytes',
+    help: 'Bytes the state store (LevelDB under STATE_PATH: sessions, users, catalog, jobs…) takes on disk',
+    registers: [registry],
+    collect() {
+      const b = sources.disk.stateStoreBytes;
+      if (b !== undefined) this.set(b);
+    },
+  });
 }

@@ -99,7 +99,7 @@ test('histogram quantiles interpolate within the bucket over the window', async 
 test('a rule goes inactive → pending → firing after forMs, and resolves when the value drops or disappears', async () => {
   const registry = new Registry();
   const lag = new Gauge({ name: 'lag', help: 'h', registers: [registry] });
-  const rule: AlertRule = { name: 'lag_high', summary: 's', severity: 'warning', expr: { kind: 'value', metric: 'lag' }, op: '>', threshold: 10, forMs: 1000 };
+  const rule: AlertRule = { name: 'lag_high', summary: 's', severity: 'warning', expr: { kind: 'value', metric: 'lag' }, op: '>', threshold: 10, forMs: 1000, labels: {} };
   const changes: string[] = [];
   const engine = new AlertEngine([rule], { logger: silent, now: 0, onChange: (r, s) => changes.push(`${r.name}:${s}`) });
   const at = async (t: number) => {

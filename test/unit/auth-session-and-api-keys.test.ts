@@ -82,3 +82,72 @@ test('many concurrent first uses of one key run scrypt once', async () => {
   assert.ok(all.every((p) => p?.role === 'reader'));
   assert.ok(ms < 2000, `64 concurrent first verifications took ${ms.toFixed(0)} ms`);
 });
+
+test('sessions are indexed by user: listing and revoking one user reads only theirs, other users keep theirs', async () => {
+  const sessions = new SessionStore(() => state, 3600);
+  const mine = [await sessions.create({ username: 'dora', role: 'reader', tenant: 'acme' }, { ip: '10.0.0.1', userAgent: 'curl/8' })];
+  mine.push(await sessions.create({ username: 'dora', role: 'reader', tenant: 'acme' }));
+  // A username that is a prefix of another's must not reach into its range.
+  const other = await sessions.create({ username: 'dor', role: 'reader', tenant: 'acme' });
+  const longer = await sessions.create({ username: 'dora2', role: 'reader', tenant: 'acme' });
+
+  const listed = await sessions.listForUser('dora');
+  assert.deepEqual(listed.map((s) => s.id).sort(), mine.map((m) => m.session.id).sort());
+  assert.deepEqual(listed.find((s) => s.id === mine[0]!.session.id)?.client, { ip: '10.0.0.1', userAgent: 'curl/8' });
+
+  // The index holds exactly dora's keys; revoking walks those and nothing else.
+  const indexed: string[] = [];
+  for await (const k of state.sublevel('sessionsByUser').keys({ gt: 'dora\u0000', lt: 'dora\u0001' })) indexed.push(k);
+  assert.equal(indexed.length, 2);
+  assert.equal(await sessions.revokeUser('dora', 'test'), 2);
+  assert.deepEqual(await sessions.listForUser('dora'), [], 'revoked sessions are not listed');
+  assert.equal(await sessions.isActive(other.session.id), true);
+  assert.equal(await sessions.isActive(longer.session.id), true);
+});
+
+test('prune deletes expired and revoked sessions with their index entries; live ones stay and still refresh', async () => {
+  const dir2 = makeTempDir('auth-prune');
+  const store = await StateStore.open(dir2);
+  try {
+    let t = 1_000_000;
+    const sessions = new SessionStore(() => store, 60, () => t);
+    const expiring = await sessions.create({ username: 'erin', role: 'writer', tenant: 'acme' });
+    t += 30_000;
+    const live = await sessions.create({ username: 'erin', role: 'writer', tenant: 'acme' });
+    const revoked = await sessions.create({ username: 'frank', role: 'writer', tenant: 'acme' });
+    await sessions.revoke(revoked.session.id, 'logout');
+    t += 31_000; // the first one's refresh token has expired
+
+    assert.deepEqual(await sessions.prune(), { pruned: 2, remaining: 1 });
+    const left: string[] = [];
+    for await (const k of store.sublevel('sessions').keys()) left.push(k);
+    assert.deepEqual(left, [live.session.id]);
+    const index: string[] = [];
+    for await (const k of store.sublevel('sessionsByUser').keys()) index.push(k);
+    assert.deepEqual(index, [`erin\u0000${live.session.id}`]);
+    // Pruned sessions are refused as before (now as unknown), the live one works.
+    assert.equal(await sessions.isActive(expiring.session.id), false);
+    assert.deepEqual(await sessions.refresh(expiring.refreshToken), { ok: false, reason: 'unknown' });
+    assert.equal((await sessions.refresh(live.refreshToken)).ok, true);
+    assert.deepEqual(await sessions.prune(), { pruned: 0, remaining: 1 });
+  } finally {
+    await store.close();
+    removeTempDir(dir2);
+  }
+});
+
+test('sessions written before the index existed are indexed on first use, so revoking the user still finds them', async () => {
+  const dir2 = makeTempDir('auth-legacy');
+  const store = await StateStore.open(dir2);
+  try {
+    const legacy = { id: '00000000-0000-4000-8000-000000000001', username: 'gina', role: 'reader', tenant: 'acme', createdAt: Date.now(), expiresAt: Date.now() + 3600_000, refreshHash: 'x', spent: [] };
+    await store.sublevel('sessions').put(legacy.id, legacy);
+    const sessions = new SessionStore(() => store, 3600);
+    assert.equal(await sessions.revokeUser('gina', 'user_disabled'), 1);
+    assert.equal(await sessions.isActive(legacy.id), false);
+    assert.ok(await store.sublevel('meta').get('auth.sessionsByUser.v1'), 'built once, remembered');
+  } finally {
+    await store.close();
+    removeTempDir(dir2);
+  }
+});

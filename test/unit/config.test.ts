@@ -57,6 +57,31 @@ test('SERVICES picks a subset and worker URLs split on commas', () => {
   assert.deepEqual(cfg.workers.urls['tenant-node'], ['http://a:1', 'http://b:2']);
 });
 
+test('alert delivery: Alertmanager URLs split on commas; bad URLs and an unsigned webhook are refused without echoing them', () => {
+  const cfg = parseConfig({ ALERTMANAGER_URL: 'http://am1:9093, https://ops:pw@am2/prefix/', ALERT_WEBHOOK_URL: 'https://hooks.example.com/x', ALERT_WEBHOOK_SECRET: '0123456789abcdef' });
+  assert.deepEqual(cfg.monitoring.delivery.alertmanagerUrls, ['http://am1:9093', 'https://ops:pw@am2/prefix/']);
+  assert.deepEqual(cfg.monitoring.delivery.webhook, { url: 'https://hooks.example.com/x', secret: '0123456789abcdef' });
+  assert.equal(parseConfig({}).monitoring.delivery.webhook, undefined);
+  assert.deepEqual(parseConfig({}).monitoring.delivery.alertmanagerUrls, []);
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ ALERTMANAGER_URL: 'http://am:9093,not a url' }, /^ALERTMANAGER_URL: URL #2: not a valid URL$/],
+    [{ ALERTMANAGER_URL: 'ftp://am:9093' }, /^ALERTMANAGER_URL: URL #1: must be http:\/\/ or https:\/\//],
+    [{ ALERTMANAGER_URL: 'http://am:9093/?x=1' }, /^ALERTMANAGER_URL: URL #1: must not have a query or fragment$/],
+    [{ ALERT_WEBHOOK_URL: 'https://hooks.example.com/T0K3N#frag', ALERT_WEBHOOK_SECRET: '0123456789abcdef' }, /^ALERT_WEBHOOK_URL: URL: must not have a query or fragment$/],
+    [{ ALERT_WEBHOOK_URL: 'https://hooks.example.com/T0K3N' }, /^ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set/],
+    [{ ALERT_WEBHOOK_URL: 'https://hooks.example.com/T0K3N', ALERT_WEBHOOK_SECRET: 'short' }, /^ALERT_WEBHOOK_SECRET: at least 16 characters$/],
+    [{ ALERT_DELIVERY_MAX_ATTEMPTS: '0' }, /^ALERT_DELIVERY_MAX_ATTEMPTS/],
+    [{ SESSION_PRUNE_INTERVAL_MS: '-5' }, /^SESSION_PRUNE_INTERVAL_MS/],
+  ];
+  for (const [env, pattern] of cases) {
+    const problems = problemsOf(env);
+    assert.equal(problems.length, 1, `${JSON.stringify(env)}: ${problems.join('; ')}`);
+    assert.match(problems[0]!, pattern);
+    assert.doesNotMatch(problems[0]!, /T0K3N|ops:pw|short/, 'delivery URLs and secrets are never echoed');
+  }
+});
+
 test('.env.example documents every key with its default', () => {
   const text = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
   const documented = new Map<string, string>();

@@ -12,7 +12,8 @@ import type { StateStore } from '../state-store.js';
 import { AccessTokens, principalOf } from './access-token.js';
 import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
 import type { AppConfig } from '../config/load-config.js';
-import { LoginLimiter } from './login-limiter.js';
+import { AuthMaintenance } from './auth-maintenance.js';
+import { LoginLimiter, stateStoreCounters } from './login-limiter.js';
 import { AuthMetrics, type RejectReason } from './metrics.js';
 import { dummyPasswordHash, hashSecret, verifySecret } from './password-hash.js';
 import type { Principal, UserRole } from './principal.js';
@@ -32,6 +33,7 @@ export interface IssuedTokens {
 }
 
 const BOOTSTRAP_KEY = 'auth.adminBootstrap';
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class AuthRuntime {
   readonly tokens: AccessTokens;
@@ -41,6 +43,8 @@ export class AuthRuntime {
   readonly users: UserStore;
   readonly loginLimiter: LoginLimiter;
   readonly metrics: AuthMetrics;
+  /** Prunes ended sessions and stale login counters on a schedule; started by the auth gateway. */
+  readonly maintenance: AuthMaintenance;
   private bootstrapped?: Promise<void>;
   private readonly log: Logger;
 
@@ -59,7 +63,14 @@ export class AuthRuntime {
     this.apiKeys = new ApiKeyStore(state, settings.apiKeyCacheSeconds * 1000, (cache) => apiKeyChecks[cache].inc());
     this.tenants = new TenantStore(state);
     this.users = new UserStore(state);
-    this.loginLimiter = new LoginLimiter(settings.login);
+    this.loginLimiter = new LoginLimiter(settings.login, Date.now, stateStoreCounters(state));
+    this.maintenance = new AuthMaintenance({
+      sessions: this.sessions,
+      loginLimiter: this.loginLimiter,
+      metrics: this.metrics,
+      logger: this.log,
+      intervalMs: settings.sessionPruneIntervalMs,
+    });
   }
 
   /** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD; later starts leave users alone. */
@@ -73,8 +84,6 @@ export class AuthRuntime {
         this.log.info({ username }, 'bootstrapped the admin user from ADMIN_USERNAME/ADMIN_PASSWORD');
       }
       await meta.put(BOOTSTRAP_KEY, { at: Date.now(), username });
-      const pruned = await this.sessions.prune();
-      if (pruned > 0) this.log.info({ pruned }, 'pruned expired sessions');
     })();
     this.bootstrapped.catch(() => (this.bootstrapped = undefined));
     return this.bootstrapped;
@@ -151,7 +160,7 @@ export class AuthRuntime {
    */
   async checkPassword(username: string, password: string, ip: string): Promise<UserRecord> {
     await this.ensureBootstrapped();
-    const wait = this.loginLimiter.retryAfter(username, ip);
+    const wait = await this.loginLimiter.retryAfter(username, ip);
     if (wait > 0) {
       this.metrics.logins.inc({ outcome: 'locked' });
       this.log.warn({ event: 'login_locked', username, ip, retryAfterSeconds: wait }, 'login refused: too many failed attempts');
@@ -161,16 +170,16 @@ export class AuthRuntime {
     // The same scrypt work whether or not the user exists, so timing does not reveal usernames.
     const ok = await verifySecret(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !ok) {
-      this.loginLimiter.recordFailure(username, ip);
+      await this.loginLimiter.recordFailure(username, ip);
       this.metrics.logins.inc({ outcome: 'bad_credentials' });
       this.log.warn({ event: 'login_failed', username, ip, reason: user ? 'bad_password' : 'unknown_user' }, 'login failed');
       throw Errors.unauthorized('invalid username or password');
     }
-    this.loginLimiter.recordSuccess(username);
+    await this.loginLimiter.recordSuccess(username);
     return user;
   }
 
-  async login(username: string, password: string, ip: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
+  async login(username: string, password: string, ip: string, userAgent?: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
     const user = await this.checkPassword(username, password, ip);
     const tenant = user.tenant ? await this.tenants.get(user.tenant) : undefined;
     if (user.disabled || (user.tenant && (!tenant || tenant.disabled))) {
@@ -178,7 +187,7 @@ export class AuthRuntime {
       throw Errors.forbidden(user.disabled ? 'user is disabled' : `tenant ${user.tenant} is disabled`);
     }
     this.metrics.logins.inc({ outcome: 'success' });
-    const { session, refreshToken } = await this.sessions.create(user);
+    const { session, refreshToken } = await this.sessions.create(user, { ip, userAgent });
     this.log.info({ event: 'login', username, role: user.role, sessionId: session.id }, 'login');
     return { tokens: await this.issue(session, refreshToken), user };
   }
@@ -207,6 +216,25 @@ export class AuthRuntime {
     const revoked = await this.sessions.revoke(principal.sessionId, 'logout');
     this.log.info({ event: 'logout', username: principal.subject, sessionId: principal.sessionId }, 'logout');
     return revoked;
+  }
+
+  /** The caller's own live sessions (users only: an API key is not a session). */
+  async listSessions(principal: Principal): Promise<SessionRecord[]> {
+    if (principal.kind !== 'user' || !principal.sessionId) throw Errors.badRequest('API keys have no sessions; only users logged in with a password do');
+    return this.sessions.listForUser(principal.subject);
+  }
+
+  /**
+   * Ends one of the caller's own sessions. Another user's session, an unknown
+   * id and an ended session are all 404, so session ids of others do not leak.
+   */
+  async endSession(principal: Principal, sessionId: string): Promise<SessionRecord> {
+    if (principal.kind !== 'user' || !principal.sessionId) throw Errors.badRequest('API keys have no sessions; only users logged in with a password do');
+    const session = SESSION_ID.test(sessionId) ? await this.sessions.get(sessionId) : null;
+    if (!session || session.username !== principal.subject || !(await this.sessions.isActive(sessionId))) throw Errors.notFound(`session ${sessionId.slice(0, 64)}`);
+    await this.sessions.revoke(sessionId, 'ended_by_user');
+    this.log.info({ event: 'session_ended', username: principal.subject, sessionId, current: sessionId === principal.sessionId }, 'session ended by its user');
+    return session;
   }
 
   async createUser(input: { username: string; password: string; role: UserRole; tenant?: string }, createdBy: string): Promise<UserRecord> {

@@ -5,7 +5,11 @@
 // stops its access tokens at once (they carry the session id and every service
 // checks it here). The store is the `sessions` sublevel with an in-memory copy
 // of the sessions in use; all services share this process, so a revocation is
-// seen by every one of them immediately.
+// seen by every one of them immediately. `sessionsByUser` indexes them by
+// username (key `<username>\0<session id>`, written in the same batch as the
+// session), so listing or revoking one user's sessions reads only theirs. An
+// ended session (refresh expired, or revoked) is deleted by prune(), which the
+// auth maintenance loop runs on a schedule.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { StateStore } from '../state-store.js';
 import type { UserRole } from './principal.js';
@@ -23,6 +27,17 @@ export interface SessionRecord {
   spent: string[];
   revokedAt?: number;
   revokedReason?: string;
+  /** Last refresh-token rotation. */
+  refreshedAt?: number;
+  /** Who logged in, for the owner's list of sessions (address and user agent, truncated). */
+  client?: { ip?: string; userAgent?: string };
+}
+
+export interface PruneResult {
+  /** Sessions deleted (refresh expired or revoked). */
+  pruned: number;
+  /** Session records left in the store. */
+  remaining: number;
 }
 
 export type RefreshOutcome =
@@ -30,6 +45,9 @@ export type RefreshOutcome =
   | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'reused' };
 
 const MAX_SPENT = 50;
+const INDEX_BUILT_KEY = 'auth.sessionsByUser.v1';
+/** Separates username and session id in index keys; usernames cannot hold it (see indexRange). */
+const SEP = '\u0000';
 const MAX_CACHED = 50_000;
 const REFRESH_PATTERN = /^rt_([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
 
@@ -51,14 +69,20 @@ function newRefreshToken(sessionId: string): string {
 export class SessionStore {
   private readonly cache = new Map<string, SessionRecord | null>();
   private readonly loading = new Map<string, Promise<SessionRecord | null>>();
+  private indexed?: Promise<void>;
 
   constructor(
     private readonly state: () => StateStore,
     private readonly refreshTtlSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private get db() {
     return this.state().sublevel<SessionRecord>('sessions');
+  }
+
+  private get byUser() {
+    return this.state().sublevel<{ expiresAt: number }>('sessionsByUser');
   }
 
   private remember(id: string, s: SessionRecord | null): void {
@@ -89,13 +113,16 @@ export class SessionStore {
   /** True while a session may be used: known, not revoked, refresh not expired. */
   async isActive(id: string): Promise<boolean> {
     const s = await this.get(id);
-    return !!s && s.revokedAt === undefined && s.expiresAt > Date.now();
+    return !!s && isLive(s, this.now());
   }
 
-  async create(user: { username: string; role: UserRole; tenant?: string }): Promise<{ session: SessionRecord; refreshToken: string }> {
+  async create(
+    user: { username: string; role: UserRole; tenant?: string },
+    client?: { ip?: string; userAgent?: string },
+  ): Promise<{ session: SessionRecord; refreshToken: string }> {
     const id = randomUUID();
     const refreshToken = newRefreshToken(id);
-    const now = Date.now();
+    const now = this.now();
     const session: SessionRecord = {
       id,
       username: user.username,
@@ -105,8 +132,13 @@ export class SessionStore {
       expiresAt: now + this.refreshTtlSeconds * 1000,
       refreshHash: sha256(refreshToken),
       spent: [],
+      ...(client ? { client: { ...(client.ip ? { ip: client.ip.slice(0, 64) } : {}), ...(client.userAgent ? { userAgent: client.userAgent.slice(0, 256) } : {}) } } : {}),
     };
-    await this.db.put(id, session);
+    await this.state()
+      .batch()
+      .put(id, session, { sublevel: this.db })
+      .put(indexKey(session.username, id), { expiresAt: session.expiresAt }, { sublevel: this.byUser })
+      .write();
     this.remember(id, session);
     return { session, refreshToken };
   }
@@ -125,10 +157,11 @@ export class SessionStore {
       return { ok: false, reason: 'reused' };
     }
     if (!sameHash(hash, session.refreshHash)) return { ok: false, reason: 'unknown' };
-    if (session.expiresAt <= Date.now()) return { ok: false, reason: 'expired' };
+    if (session.expiresAt <= this.now()) return { ok: false, reason: 'expired' };
     const refreshToken = newRefreshToken(session.id);
     session.spent = [...session.spent, hash].slice(-MAX_SPENT);
     session.refreshHash = sha256(refreshToken);
+    session.refreshedAt = this.now();
     await this.db.put(session.id, session);
     return { ok: true, session, refreshToken };
   }
@@ -137,28 +170,91 @@ export class SessionStore {
     // Cached sessions are marked before the first await, so nothing can use them in between.
     const session = this.cache.get(id) ?? (await this.get(id));
     if (!session || session.revokedAt !== undefined) return false;
-    session.revokedAt = Date.now();
+    session.revokedAt = this.now();
     session.revokedReason = reason;
     await this.db.put(id, session);
     return true;
   }
 
-  /** Revokes every live session of a user (disabled user, changed role). */
+  /** The user's sessions that can still be used, newest first (reads only this user's index entries). */
+  async listForUser(username: string): Promise<SessionRecord[]> {
+    await this.ensureIndexed();
+    const ids: string[] = [];
+    for await (const key of this.byUser.keys(indexRange(username))) ids.push(key.slice(key.lastIndexOf(SEP) + 1));
+    const now = this.now();
+    const sessions = await Promise.all(ids.map((id) => this.get(id)));
+    return sessions.filter((s): s is SessionRecord => !!s && s.username === username && isLive(s, now)).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Revokes every live session of a user (disabled user, changed password or role). */
   async revokeUser(username: string, reason: string): Promise<number> {
     let n = 0;
-    for await (const [id, s] of this.db.iterator()) {
-      if (s.username === username && s.revokedAt === undefined && (await this.revoke(id, reason))) n++;
-    }
+    for (const s of await this.listForUser(username)) if (await this.revoke(s.id, reason)) n++;
     return n;
   }
 
-  /** Drops sessions whose refresh token expired long ago (called at start). */
-  async prune(olderThanMs = 24 * 3600_000): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    const dead: string[] = [];
-    for await (const [id, s] of this.db.iterator()) if (s.expiresAt < cutoff) dead.push(id);
-    if (dead.length > 0) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })));
-    for (const id of dead) this.cache.delete(id);
-    return dead.length;
+  /**
+   * Deletes ended sessions (refresh token expired, or revoked) with their index
+   * entries. Either is refused already, so deleting changes no answer: an
+   * unknown session is not active and its refresh tokens are unknown.
+   */
+  async prune(): Promise<PruneResult> {
+    await this.ensureIndexed();
+    const now = this.now();
+    let total = 0;
+    let pruned = 0;
+    let dead: SessionRecord[] = [];
+    // LevelDB iterators read a snapshot, so deleting as we go is safe; a batch per thousand keeps memory flat.
+    const flush = async () => {
+      if (dead.length === 0) return;
+      const batch = this.state().batch();
+      for (const s of dead) batch.del(s.id, { sublevel: this.db }).del(indexKey(s.username, s.id), { sublevel: this.byUser });
+      await batch.write();
+      for (const s of dead) this.cache.delete(s.id);
+      pruned += dead.length;
+      dead = [];
+    };
+    for await (const s of this.db.values()) {
+      total++;
+      if (isLive(s, now)) continue;
+      dead.push(s);
+      if (dead.length >= PRUNE_BATCH) await flush();
+    }
+    await flush();
+    return { pruned, remaining: total - pruned };
   }
+
+  /** Sessions written before the index existed get their entries once (first use after an upgrade). */
+  private ensureIndexed(): Promise<void> {
+    this.indexed ??= (async () => {
+      const meta = this.state().sublevel<{ at: number }>('meta');
+      if (await meta.get(INDEX_BUILT_KEY)) return;
+      let batch = this.state().batch();
+      for await (const s of this.db.values()) {
+        batch.put(indexKey(s.username, s.id), { expiresAt: s.expiresAt }, { sublevel: this.byUser });
+        if (batch.length >= PRUNE_BATCH) {
+          await batch.write();
+          batch = this.state().batch();
+        }
+      }
+      await batch.put(INDEX_BUILT_KEY, { at: this.now() }, { sublevel: meta }).write();
+    })();
+    this.indexed.catch(() => (this.indexed = undefined));
+    return this.indexed;
+  }
+}
+
+const PRUNE_BATCH = 1000;
+
+function isLive(s: SessionRecord, now: number): boolean {
+  return s.revokedAt === undefined && s.expiresAt > now;
+}
+
+function indexKey(username: string, sessionId: string): string {
+  return `${username}${SEP}${sessionId}`;
+}
+
+/** Exactly the keys `<username>\0…`: a username containing \0 could reach into another's range, so callers also check the record's username. */
+function indexRange(username: string): { gt: string; lt: string } {
+  return { gt: `${username}${SEP}`, lt: `${username}\u0001` };
 }

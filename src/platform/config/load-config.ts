@@ -40,6 +40,15 @@ export interface AppConfig {
       diskFreeRatio: number;
       rulesFile?: string;
     };
+    delivery: {
+      alertmanagerUrls: readonly string[];
+      webhook?: { url: string; secret: string };
+      /** How often a firing (or recently resolved) alert is sent again. */
+      resendDelayMs: number;
+      timeoutMs: number;
+      queueSize: number;
+      maxAttempts: number;
+    };
   };
   auth: {
     jwtSecret: string;
@@ -49,6 +58,7 @@ export interface AppConfig {
     refreshTokenTtlSeconds: number;
     apiKeyCacheSeconds: number;
     login: { maxFailuresPerUser: number; maxFailuresPerIp: number; lockoutSeconds: number; maxLockoutSeconds: number; windowSeconds: number };
+    sessionPruneIntervalMs: number;
   };
   tracing: { otlpEndpoint?: string; serviceName: string };
   workers: {
@@ -73,13 +83,14 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
       const key = i.path.join('.') || '(root)';
-      const value = typeof raw[key] === 'string' && !/SECRET|PASSWORD/.test(key) ? ` (got '${raw[key]}')` : '';
+      // Secrets and delivery URLs (which may carry credentials or webhook tokens) are never echoed.
+      const value = typeof raw[key] === 'string' && !/SECRET|PASSWORD|ALERTMANAGER_URL|WEBHOOK_URL/.test(key) ? ` (got '${raw[key]}')` : '';
       return `${key}: ${i.message}${value}`;
     });
     throw new ConfigError(problems);
   }
   const env = parsed.data;
-  const problems = productionProblems(env);
+  const problems = [...productionProblems(env), ...deliveryProblems(env)];
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.DATA_DIR);
@@ -143,6 +154,14 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         diskFreeRatio: env.ALERT_DISK_FREE_RATIO,
         rulesFile: env.ALERT_RULES_FILE,
       },
+      delivery: {
+        alertmanagerUrls: env.ALERTMANAGER_URL,
+        ...(env.ALERT_WEBHOOK_URL && env.ALERT_WEBHOOK_SECRET ? { webhook: { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET } } : {}),
+        resendDelayMs: env.ALERT_RESEND_DELAY_MS,
+        timeoutMs: env.ALERT_DELIVERY_TIMEOUT_MS,
+        queueSize: env.ALERT_DELIVERY_QUEUE_SIZE,
+        maxAttempts: env.ALERT_DELIVERY_MAX_ATTEMPTS,
+      },
     },
     auth: {
       jwtSecret: env.JWT_SECRET,
@@ -158,6 +177,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         maxLockoutSeconds: 3600,
         windowSeconds: 900,
       },
+      sessionPruneIntervalMs: env.SESSION_PRUNE_INTERVAL_MS,
     },
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     workers: {
@@ -194,6 +214,14 @@ function productionProblems(env: Env): string[] {
   if (env.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || env.ADMIN_PASSWORD.length < 12) {
     problems.push('ADMIN_PASSWORD: production needs an admin password of at least 12 characters (not the development default)');
   }
+  return problems;
+}
+
+/** The webhook is signed or not sent: a URL without a usable secret is refused at boot. */
+function deliveryProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (every delivery is HMAC-signed)');
+  if (env.ALERT_WEBHOOK_SECRET && env.ALERT_WEBHOOK_SECRET.length < 16) problems.push('ALERT_WEBHOOK_SECRET: at least 16 characters');
   return problems;
 }
 

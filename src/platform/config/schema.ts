@@ -33,6 +33,31 @@ const workerUrls = optionalString.transform((v, ctx) => {
   return urls;
 });
 
+/**
+ * An http(s) URL that `new URL` accepts, without query or fragment (a path
+ * prefix is kept). The value is never echoed: it may carry credentials.
+ */
+const deliveryUrl = (v: string, ctx: z.RefinementCtx, key: string): boolean => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${key}: not a valid URL` });
+    return false;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${key}: must be http:// or https://, not ${u.protocol}` });
+  else if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: `${key}: must not have a query or fragment` });
+  else return true;
+  return false;
+};
+const alertmanagerUrls = optionalString.transform((v, ctx) => {
+  if (v === undefined) return [] as string[];
+  const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
+  urls.forEach((u, i) => deliveryUrl(u, ctx, `URL #${i + 1}`));
+  return urls;
+});
+const webhookUrl = optionalString.transform((v, ctx) => (v === undefined || !deliveryUrl(v, ctx, 'URL') ? undefined : v));
+
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
 export const DEV_ADMIN_PASSWORD = 'admin-dev-password';
 
@@ -107,6 +132,13 @@ export const envSchema = z.object({
   ALERT_ERROR_RATIO: z.coerce.number().min(0).max(1).default(0.05),
   ALERT_DISK_FREE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
   ALERT_RULES_FILE: optionalString,
+  ALERTMANAGER_URL: alertmanagerUrls,
+  ALERT_WEBHOOK_URL: webhookUrl,
+  ALERT_WEBHOOK_SECRET: optionalString,
+  ALERT_RESEND_DELAY_MS: positiveInt(60_000),
+  ALERT_DELIVERY_TIMEOUT_MS: positiveInt(10_000),
+  ALERT_DELIVERY_QUEUE_SIZE: positiveInt(10_000),
+  ALERT_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
 
   JWT_SECRET: z.string().min(1).default(DEV_JWT_SECRET),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
@@ -117,6 +149,7 @@ export const envSchema = z.object({
   LOGIN_MAX_FAILURES: positiveInt(5),
   LOGIN_IP_MAX_FAILURES: positiveInt(50),
   LOGIN_LOCKOUT_SECONDS: positiveInt(30),
+  SESSION_PRUNE_INTERVAL_MS: positiveInt(600_000),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),

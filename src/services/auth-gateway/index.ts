@@ -12,6 +12,11 @@ export function createAuthGatewayService(deps: AuthGatewayDeps): ServiceDefiniti
     routes: authGatewayRoutes(deps),
     async start() {
       await deps.auth.ensureBootstrapped();
+      // Session and login-counter upkeep runs where logins happen.
+      deps.auth.maintenance.start();
+    },
+    async stop() {
+      await deps.auth.maintenance.stop();
     },
   };
 }

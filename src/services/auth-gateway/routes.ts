@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { decodeJwt } from 'jose';
 import { looksLikeApiKey, publicView } from '../../platform/auth/api-key-store.js';
 import type { Principal } from '../../platform/auth/principal.js';
+import type { SessionRecord } from '../../platform/auth/session-store.js';
 import type { TenantRecord } from '../../platform/auth/tenant-store.js';
 import { publicUser } from '../../platform/auth/user-store.js';
 import { Errors } from '../../platform/errors.js';
@@ -34,6 +35,20 @@ function param(req: Request, name: string): string {
   return v;
 }
 
+/** A session as its owner sees it: never the refresh-token hashes. */
+function publicSession(s: SessionRecord, currentId: string | undefined) {
+  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  return {
+    id: s.id,
+    current: s.id === currentId,
+    createdAt: iso(s.createdAt),
+    expiresAt: iso(s.expiresAt),
+    ...(s.refreshedAt !== undefined ? { refreshedAt: iso(s.refreshedAt) } : {}),
+    ...(s.revokedAt !== undefined ? { endedAt: iso(s.revokedAt) } : {}),
+    ...(s.client ? { client: s.client } : {}),
+  };
+}
+
 function clientAddress(req: Request): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
@@ -59,7 +74,7 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       summary: 'Username + password → 15-minute access token (JWT) and a rotating refresh token; 429 with Retry-After after repeated failures',
       body: loginBody,
       handler: async ({ req, body }) => {
-        const { tokens, user } = await auth.login(body.username, body.password, clientAddress(req));
+        const { tokens, user } = await auth.login(body.username, body.password, clientAddress(req), req.get('user-agent'));
         return { ...tokens, user: publicUser(user) };
       },
     }),
@@ -121,6 +136,30 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
         const principal = principalOf(req);
         const user = principal.kind === 'user' ? await auth.users.get(principal.subject) : undefined;
         return { principal, ...(user ? { user: publicUser(user) } : {}) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/auth/sessions',
+      operation: 'auth.sessions.list',
+      auth: 'authenticated',
+      summary: 'The caller’s own live sessions (one per login): created, expires, last refreshed, client, which one is current',
+      handler: async ({ req }) => {
+        const principal = principalOf(req);
+        const sessions = (await auth.listSessions(principal)).map((s) => publicSession(s, principal.sessionId));
+        return { sessions, count: sessions.length };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/auth/sessions/:id',
+      operation: 'auth.sessions.end',
+      auth: 'authenticated',
+      summary: 'End one of the caller’s own sessions (its access and refresh tokens stop at once); any other id is 404',
+      handler: async ({ req }) => {
+        const principal = principalOf(req);
+        const session = await auth.endSession(principal, param(req, 'id'));
+        return { ended: true, session: publicSession({ ...session }, principal.sessionId) };
       },
     }),
 

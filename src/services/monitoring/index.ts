@@ -28,7 +28,7 @@ export function createMonitoringService(deps: MonitoringDeps): ServiceDefinition
     id: 'monitoring',
     routes: monitoringRoutes(deps, new DashboardAssets()),
     health() {
-      const failing = deps.alerting.failingLoops();
+      const failing = deps.alerting.problems();
       return failing.length === 0 ? { status: 'ok' } : { status: 'degraded', reasons: failing };
     },
   };

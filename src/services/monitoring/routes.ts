@@ -3,6 +3,7 @@
 import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
+import { prometheusRuleFile } from '../../monitoring/prometheus-rule-file.js';
 import type { MonitoringDeps } from './index.js';
 import type { DashboardAssets } from './dashboard-assets.js';
 import { forwardLogin, forwardLogout, forwardRefresh } from './dashboard-login.js';
@@ -39,7 +40,21 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
           firing: all.filter((a) => a.state === 'firing').length,
           pending: all.filter((a) => a.state === 'pending').length,
           evaluationIntervalMs: deps.config.monitoring.alerts.evalIntervalMs,
+          delivery: mon.delivery.status(),
         };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/alerts/rules.yml',
+      operation: 'monitoring.alerts.ruleFile',
+      auth: 'service',
+      summary: 'The alert rules (defaults and ALERT_RULES_FILE) as a Prometheus rule file, for your own Prometheus',
+      requires: [],
+      handler: ({ res }) => {
+        res.setHeader('Content-Type', 'application/yaml; charset=utf-8');
+        res.setHeader('Content-Disposition', 'inline; filename="rules.yml"');
+        res.send(prometheusRuleFile(mon.alerts.rules, { evalIntervalMs: deps.config.monitoring.alerts.evalIntervalMs }));
       },
     }),
     route({
