@@ -6,8 +6,14 @@ import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
 import { SLICE_ROWS } from './slices.js';
 
-export const SUBLEVELS = ['tenants', 'users', 'sessions', 'sessionsByUser', 'loginAttempts', 'apiKeys', 'catalog', 'queries', 'workers', 'jobs', 'ingest', 'meta'] as const;
-export type SublevelName = (typeof SUBLEVELS)[number];
+/**
+ * A sublevel's name. Which sublevels exist and which module owns each is
+ * declared once, in src/catalog/state-layout.ts, and handed to open().
+ */
+export type SublevelName = string;
+
+/** Every sublevel with the one module that writes it. */
+export type StateLayout = Readonly<Record<SublevelName, string>>;
 
 /** One write of StateStore.writeBatch: a key of one sublevel. */
 export type StoreWrite = { type: 'put'; sublevel: SublevelName; key: string; value: unknown } | { type: 'del'; sublevel: SublevelName; key: string };
@@ -39,24 +45,71 @@ const prefixOf = (name: SublevelName) => `!${name}!`;
 
 export type JsonSublevel<V = unknown> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>;
 
-export class StateStore {
+/** What a module may do with the state store: only its own sublevels (see StateStore.scoped). */
+export interface StateAccess {
+  readonly path: string;
+  readonly isOpen: boolean;
+  sublevel<V>(name: SublevelName): JsonSublevel<V>;
+  batch(): ReturnType<ClassicLevel<string, unknown>['batch']>;
+  writeBatch(writes: readonly StoreWrite[], options: { sync: boolean }): Promise<void>;
+  getMany<V>(sublevel: SublevelName, keys: readonly string[]): Promise<Array<V | undefined>>;
+}
+
+export class StateStore implements StateAccess {
   // Sublevel objects are not free to build; one per name, reused.
   private readonly sublevels = new Map<SublevelName, JsonSublevel<unknown>>();
 
   private constructor(
     readonly path: string,
     private readonly db: ClassicLevel<string, unknown>,
+    private readonly layout?: StateLayout,
   ) {}
 
-  static async open(path: string): Promise<StateStore> {
+  /** With a layout, only its sublevels can be used, and scoped() hands each owner its own. */
+  static async open(path: string, layout?: StateLayout): Promise<StateStore> {
     await mkdir(path, { recursive: true });
     const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json' });
     await db.open();
-    return new StateStore(path, db);
+    return new StateStore(path, db, layout);
+  }
+
+  /**
+   * The store as `owner` may use it: its own sublevels, nothing else. A module
+   * that reaches for another's sublevel fails loudly instead of quietly sharing it.
+   */
+  scoped(owner: string): StateAccess {
+    const layout = this.layout;
+    if (!layout) throw new Error('state store: scoped() needs the layout given to open()');
+    if (!Object.values(layout).includes(owner)) throw new Error(`state store: no sublevel is owned by ${owner}`);
+    const check = (name: SublevelName) => {
+      if (layout[name] !== owner) throw new Error(`state store: ${owner} may not use sublevel ${name} (${layout[name] ? `owned by ${layout[name]}` : 'undeclared'})`);
+    };
+    const store = this;
+    return {
+      path: this.path,
+      get isOpen() {
+        return store.isOpen;
+      },
+      sublevel: <V>(name: SublevelName) => {
+        check(name);
+        return this.sublevel<V>(name);
+      },
+      // Chained batches write through sublevel objects, which only this scope's own names yield.
+      batch: () => this.batch(),
+      writeBatch: (writes, options) => {
+        for (const w of writes) check(w.sublevel);
+        return this.writeBatch(writes, options);
+      },
+      getMany: <V>(name: SublevelName, keys: readonly string[]) => {
+        check(name);
+        return this.getMany<V>(name, keys);
+      },
+    };
   }
 
   /** A typed view of one concern's keyspace. */
   sublevel<V>(name: SublevelName): JsonSublevel<V> {
+    if (this.layout && !(name in this.layout)) throw new Error(`state store: sublevel ${name} is not declared in the state layout`);
     let sub = this.sublevels.get(name);
     if (!sub) {
       sub = this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' }) as unknown as JsonSublevel<unknown>;
