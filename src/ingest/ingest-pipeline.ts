@@ -33,6 +33,9 @@ export interface IngestDeps {
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+const idempotencyKey = (tenant: string, key: string) => `idem\u0000${tenant}\u0000${key}`;
+/** Every stored Idempotency-Key answer of a tenant (in the `ingest` sublevel), as a key range. */
+export const idempotencyKeyRange = (tenant: string) => ({ gte: idempotencyKey(tenant, ''), lt: `idem\u0000${tenant}\u0001` });
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export class IngestPipeline {
@@ -47,7 +50,7 @@ export class IngestPipeline {
     const rows = validateRecords(records, opts.table ?? 'events', deps.limits);
     const idem = deps.state().sublevel<IngestAck & { at: number }>('ingest');
     if (idemKey !== undefined) {
-      const prior = await idem.get(`idem\u0000${tenant}\u0000${idemKey}`);
+      const prior = await idem.get(idempotencyKey(tenant, idemKey));
       if (prior && Date.now() - prior.at < IDEMPOTENCY_TTL_MS) {
         deps.metrics.requests.inc({ outcome: 'replayed' });
         return { accepted: prior.accepted, lsn: prior.lsn, replayed: true };
@@ -71,7 +74,7 @@ export class IngestPipeline {
     deps.metrics.accepted(tenant, rows.length);
     deps.onAccepted?.(tenant, rows.length);
     const ack: IngestAck = { accepted: rows.length, lsn: lastLsn };
-    if (idemKey !== undefined) await idem.put(`idem\u0000${tenant}\u0000${idemKey}`, { ...ack, at: Date.now() });
+    if (idemKey !== undefined) await idem.put(idempotencyKey(tenant, idemKey), { ...ack, at: Date.now() });
     return ack;
   }
 }

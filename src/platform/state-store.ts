@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
 import { SLICE_ROWS } from './slices.js';
 
-export const SUBLEVELS = ['tenants', 'users', 'sessions', 'apiKeys', 'catalog', 'queries', 'workers', 'jobs', 'ingest', 'meta'] as const;
+export const SUBLEVELS = ['tenants', 'users', 'sessions', 'apiKeys', 'catalog', 'queries', 'workers', 'jobs', 'ingest', 'meta', 'audit', 'approvals'] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 
 /** One write of StateStore.writeBatch: a key of one sublevel. */

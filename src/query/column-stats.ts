@@ -33,7 +33,8 @@ export interface TableStats {
 }
 
 const SEP = '\u0000';
-const statsKey = (tenant: string, table: string) => `qstats${SEP}${tenant}${SEP}${table}`;
+/** Where the statistics of one tenant table are kept (catalog sublevel). */
+export const statsKey = (tenant: string, table: string) => `qstats${SEP}${tenant}${SEP}${table}`;
 // The payload JSON is kept out: a distinct count of whole documents costs much and tells little.
 const SKIP = new Set(['payload']);
 const NUMERIC = new Set(['Float64', 'Int64', 'UInt64', 'UInt8']);

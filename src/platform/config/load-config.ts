@@ -3,7 +3,7 @@
 // slices and frozen. Nothing else in the code reads process.env.
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
-import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type Env, type ServiceId } from './schema.js';
+import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type ApprovalAction, type Env, type ServiceId } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -49,6 +49,8 @@ export interface AppConfig {
     refreshTokenTtlSeconds: number;
     apiKeyCacheSeconds: number;
     login: { maxFailuresPerUser: number; maxFailuresPerIp: number; lockoutSeconds: number; maxLockoutSeconds: number; windowSeconds: number };
+    /** Destructive operations that wait for a second admin, and how long such a request stays open. */
+    approvals: { requiredFor: readonly ApprovalAction[]; ttlSeconds: number };
   };
   tracing: { otlpEndpoint?: string; serviceName: string };
   workers: {
@@ -158,6 +160,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         maxLockoutSeconds: 3600,
         windowSeconds: 900,
       },
+      approvals: { requiredFor: env.APPROVAL_REQUIRED_FOR, ttlSeconds: env.APPROVAL_TTL_SECONDS },
     },
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     workers: {

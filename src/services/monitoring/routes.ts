@@ -1,5 +1,6 @@
 // Monitoring routes: Prometheus metrics, alerts, logs, and the dashboard (page
-// shell and assets public; its data admin-only; login forwarded to the gateway).
+// shell and assets public; its data for admins and operators; login forwarded
+// to the gateway).
 import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
@@ -15,7 +16,7 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       method: 'get',
       path: '/metrics',
       operation: 'monitoring.metrics',
-      auth: 'service',
+      auth: 'scrape',
       summary: 'Prometheus text exposition of every metric in this process',
       handler: async ({ res }) => {
         const text = await deps.metrics.registry.metrics();
@@ -27,7 +28,7 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       method: 'get',
       path: '/alerts',
       operation: 'monitoring.alerts',
-      auth: 'admin',
+      auth: 'operator',
       summary: 'Alert rules with their state (inactive/pending/firing), since when, value and threshold',
       query: alertsQuery,
       handler: ({ query }) => {
@@ -45,7 +46,7 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       method: 'get',
       path: '/logs',
       operation: 'monitoring.logs',
-      auth: 'admin',
+      auth: 'operator',
       summary: 'Recent structured log entries (bounded buffer), filterable by level, service, request id and time; secrets redacted',
       query: logsQuery,
       handler: ({ query }) => {
@@ -84,8 +85,8 @@ export function monitoringRoutes(deps: ServiceDeps, mon: MonitoringState, assets
       method: 'get',
       path: '/dashboard/api/snapshot',
       operation: 'monitoring.dashboard.snapshot',
-      auth: 'admin',
-      summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, recent logs',
+      auth: 'operator',
+      summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, pending approvals, recent audit entries and logs',
       query: snapshotQuery,
       handler: ({ query }) => buildSnapshot(deps, mon, query),
     }),

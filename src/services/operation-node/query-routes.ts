@@ -3,9 +3,11 @@
 // src/query (planner, generator, executor, registry).
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { noteAudit } from '../../governance/audit-log.js';
+import { principalName } from '../../platform/auth/principal.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
-import { tenantIdOf } from '../../platform/http/tenant-id.js';
+import { consoleTenantOf, tenantIdOf } from '../../platform/http/tenant-id.js';
 import { queryRuntime } from '../../query/query-runtime.js';
 import { executeBody, planBody, planQuery } from '../../query/request-schemas.js';
 import { workerStatus } from '../../workers/index.js';
@@ -20,7 +22,8 @@ export function executeHandler(deps: ServiceDeps, via: string) {
     const tenant = tenantIdOf(req);
     const rt = queryRuntime(deps);
     const format = formatOf(req, body.format);
-    const open = await rt.executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via, format });
+    const owner = req.principal ? principalName(req.principal) : undefined;
+    const open = await rt.executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via, format, ...(owner ? { owner } : {}) });
     return writeResult(req, res, open, format, deps.config.query.maxJsonRows);
   };
 }
@@ -35,7 +38,7 @@ export function operationNodeRoutes(deps: ServiceDeps) {
 
   const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
     const tenant = tenantIdOf(req);
-    return rt().executor.explain(tenant, input, analyze, timeoutMs);
+    return rt().executor.explain(tenant, input, analyze, timeoutMs, req.principal ? principalName(req.principal) : undefined);
   };
 
   return [
@@ -76,13 +79,12 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/query/status',
       operation: 'query.status',
-      auth: 'tenant:read',
-      summary: 'State, rows and elapsed time of one query of the tenant',
+      auth: 'tenant:queries',
+      summary: 'State, rows and elapsed time of one query (of the tenant; admins and operators: of any tenant)',
       query: statusQuery,
       requires: [],
       handler: ({ req, query }) => {
-        const tenant = tenantIdOf(req);
-        const info = rt().registry.get(query.id, tenant);
+        const info = rt().registry.get(query.id, consoleTenantOf(req));
         if (!info) throw Errors.notFound(`query ${query.id}`);
         return info;
       },
@@ -91,13 +93,13 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       method: 'get',
       path: '/query/running',
       operation: 'query.list',
-      auth: 'tenant:read',
-      summary: 'Queries of the tenant (running by default; ?state=all for recent ones too)',
+      auth: 'tenant:queries',
+      summary: 'Queries of the tenant (running by default; ?state=all for recent ones too); admins and operators see every tenant’s unless X-Tenant-Id narrows',
       query: runningQuery,
       requires: [],
       handler: ({ req, query }) => {
-        const tenant = tenantIdOf(req);
-        const queries = rt().registry.list({ tenant, ...(query.state === 'all' ? {} : { state: query.state }) });
+        const tenant = consoleTenantOf(req);
+        const queries = rt().registry.list({ ...(tenant !== undefined ? { tenant } : {}), ...(query.state === 'all' ? {} : { state: query.state }) });
         return { queries, count: queries.length };
       },
     }),
@@ -105,20 +107,33 @@ export function operationNodeRoutes(deps: ServiceDeps) {
       method: 'delete',
       path: '/query/:id',
       operation: 'query.cancel',
-      auth: 'tenant:read',
-      summary: 'Cancel a running query of the tenant; the engine stops it',
+      auth: 'tenant:queries',
+      summary: 'Cancel a running query (of the tenant; admins and operators: of any tenant); the engine stops it. A cancel by anyone but its owner is audited',
       requires: [],
-      handler: ({ req }) => {
-        const tenant = tenantIdOf(req);
+      handler: async ({ req }) => {
         const { id } = cancelParams.parse(req.params);
-        return rt().registry.cancel(id, tenant);
+        const registry = rt().registry;
+        const tenant = consoleTenantOf(req);
+        const running = registry.get(id, tenant);
+        const caller = req.principal ? principalName(req.principal) : 'anonymous';
+        if (!running || running.owner === caller) return registry.cancel(id, tenant);
+        // Someone else's query: the cancel is on record before it is answered, whatever happens.
+        noteAudit(req, { tenant: running.tenant, target: `query:${id}`, details: { owner: running.owner ?? null } });
+        try {
+          const cancelled = registry.cancel(id, tenant);
+          await deps.auth.audit.recordRequest(req, 'query.cancel', 'success');
+          return cancelled;
+        } catch (err) {
+          await deps.auth.audit.recordRequest(req, 'query.cancel', 'rejected');
+          throw err;
+        }
       },
     }),
     route({
       method: 'get',
       path: '/nodes/status',
       operation: 'nodes.status',
-      auth: 'authenticated',
+      auth: 'operator',
       summary: 'Engines (ClickHouse, Parquet) and remote workers this node executes on, with health',
       requires: [],
       handler: async () => {

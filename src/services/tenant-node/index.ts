@@ -16,6 +16,7 @@ export function createTenantNodeService(deps: ServiceDeps): ServiceModule {
     },
     logger: deps.logger.child({ component: 'retention' }),
     intervalMs: deps.config.retention.intervalMs,
+    audit: deps.auth.audit,
   });
   return {
     id: 'tenant-node',
