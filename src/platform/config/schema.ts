@@ -131,7 +131,7 @@ export const envSchema = z.object({
       }
       return [...new Set(actions)] as ApprovalAction[];
     }),
-  APPROVAL_TTL_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400).default(86_400),
+  APPROVAL_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),

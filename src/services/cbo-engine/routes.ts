@@ -58,6 +58,7 @@ export function cboEngineRoutes(deps: ServiceDeps) {
       path: '/optimize/config',
       operation: 'cbo.config.put',
       auth: 'admin',
+      audit: 'admin.optimizer.config',
       summary: 'Change cost weights (validated; unknown keys or out-of-range values are 400)',
       body: costWeightsSchema.partial().strict(),
       requires: ['stateStore'],
