@@ -74,7 +74,7 @@ export function noteAudit(req: Request, note: AuditNote): void {
 }
 
 // A key or value that looks like a credential is never stored, whoever passed it.
-const SECRET_KEY = /pass|secret|token|authorization|cookie|credential|^key$/i;
+const SECRET_KEY = /(password|secret|token|authorization|cookie|credential)$|^(key|pass|passwd)$/i;
 const MAX_TEXT = 200;
 /** One page never scans more than this many entries (filters that match little are paged by cursor). */
 const MAX_SCAN = 50_000;
