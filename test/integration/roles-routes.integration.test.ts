@@ -25,6 +25,7 @@ type Outcome = 'ok' | 401 | 403;
 const PROFILES = {
   public: { policy: 'public', allowed: PRINCIPALS },
   authenticated: { policy: 'authenticated', allowed: PRINCIPALS.filter((p) => p !== 'anonymous') },
+  client: { policy: 'client', allowed: PRINCIPALS.filter((p) => p !== 'anonymous' && !p.startsWith('service')) },
   tenantRead: { policy: 'tenant:read', allowed: ['admin', 'writerA@A', 'readerA@A', 'member@A', 'member@B'] },
   tenantWrite: { policy: 'tenant:write', allowed: ['admin', 'writerA@A', 'member@B'] },
   queries: { policy: 'tenant:queries', allowed: ['admin', 'operator', 'writerA@A', 'readerA@A', 'member@A', 'member@B'] },
@@ -102,8 +103,8 @@ const EXPECTED: Record<string, Row> = {
   'GET /jobs/:id/sample': { profile: 'service' },
   // CBO engine
   'POST /optimize/query': { profile: 'tenantRead' },
-  'GET /optimize/stats': { profile: 'authenticated' },
-  'GET /optimize/config': { profile: 'authenticated' },
+  'GET /optimize/stats': { profile: 'client' },
+  'GET /optimize/config': { profile: 'client' },
   'PUT /optimize/config': { profile: 'admin' },
   // metadata catalog
   'GET /metadata/tables': { profile: 'tenantRead' },
@@ -122,8 +123,8 @@ const EXPECTED: Record<string, Row> = {
   // Signing the page out revokes the bearer's session: without one there is nothing to end.
   'POST /dashboard/logout': { profile: 'public', except: { anonymous: 401 }, endsSession: true },
   // query interpreter
-  'POST /parse/sql': { profile: 'authenticated' },
-  'POST /parse/dsl': { profile: 'authenticated' },
+  'POST /parse/sql': { profile: 'client' },
+  'POST /parse/dsl': { profile: 'client' },
   'POST /validate/query': { profile: 'tenantRead' },
   'POST /transform/plan': { profile: 'tenantRead' },
 };

@@ -138,6 +138,9 @@ export class AuthRuntime {
       case 'public':
       case 'authenticated':
         return;
+      case 'client':
+        if (role === 'service') throw Errors.forbidden('a service credential acts only on its registration and job leases');
+        return;
       case 'admin':
         if (role !== 'admin') throw Errors.forbidden('this route needs role admin');
         return;

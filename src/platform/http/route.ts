@@ -13,7 +13,9 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
  * auth runtime; listed as `x-auth` in /openapi.json):
  * - 'public': no credential (only /health, /ready, /auth/login, /auth/refresh — the refresh token is its
  *   credential — and the dashboard page shell);
- * - 'authenticated': any valid credential;
+ * - 'authenticated': any valid credential (the caller's own identity, session, password);
+ * - 'client': any valid credential but a worker's service key (which acts
+ *   only on its registration and leases);
  * - 'tenant:read' / 'tenant:write': a member of the X-Tenant-Id tenant with that
  *   right there (writer implies read), or an admin for any tenant;
  * - 'tenant:queries': the query console: a member sees (and cancels) its tenant's
@@ -24,9 +26,9 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
  * - 'service': role service (Python workers) or admin; with `lease`, a service
  *   credential must also hold a live lease of that job type for the tenant.
  */
-export type RouteAuth = 'public' | 'authenticated' | 'tenant:read' | 'tenant:write' | 'tenant:queries' | 'operator' | 'scrape' | 'admin' | 'service';
+export type RouteAuth = 'public' | 'authenticated' | 'client' | 'tenant:read' | 'tenant:write' | 'tenant:queries' | 'operator' | 'scrape' | 'admin' | 'service';
 
-export const ROUTE_AUTHS = ['public', 'authenticated', 'tenant:read', 'tenant:write', 'tenant:queries', 'operator', 'scrape', 'admin', 'service'] as const satisfies readonly RouteAuth[];
+export const ROUTE_AUTHS = ['public', 'authenticated', 'client', 'tenant:read', 'tenant:write', 'tenant:queries', 'operator', 'scrape', 'admin', 'service'] as const satisfies readonly RouteAuth[];
 
 /**
  * A job lease a service credential must hold to call a route (its scope): the
