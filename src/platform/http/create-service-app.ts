@@ -118,7 +118,8 @@ function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
       const appErr = toAppError(err, deps.config.http.bodyLimitBytes);
       const outcome = appErr.status === 403 ? 'denied' : appErr.status < 500 ? 'rejected' : 'failed';
       await deps.auth.audit
-        .recordRequest(req, action, outcome, { details: { status: appErr.status, code: appErr.code } })
+        // The failure decides the outcome, whatever the handler noted before it failed.
+        .recordRequest(req, action, outcome, { outcome, details: { status: appErr.status, code: appErr.code } })
         .catch((auditErr: unknown) => req.log.error({ err: auditErr, action }, 'audit entry of a failed action could not be written'));
       throw err;
     }
