@@ -323,7 +323,7 @@ class Worker:
             if job["type"] == "column-stats":
                 result = self.column_stats(job, lease_id)
             else:
-                result = self.retention_sweep(job)
+                result = self.retention_sweep(job, lease_id)
             _, ack = self.cp.call("POST", f"/jobs/{job['id']}/complete", {"leaseId": lease_id, "result": result})
             log("job_completed", job=job["id"], type=job["type"], duplicate=ack.get("duplicate"))
         except JobFailure as err:
@@ -369,7 +369,7 @@ class Worker:
         columns = {k: {"distinct": len(distinct[k]), "nullFraction": (nulls[k] / n if n else 0.0)} for k in distinct}
         return {"columns": columns, "sampledRows": n}
 
-    def retention_sweep(self, job: dict[str, Any]) -> dict[str, Any]:
+    def retention_sweep(self, job: dict[str, Any], lease_id: str) -> dict[str, Any]:
         p = job["payload"]
         if not self.tenant_node:
             raise JobFailure("this worker was started without --tenant-node", retriable=False)
@@ -380,8 +380,9 @@ class Worker:
         if p.get("table"):
             body["table"] = p["table"]
         try:
+            # A service key acts on tenant data only inside the job it holds: name the job and lease.
             _, res = self.cp.call("POST", self.tenant_node.rstrip("/") + "/data/retention/sweep", body,
-                                  headers={"x-tenant-id": p["tenant"]})
+                                  headers={"x-tenant-id": p["tenant"], "x-job-id": job["id"], "x-job-lease": lease_id})
         except HttpError as err:
             if err.status == 404:
                 raise JobFailure("the tenant node has no POST /data/retention/sweep", retriable=False) from None

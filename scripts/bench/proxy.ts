@@ -76,11 +76,13 @@ try {
     env: { LOG_LEVEL: 'warn', DISTRIBUTED_MODE: 'true', QUERY_INTERPRETER_URL: `http://127.0.0.1:${port}`, SERVICES: 'query-interpreter' },
   });
   const auth = await adminHeaders(plane);
-  // Scripts and workers call with API keys: verified once, then cached (JWTs are verified on every request).
+  // Scripts call with API keys: verified once, then cached (JWTs are verified on every request).
+  // A reader key of a tenant: a service key acts only on its registration and leases.
+  await fetch(plane.url('auth-gateway', '/admin/tenants'), { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'proxy-bench' }) });
   const created = await fetch(plane.url('auth-gateway', '/admin/api-keys'), {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'proxy bench', role: 'service' }),
+    body: JSON.stringify({ name: 'proxy bench', role: 'reader', tenant: 'proxy-bench' }),
   });
   const apiKey = { authorization: `Bearer ${((await created.json()) as { key: string }).key}` };
   const direct = `http://127.0.0.1:${port}`;

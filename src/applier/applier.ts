@@ -16,7 +16,7 @@ import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
-import { idIndexKey, tableRefKey } from '../storage/physical-names.js';
+import { idIndexKey, idIndexRange, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
@@ -63,6 +63,10 @@ interface RenderedBatch {
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 /** Key of the id index (`ingest` sublevel): injective in (tenant, table, data_id), see physical-names.ts. */
 export const idKey = idIndexKey;
+/** Every id-index key of one tenant table, as a key range of the `ingest` sublevel. */
+export const idKeyRange = idIndexRange;
+/** Deleted tenants → the last LSN of theirs that must never be applied (meta sublevel). */
+const PURGED_KEY = 'applier.purgedTenants';
 
 export class Applier {
   private checkpointLsn = 0;
@@ -81,6 +85,12 @@ export class Applier {
   private sinksMayHoldUncommitted = true;
   /** The next batch, being rendered while the sinks write the current one (see renderAhead). */
   private renderedAhead?: { firstLsn: number; lastLsn: number; batch: Promise<RenderedBatch> };
+  /**
+   * Deleted tenants whose acknowledged records are skipped, up to this LSN: a
+   * tenant deleted before its rows were applied must not come back from the
+   * WAL, now or after a restart. Persisted; forgotten once the checkpoint passes.
+   */
+  private readonly purged = new Map<string, number>();
 
   constructor(private readonly deps: ApplierDeps) {
     deps.metrics.lagSource = () => this.lag;
@@ -126,6 +136,24 @@ export class Applier {
     return this.deps.state.getMany<number>('ingest', keys);
   }
 
+  /**
+   * From now on, rows of `tenant` acknowledged so far (through the WAL's last
+   * LSN) are never applied, and they leave the read-your-writes buffer. Synced
+   * before it returns. Call inside exclusive(), as part of deleting the tenant.
+   */
+  async forgetTenant(tenant: string): Promise<{ throughLsn: number; pendingRowsDropped: number }> {
+    const throughLsn = this.deps.wal.lastLsn;
+    this.purged.set(tenant, Math.max(throughLsn, this.purged.get(tenant) ?? 0));
+    await this.savePurged();
+    // A batch rendered ahead may hold the tenant's rows.
+    this.renderedAhead = undefined;
+    return { throughLsn, pendingRowsDropped: this.deps.pending.forgetTenant(tenant, throughLsn) };
+  }
+
+  private savePurged(): Promise<void> {
+    return this.deps.state.writeBatch([{ type: 'put', sublevel: 'meta', key: PURGED_KEY, value: Object.fromEntries(this.purged) }], { sync: true });
+  }
+
   /** Called by ingest after an append so the applier need not wait for its tick. */
   notify(): void {
     // Wake early only for a full batch; otherwise the interval gathers more rows,
@@ -137,6 +165,7 @@ export class Applier {
   async recover(): Promise<void> {
     const { deps } = this;
     this.checkpointLsn = await deps.catalog.checkpoint();
+    await this.loadPurged();
     const removed = await deps.parquet.removePartsAfter(this.checkpointLsn);
     if (removed.length > 0) deps.logger.warn({ removed: removed.length, checkpoint: this.checkpointLsn }, 'removed uncommitted parquet parts');
     let from = this.checkpointLsn + 1;
@@ -148,8 +177,17 @@ export class Applier {
       replayed += entries.length;
       from = entries[entries.length - 1]!.lsn + 1;
     }
+    for (const [tenant, through] of this.purged) deps.pending.forgetTenant(tenant, through);
     deps.metrics.checkpoint.set(this.checkpointLsn);
     deps.logger.info({ checkpoint: this.checkpointLsn, walLastLsn: deps.wal.lastLsn, replayedRecords: replayed }, 'applier recovered');
+  }
+
+  /** Tombstones of deleted tenants; those the checkpoint has passed can never be replayed and are dropped. */
+  private async loadPurged(): Promise<void> {
+    const stored = (await this.deps.state.sublevel<Record<string, number>>('meta').get(PURGED_KEY)) ?? {};
+    this.purged.clear();
+    for (const [tenant, through] of Object.entries(stored)) if (through > this.checkpointLsn) this.purged.set(tenant, through);
+    if (Object.keys(stored).length !== this.purged.size) await this.savePurged();
   }
 
   start(): void {
@@ -265,6 +303,8 @@ export class Applier {
     await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts });
     this.checkpointLsn = lastLsn;
     this.sinksMayHoldUncommitted = false;
+    // Past a deleted tenant's last LSN, its tombstone has nothing left to stop (the stored copy goes at the next start).
+    for (const [tenant, through] of this.purged) if (through <= lastLsn) this.purged.delete(tenant);
     for (const t of tableUpdates) deps.schemas.refresh(t);
     deps.pending.evictThrough(lastLsn);
     this.lastProgressAt = Date.now();
@@ -382,6 +422,8 @@ export class Applier {
     let sinceYield = 0;
     for (const [entry, e] of entries.entries()) {
       const batch = e.batch;
+      // Rows of a deleted tenant acknowledged before it was deleted.
+      if (this.purged.size > 0 && e.lsn <= (this.purged.get(batch.tenant) ?? 0)) continue;
       for (const [row, r] of batch.rows.entries()) {
         if (++sinceYield === SLICE_ROWS) {
           sinceYield = 0;

@@ -26,14 +26,51 @@ export interface SweepResult {
   bytesFreed: number;
 }
 
+/** What a sweep would drop (dryRun): nothing changes. */
+export interface RetentionPlan {
+  dryRun: true;
+  cutoffDate: string;
+  tables: number;
+  /** UTC days that would go, oldest first. */
+  days: string[];
+  parts: number;
+  rows: number;
+  bytes: number;
+}
+
+export const cutoffDateOf = (beforeMs: number) => new Date(beforeMs).toISOString().slice(0, 10);
+
+/** The parts a sweep with this cutoff drops, per table of the tenant (all, or `table`). */
+async function doomedParts(catalog: CatalogStore, tenant: string, table: string | undefined, cutoffDate: string) {
+  const tables = (await catalog.listTables(tenant)).filter((t) => table === undefined || t.table === table);
+  const out: Array<{ entry: TableEntry; parts: PartEntry[] }> = [];
+  for (const t of tables) out.push({ entry: t, parts: (await catalog.listParts(tenant, t.table)).filter((p) => p.date < cutoffDate) });
+  return out;
+}
+
+/** What sweepRetention with the same arguments would drop, read from the catalog. */
+export async function planRetention(deps: Pick<RetentionDeps, 'catalog'>, tenant: string, table: string | undefined, beforeMs: number): Promise<RetentionPlan> {
+  const cutoffDate = cutoffDateOf(beforeMs);
+  const doomed = await doomedParts(deps.catalog, tenant, table, cutoffDate);
+  const parts = doomed.flatMap((d) => d.parts);
+  return {
+    dryRun: true,
+    cutoffDate,
+    tables: doomed.length,
+    days: [...new Set(parts.map((p) => p.date))].sort(),
+    parts: parts.length,
+    rows: sum(parts, 'rows'),
+    bytes: sum(parts, 'bytes'),
+  };
+}
+
 /** Days strictly before the UTC day of `beforeMs` are dropped. */
 export async function sweepRetention(deps: RetentionDeps, tenant: string, table: string | undefined, beforeMs: number): Promise<SweepResult> {
-  const cutoffDate = new Date(beforeMs).toISOString().slice(0, 10);
+  const cutoffDate = cutoffDateOf(beforeMs);
   return deps.applier.exclusive(async () => {
-    const tables = (await deps.catalog.listTables(tenant)).filter((t) => table === undefined || t.table === table);
-    const result: SweepResult = { cutoffDate, tables: tables.length, partitionsDropped: 0, rowsDeleted: 0, bytesFreed: 0 };
-    for (const t of tables) {
-      const parts = (await deps.catalog.listParts(tenant, t.table)).filter((p) => p.date < cutoffDate);
+    const doomed = await doomedParts(deps.catalog, tenant, table, cutoffDate);
+    const result: SweepResult = { cutoffDate, tables: doomed.length, partitionsDropped: 0, rowsDeleted: 0, bytesFreed: 0 };
+    for (const { entry: t, parts } of doomed) {
       if (parts.length === 0) continue;
       // ClickHouse first: if it fails, nothing else changed and the sweep can be retried.
       await deps.engine.exec(`ALTER TABLE ${deps.tables.tableName(tenant, t.table)} DELETE WHERE date < toDate(${quoteString(cutoffDate)})`);

@@ -15,6 +15,12 @@ export interface ModuleHealth {
 export interface ModuleSpec<Name extends string = string, Value = unknown> {
   readonly name: Name;
   readonly needs: readonly Name[];
+  /**
+   * Modules used when another target pulls them in, never pulled in for this
+   * one (the auth gateway deletes a tenant's data only where the data path runs).
+   * Present ones start before this module and stop after it.
+   */
+  readonly uses?: readonly Name[];
   /** Builds the module from the values of the modules it needs (and only those). */
   start(deps: Readonly<Record<string, unknown>>): Promise<Value> | Value;
   /** Releases what start() acquired. Called once, after every module that needs this one has stopped. */
@@ -39,24 +45,39 @@ export class ModuleGraphError extends Error {
  */
 export function resolveModules(specs: readonly ModuleSpec[], targets: readonly string[]): string[] {
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string, path: readonly string[]) => {
+  // Which modules: the targets and what they need. A module that is only used comes along only if something needs it.
+  const members = new Set<string>();
+  const collect = (name: string, path: readonly string[]) => {
     const spec = byName.get(name);
     if (!spec) {
       const via = path.length ? `module ${path[path.length - 1]} needs ${name}, which no module declares` : `unknown module ${name}`;
       throw new ModuleGraphError(via);
     }
+    if (path.includes(name)) throw new ModuleGraphError(`dependency cycle: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`);
+    if (members.has(name)) return;
+    for (const need of spec.needs) collect(need, [...path, name]);
+    members.add(name);
+  };
+  for (const t of targets) collect(t, []);
+  // In what order: dependencies first, counting the used modules that are members.
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, path: readonly string[]) => {
     const seen = state.get(name);
     if (seen === 'done') return;
     if (seen === 'visiting') throw new ModuleGraphError(`dependency cycle: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`);
     state.set(name, 'visiting');
-    for (const need of spec.needs) visit(need, [...path, name]);
+    for (const dep of edgesOf(byName.get(name)!, members)) visit(dep, [...path, name]);
     state.set(name, 'done');
     order.push(name);
   };
-  for (const t of targets) visit(t, []);
+  for (const m of members) visit(m, []);
   return order;
+}
+
+/** What a module waits for in this boot: its needs, and the modules it uses that are members. */
+function edgesOf(spec: ModuleSpec, members: ReadonlySet<string>): string[] {
+  return [...spec.needs, ...(spec.uses ?? []).filter((u) => members.has(u))];
 }
 
 /** Every module `name` depends on, directly or not, and itself, in start order. */
@@ -66,6 +87,8 @@ export function closureOf(specs: readonly ModuleSpec[], name: string): string[] 
 
 interface Slot {
   spec: ModuleSpec;
+  /** Needs plus the used modules present in this boot. */
+  edges: readonly string[];
   state: ModuleState;
   detail?: string;
   value?: unknown;
@@ -88,16 +111,18 @@ export class ModuleGraph {
   constructor(specs: readonly ModuleSpec[], targets: readonly string[]) {
     this.order = resolveModules(specs, targets);
     const byName = new Map(specs.map((s) => [s.name, s]));
+    const members = new Set(this.order);
     for (const name of this.order) {
       const spec = byName.get(name)!;
-      this.slots.set(name, { spec, state: 'pending' });
-      for (const need of spec.needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), name]);
+      const edges = edgesOf(spec, members);
+      this.slots.set(name, { spec, state: 'pending', edges });
+      for (const dep of edges) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), name]);
     }
   }
 
   /** What each module needs, for the boot log and /ready. */
   describe(): Record<string, readonly string[]> {
-    return Object.fromEntries(this.order.map((n) => [n, this.slots.get(n)!.spec.needs]));
+    return Object.fromEntries(this.order.map((n) => [n, this.slots.get(n)!.edges]));
   }
 
   /** The modules `name` depends on, directly or not, and itself. */
@@ -107,7 +132,7 @@ export class ModuleGraph {
     const visit = (n: string) => {
       if (seen.has(n)) return;
       seen.add(n);
-      for (const need of this.slot(n).spec.needs) visit(need);
+      for (const need of this.slot(n).edges) visit(need);
       out.push(n);
     };
     visit(name);
@@ -131,7 +156,7 @@ export class ModuleGraph {
   private startOne(name: string, onStarted?: (name: string, ms: number) => void): Promise<unknown> {
     const slot = this.slot(name);
     slot.started ??= (async () => {
-      const needed = await Promise.all(slot.spec.needs.map(async (n) => [n, await this.startOne(n, onStarted)] as const));
+      const needed = await Promise.all(slot.edges.map(async (n) => [n, await this.startOne(n, onStarted)] as const));
       const began = Date.now();
       slot.state = 'starting';
       try {

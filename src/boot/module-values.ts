@@ -50,10 +50,12 @@ export interface ModuleValues extends Record<ServiceId, ServiceDefinition> {
 export type ModuleName = keyof ModuleValues;
 
 /** Declares a module whose start() sees the values of its `needs`, typed. */
-export function defineModule<N extends ModuleName, const D extends readonly ModuleName[]>(spec: {
+export function defineModule<N extends ModuleName, const D extends readonly ModuleName[], const U extends readonly ModuleName[] = []>(spec: {
   name: N;
   needs: D;
-  start(deps: Pick<ModuleValues, D[number]>): Promise<ModuleValues[N]> | ModuleValues[N];
+  /** Used when present in this boot, never pulled in: absent ones are undefined. */
+  uses?: U;
+  start(deps: Pick<ModuleValues, D[number]> & Partial<Pick<ModuleValues, U[number]>>): Promise<ModuleValues[N]> | ModuleValues[N];
   stop?(value: ModuleValues[N]): Promise<void> | void;
   health?(value: ModuleValues[N]): ModuleHealth;
   stopTimeoutMs?: number;

@@ -23,7 +23,9 @@ import { createClickHouseEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
 import { createTenantSinks } from '../storage/tenant-sinks.js';
+import { queryColumnStatsKey, workerColumnStatsKey } from '../storage/physical-names.js';
 import { WalMetrics, WriteAheadLog } from '../storage/wal/index.js';
+import { jobLease } from '../workers/lease-verifier.js';
 import { withWorkers } from '../workers/with-workers.js';
 import { WorkersRuntime } from '../workers/worker-runtime.js';
 import type { ModuleSpec } from './module-graph.js';
@@ -147,6 +149,7 @@ export function declareModules(boot: BootContext, observability: Observability):
           },
           logger: logger.child({ component: 'retention' }),
           intervalMs: config.retention.intervalMs,
+          audit: auth.audit,
         });
         scheduler.start();
         return scheduler;
@@ -214,12 +217,34 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'auth-gateway',
       needs: ['auth'],
-      build: ({ auth }) => createAuthGatewayService({ auth }),
+      // Tenant delete and approved sweeps act on the data path where this process runs it.
+      uses: ['applier', 'catalog', 'sinks', 'clickhouse', 'stateStore'],
+      build: ({ auth, applier, catalog, sinks, clickhouse, stateStore }) =>
+        createAuthGatewayService({
+          auth,
+          approvalSettings: config.auth.approvals,
+          ...(applier && catalog && sinks && clickhouse && stateStore
+            ? {
+                tenantData: {
+                  purge: {
+                    applier: applier.applier,
+                    catalog: catalog.store,
+                    tables: sinks.tables,
+                    parquet: sinks.parquet,
+                    schemas: catalog.schemas,
+                    state: stateStore,
+                    derivedKeys: (t, table) => [queryColumnStatsKey(t, table), workerColumnStatsKey(t, table)],
+                  },
+                  retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+                },
+              }
+            : {}),
+        }),
     }),
     serviceModule({
       name: 'tenant-node',
-      needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers'],
-      build: ({ ingest, applier, catalog, sinks, clickhouse, executor, workers }) =>
+      needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers', 'stateStore'],
+      build: ({ auth, ingest, applier, catalog, sinks, clickhouse, executor, workers, stateStore }) =>
         withWorkers(
           createTenantNodeService({
             ingest,
@@ -229,6 +254,9 @@ export function declareModules(boot: BootContext, observability: Observability):
             retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
             executor: executor.executor,
             maxJsonRows: config.query.maxJsonRows,
+            sweepLease: jobLease('retention-sweep', () => stateStore),
+            tenants: auth.tenants,
+            approvals: auth.approvals,
           }),
           workers,
           boot.readiness,
@@ -237,9 +265,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'operation-node',
       needs: ['auth', 'executor', 'clickhouse', 'workers', 'ingest', 'applier', 'sinks'],
-      build: ({ executor, clickhouse, workers, ingest, applier, sinks }) =>
+      build: ({ auth, executor, clickhouse, workers, ingest, applier, sinks }) =>
         withWorkers(
-          createOperationNodeService({ query: executor, engine: clickhouse.engine, workers, maxJsonRows: config.query.maxJsonRows }),
+          createOperationNodeService({ query: executor, engine: clickhouse.engine, workers, audit: auth.audit, maxJsonRows: config.query.maxJsonRows }),
           workers,
           boot.readiness,
           { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
@@ -259,9 +287,10 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'monitoring',
       needs: ['auth', 'observability', 'alerting', 'catalog'],
-      build: ({ observability: o, alerting, catalog }) =>
+      build: ({ auth, observability: o, alerting, catalog }) =>
         createMonitoringService({
           config,
+          governance: auth,
           registry: o.metrics.registry,
           logBuffer: o.logBuffer,
           healthBoard: boot.healthBoard,

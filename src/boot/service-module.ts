@@ -7,14 +7,16 @@ import type { ServiceDefinition } from '../platform/service.js';
 import type { ModuleSpec } from './module-graph.js';
 import { defineModule, type ModuleName, type ModuleValues } from './module-values.js';
 
-export function serviceModule<N extends ServiceId, const D extends readonly ModuleName[]>(spec: {
+export function serviceModule<N extends ServiceId, const D extends readonly ModuleName[], const U extends readonly ModuleName[] = []>(spec: {
   name: N;
   needs: D;
-  build(deps: Pick<ModuleValues, D[number]>): ServiceDefinition;
+  uses?: U;
+  build(deps: Pick<ModuleValues, D[number]> & Partial<Pick<ModuleValues, U[number]>>): ServiceDefinition;
 }): ModuleSpec<ModuleName> {
   return defineModule({
     name: spec.name,
     needs: spec.needs,
+    ...(spec.uses ? { uses: spec.uses } : {}),
     start: async (deps) => {
       const service = spec.build(deps);
       await service.start?.();

@@ -104,6 +104,26 @@ export class CatalogStore {
     }
   }
 
+  /**
+   * Forgets a tenant table: its entry, every part entry and `derivedKeys`
+   * (statistics kept next to them in this sublevel), in one synced batch.
+   * Returns the part entries that were removed.
+   */
+  async dropTable(tenant: string, table: string, derivedKeys: readonly string[] = []): Promise<readonly PartEntry[]> {
+    const parts = await this.listParts(tenant, table);
+    const writes: StoreWrite[] = [
+      { type: 'del', sublevel: 'catalog', key: catalogTableKey(tenant, table) },
+      ...parts.map((p): StoreWrite => ({ type: 'del', sublevel: 'catalog', key: catalogPartKey(p) })),
+      ...derivedKeys.map((key): StoreWrite => ({ type: 'del', sublevel: 'catalog', key })),
+    ];
+    try {
+      await this.state.writeBatch(writes, { sync: true });
+    } finally {
+      this.listings.clear();
+    }
+    return parts;
+  }
+
   async checkpoint(): Promise<number> {
     return (await this.meta.get(CHECKPOINT_KEY)) ?? 0;
   }

@@ -3,7 +3,7 @@
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
 import type { StateStore } from '../platform/state-store.js';
-import { idempotencyKey } from '../storage/physical-names.js';
+import { idempotencyKey, idempotencyRange } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
 import type { IngestMetrics } from './metrics.js';
@@ -34,6 +34,8 @@ export interface IngestDeps {
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Every stored Idempotency-Key answer of a tenant (in the `ingest` sublevel), as a key range. */
+export const idempotencyKeyRange = idempotencyRange;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export class IngestPipeline {

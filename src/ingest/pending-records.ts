@@ -93,6 +93,23 @@ export class PendingRecords {
     return out;
   }
 
+  /**
+   * Drops the rows of a deleted tenant acknowledged up to `throughLsn`: no
+   * longer readable, never applied. Their batches stay (empty) so the LSN run
+   * the applier reads stays contiguous. Returns the rows dropped.
+   */
+  forgetTenant(tenant: string, throughLsn: number): number {
+    let dropped = 0;
+    for (const b of this.batches) {
+      if (b.lsn > throughLsn) break;
+      if (b.tenant !== tenant || b.rows.length === 0) continue;
+      dropped += b.rows.length;
+      this.rowCount -= b.rows.length;
+      b.rows = [];
+    }
+    return dropped;
+  }
+
   countFor(tenant: string): number {
     let n = 0;
     for (const b of this.batches) if (b.tenant === tenant) n += b.rows.length;

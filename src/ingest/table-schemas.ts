@@ -56,6 +56,16 @@ export class TableSchemas {
     this.cache.set(tableRefKey(entry.tenant, entry.table), { ...entry, columns });
   }
 
+  /** Forgets a table's schema (its tenant was deleted): the next record starts a new one. */
+  forget(tenant: string, table: string): void {
+    this.cache.delete(`${tenant}/${table}`);
+  }
+
+  /** Tables of a tenant that have a schema (some may have no applied rows yet). */
+  tablesOf(tenant: string): string[] {
+    return [...this.cache.values()].filter((e) => e.tenant === tenant).map((e) => e.table);
+  }
+
   /**
    * Checks every row against its table's columns and works out new columns.
    * Throws (writing nothing) on the first conflict; returns the tables whose

@@ -26,6 +26,9 @@ export const ErrorCode = {
   InvalidQuery: 'invalid_query',
   QueryCancelled: 'query_cancelled',
   QueryTimeout: 'query_timeout',
+  SelfApproval: 'self_approval',
+  ApprovalExpired: 'approval_expired',
+  ApprovalDecided: 'approval_decided',
   Internal: 'internal_error',
 } as const;
 
@@ -133,5 +136,15 @@ export const Errors = {
   /** A remote worker failed the call (connection reset, 5xx) (502). */
   upstreamFailed: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.UpstreamFailed, message, { status: 502, retriable: true, details }),
+  /** The admin who asked for an operation cannot approve it. */
+  selfApproval: (id: string) =>
+    new AppError(ErrorCode.SelfApproval, `approval ${id} was requested by you; a different admin must approve or reject it`, { status: 403, details: { approvalId: id } }),
+  approvalExpired: (id: string, expiredAt: number) =>
+    new AppError(ErrorCode.ApprovalExpired, `approval ${id} expired at ${new Date(expiredAt).toISOString()}; request the operation again`, {
+      status: 410,
+      details: { approvalId: id, expiredAt },
+    }),
+  approvalDecided: (id: string, status: string) =>
+    new AppError(ErrorCode.ApprovalDecided, `approval ${id} is already ${status}`, { status: 409, details: { approvalId: id, status } }),
   internal: (cause?: unknown) => new AppError(ErrorCode.Internal, 'internal server error', { status: 500, cause }),
 };

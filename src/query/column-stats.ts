@@ -33,7 +33,8 @@ export interface TableStats {
   tableUpdatedAt: number;
 }
 
-const statsKey = queryColumnStatsKey;
+/** Where the statistics of one tenant table are kept (catalog sublevel). */
+export const statsKey = queryColumnStatsKey;
 // The payload JSON is kept out: a distinct count of whole documents costs much and tells little.
 const SKIP = new Set(['payload']);
 const NUMERIC = new Set(['Float64', 'Int64', 'UInt64', 'UInt8']);

@@ -3,6 +3,7 @@
 // JSON, NDJSON or Arrow IPC by the request's Accept or `format`.
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { principalName } from '../platform/auth/principal.js';
 import { tenantIdOf } from '../platform/http/tenant-id.js';
 import type { QueryExecutor } from './executor.js';
 import type { executeBody } from './request-schemas.js';
@@ -14,7 +15,9 @@ export function executeHandler(executor: QueryExecutor, opts: { via: string; max
   return async ({ req, res, body }: { req: Request; res: Response; body: ExecuteBody }) => {
     const tenant = tenantIdOf(req);
     const format = formatOf(req, body.format);
-    const open = await executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via: opts.via, format });
+    // Who ran it: a cancel by anyone else (an operator, an admin) is audited.
+    const owner = req.principal ? principalName(req.principal) : undefined;
+    const open = await executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via: opts.via, format, ...(owner ? { owner } : {}) });
     return writeResult(req, res, open, format, opts.maxJsonRows);
   };
 }

@@ -17,6 +17,8 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   via: string;
   format: string;
+  /** Who runs it (principal name): a cancel by anyone else is audited. */
+  owner?: string;
 }
 
 export interface OpenQuery {
@@ -63,7 +65,7 @@ export class QueryExecutor {
     const timeoutMs = this.timeoutOf(opts.timeoutMs);
     const planned = await this.deps.planner.plan(tenant, input);
     const gen = generateSql(planned.physical, this.genContext(tenant));
-    const handle = this.deps.registry.start(tenant, { timeoutMs, via: opts.via, format: opts.format });
+    const handle = this.deps.registry.start(tenant, { timeoutMs, via: opts.via, format: opts.format, ...(opts.owner ? { owner: opts.owner } : {}) });
     const convert = rowConverter(gen.columns, gen.renamed);
     const engine = this.deps.engine();
     const small = planned.physical.estRows <= 5_000;
@@ -111,7 +113,7 @@ export class QueryExecutor {
   }
 
   /** EXPLAIN: plans and returns the generated SQL; with analyze, runs it and counts each stage's actual rows. */
-  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number) {
+  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, owner?: string) {
     const planned = await this.deps.planner.plan(tenant, input);
     const ctx = this.genContext(tenant);
     const gen = generateSql(planned.physical, ctx);
@@ -129,7 +131,7 @@ export class QueryExecutor {
     };
     if (!analyze) return out;
 
-    const handle = this.deps.registry.start(tenant, { timeoutMs: this.timeoutOf(timeoutMs), via: 'explain-analyze', format: 'json' });
+    const handle = this.deps.registry.start(tenant, { timeoutMs: this.timeoutOf(timeoutMs), via: 'explain-analyze', format: 'json', ...(owner ? { owner } : {}) });
     const engine = this.deps.engine();
     const t0 = performance.now();
     try {

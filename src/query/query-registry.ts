@@ -17,6 +17,8 @@ export interface QueryInfo {
   elapsedMs: number;
   via: string;
   format: string;
+  /** Who started it (principal name, e.g. apiKey:0123…). */
+  owner?: string;
   error?: string;
 }
 
@@ -78,14 +80,14 @@ export class QueryRegistry {
     private readonly onSettled?: (info: QueryInfo) => void,
   ) {}
 
-  start(tenant: string, meta: { timeoutMs: number; via: string; format: string }): QueryHandle {
+  start(tenant: string, meta: { timeoutMs: number; via: string; format: string; owner?: string }): QueryHandle {
     const running = [...this.entries.values()].filter((e) => e.info.tenant === tenant && e.info.state === 'running').length;
     if (running >= this.limits.maxConcurrentPerTenant) {
       throw Errors.rateLimited(`tenant ${tenant} already runs ${running} queries (limit ${this.limits.maxConcurrentPerTenant})`, 1);
     }
     const id = randomUUID();
     const entry: Entry = {
-      info: { id, tenant, state: 'running', rows: 0, startedAt: new Date().toISOString(), via: meta.via, format: meta.format },
+      info: { id, tenant, state: 'running', rows: 0, startedAt: new Date().toISOString(), via: meta.via, format: meta.format, ...(meta.owner ? { owner: meta.owner } : {}) },
       started: performance.now(),
       controller: new AbortController(),
     };

@@ -279,6 +279,16 @@ export function stateKeyPrefix(tag: StateKeyTag, components: readonly string[]):
   return stateKey(tag, components) + KEY_SEP;
 }
 
+/**
+ * Every key of `tag` under these leading components, as a LevelDB range. The
+ * upper bound is the prefix with its separator raised by one: LevelDB compares
+ * bytes, so no tail (whatever its characters) can sort past it.
+ */
+export function stateKeyRange(tag: StateKeyTag, components: readonly string[]): { gte: string; lt: string } {
+  const key = stateKey(tag, components);
+  return { gte: key + KEY_SEP, lt: key + '\u0001' };
+}
+
 /** The inverse of stateKey given how many encoded components the key has; undefined if it does not fit. */
 export function parseStateKey(key: string, componentCount: number, hasTail: boolean): ParsedStateKey | undefined {
   const fields = key.split(KEY_SEP);
@@ -307,8 +317,12 @@ export const catalogPartKey = (p: { tenant: string; table: string; date: string;
 export const catalogPartPrefix = (tenant: string, table?: string) => stateKeyPrefix('part', table === undefined ? [tenant] : [tenant, table]);
 /** The applier's id index (`ingest` sublevel): the LSN a data_id was committed under. */
 export const idIndexKey = (tenant: string, table: string, dataId: string) => stateKey('id', [tenant, table], dataId);
+/** Every id-index key of one tenant table. */
+export const idIndexRange = (tenant: string, table: string) => stateKeyRange('id', [tenant, table]);
 /** A tenant's remembered answer to an Idempotency-Key. */
 export const idempotencyKey = (tenant: string, clientKey: string) => stateKey('idem', [tenant], clientKey);
+/** Every stored Idempotency-Key answer of one tenant. */
+export const idempotencyRange = (tenant: string) => stateKeyRange('idem', [tenant]);
 /** Column statistics a remote worker posted for a table. */
 export const workerColumnStatsKey = (tenant: string, table: string) => stateKey('colstats', [tenant, table]);
 /** Column statistics the query path computed for a table. */

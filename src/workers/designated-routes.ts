@@ -20,7 +20,7 @@ export interface DesignatedRoute {
 export const DESIGNATED_ROUTES: readonly DesignatedRoute[] = [
   { service: 'tenant-node', method: 'get', path: '/data/stats', idempotent: true, auth: 'tenant:read', summary: 'Tenant statistics' },
   { service: 'metadata-catalog', method: 'get', path: '/metadata/indexes', idempotent: true, auth: 'tenant:read', summary: 'Indexes of the tenant’s tables' },
-  { service: 'query-interpreter', method: 'post', path: '/parse/sql', idempotent: true, auth: 'authenticated', summary: 'Parse SQL into an AST' },
+  { service: 'query-interpreter', method: 'post', path: '/parse/sql', idempotent: true, auth: 'client', summary: 'Parse SQL into an AST' },
   { service: 'cbo-engine', method: 'post', path: '/optimize/query', idempotent: true, auth: 'tenant:read', summary: 'Optimize a query plan' },
 ];
 

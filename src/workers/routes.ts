@@ -7,6 +7,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { SERVICE_IDS } from '../platform/config/schema.js';
+import { noteAudit } from '../governance/audit-log.js';
 import { Errors } from '../platform/errors.js';
 import { route } from '../platform/http/route.js';
 import { readRecords, toApiRecord, type RecordSources } from '../records/record-reader.js';
@@ -144,7 +145,7 @@ export function workerRoutes(runtime: WorkersRuntime, records: RecordSources) {
       method: 'get',
       path: '/workers',
       operation: 'workers.list',
-      auth: 'admin',
+      auth: 'operator',
       summary: 'Registered workers, forwarding targets with their circuit state, open jobs',
       requires: [],
       handler: () => runtime.status(),
@@ -154,13 +155,15 @@ export function workerRoutes(runtime: WorkersRuntime, records: RecordSources) {
       path: '/jobs',
       operation: 'jobs.enqueue',
       auth: 'admin',
+      audit: 'admin.jobs.enqueue',
       summary: 'Enqueue a job (column-stats, retention-sweep)',
       body: enqueueBody,
       requires: ['stateStore'],
-      handler: async ({ res, body }) => {
+      handler: async ({ req, res, body }) => {
         if (!isJobType(body.type)) throw Errors.validation(`unknown job type ${body.type}`, { field: 'type', known: JOB_TYPE_NAMES });
         const payload = JOB_TYPES[body.type].payload.parse(body.payload) as Record<string, unknown>;
         const job = await queue.enqueue(body.type, payload, body.maxAttempts);
+        noteAudit(req, { target: `job:${job.id}`, ...(typeof payload.tenant === 'string' ? { tenant: payload.tenant } : {}), details: { type: job.type } });
         runtime.countJob(job, 'enqueued');
         res.status(201);
         return job;

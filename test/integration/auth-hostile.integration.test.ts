@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { ROUTE_AUTHS } from '../../src/platform/http/route.js';
 import {
   adminHeaders,
   login,
@@ -119,7 +120,7 @@ describe('auth against hostile clients', () => {
 
   test('every route declares a policy; only login/refresh and the dashboard shell (its own login forwarding) are public', () => {
     assert.ok(routes.length > 20, `found ${routes.length} routes`);
-    for (const r of routes) assert.ok(['public', 'authenticated', 'tenant:read', 'tenant:write', 'admin', 'service'].includes(r.auth), `${r.method} ${r.path}: ${r.auth}`);
+    for (const r of routes) assert.ok((ROUTE_AUTHS as readonly string[]).includes(r.auth), `${r.method} ${r.path}: ${r.auth}`);
     const pub = routes.filter((r) => r.auth === 'public').map((r) => `${r.method} ${r.path}`);
     for (const p of pub) assert.match(p, /^(POST \/auth\/(login|refresh)|(GET|POST) \/dashboard(\/|$))/, `unexpected public route ${p}`);
   });
@@ -305,8 +306,8 @@ describe('auth against hostile clients', () => {
     expectError(await send(url('tenant-node', '/data'), { headers: { authorization: writerA.authorization!, 'x-tenant-id': '../hostile-b' } }), 400, 'invalid_tenant_id', 'bad tenant id');
   });
 
-  test('tenant keys cannot use admin or service routes; service keys cannot touch tenant data', async () => {
-    for (const r of routes.filter((x) => x.auth === 'admin' || x.auth === 'service')) {
+  test('tenant keys cannot use admin, operator or service routes; service keys cannot touch tenant data', async () => {
+    for (const r of routes.filter((x) => ['admin', 'operator', 'scrape', 'service'].includes(x.auth))) {
       const a = await send(url(r.service, concrete(r.path)), { method: r.method, headers: writerA, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: '{}' }) });
       expectError(a, 403, 'forbidden', `writer key on ${r.service} ${r.method} ${r.path}`);
     }

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's headless Chromium driven by
 // playwright-core): signs in, shows the seven services healthy, and its ingest
-// chart, counters and tenant table move after the test posts data. Saves a
-// screenshot to test-output/dashboard.png.
+// chart, counters and tenant table move after the test posts data; a tenant
+// delete waiting for a second admin shows among pending approvals and in the
+// audit table. Saves a screenshot to test-output/dashboard.png.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    plane = await startPlane({ env: { MONITORING_SAMPLE_INTERVAL_MS: '500' } });
+    plane = await startPlane({ env: { MONITORING_SAMPLE_INTERVAL_MS: '500', APPROVAL_REQUIRED_FOR: 'tenant-delete' } });
     profileDir = makeTempDir('dashboard-chromium');
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -101,6 +102,19 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
       (await attr('[data-chart="ingest-rate"]', 'data-max')) > 0 &&
       (await attr(`#tenants tr[data-tenant="${tenant}"]`, 'data-rows')) === 200,
     );
+    // A destructive operation waiting for a second admin is listed, and its request is in the audit table.
+    assert.equal((await fetch(plane.url('auth-gateway', '/admin/tenants'), { method: 'POST', headers, body: JSON.stringify({ id: tenant }) })).status, 201);
+    const asked = await fetch(plane.url('auth-gateway', `/admin/tenants/${tenant}`), { method: 'DELETE', headers });
+    assert.equal(asked.status, 202, await asked.clone().text());
+    const { approvalId } = (await asked.json()) as { approvalId: string };
+    const pendingRow = page.locator(`#approvals tr[data-approval="${approvalId}"]`);
+    await pendingRow.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.equal(await pendingRow.getAttribute('data-action'), 'tenant-delete');
+    assert.equal(await pendingRow.getAttribute('data-tenant'), tenant);
+    assert.match((await pendingRow.textContent()) ?? '', /user:admin/);
+    await page.locator('#audit tr[data-audit-action="admin.tenants.delete"][data-outcome="pending"]').first().waitFor({ state: 'visible', timeout: 20_000 });
+    assert.ok((await attr('#counter-approvalsPending', 'data-value')) >= 1, 'the pending counter shows it');
+
     const chart = await page.locator('[data-chart="ingest-rate"] polyline').count();
     assert.ok(chart >= 1, 'the ingest chart draws a line');
     const alerts = await page.locator('#alerts tbody tr').count();

@@ -103,7 +103,10 @@ test('a column-stats job whose worker dies mid-lease is completed by another wor
   assert.deepEqual(done.result?.columns?.coupon, { distinct: 2, nullFraction: 0.2 });
 });
 
-test('a retention-sweep job runs through the tenant node', async () => {
+test('a retention-sweep job runs through the tenant node, inside its lease and the tenant’s retention', async () => {
+  // A worker sweeps only a tenant whose retentionDays asks for it (scoped service credentials).
+  const patched = await fetch(plane.url('auth-gateway', '/admin/tenants/acme'), { method: 'PATCH', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ retentionDays: 30 }) });
+  assert.equal(patched.status, 200, await patched.clone().text());
   const created = await enqueue('retention-sweep', { tenant: 'acme', table: 'events', before: Date.parse('2000-01-01T00:00:00Z') });
   const end = await waitFor('retention job finished', async () => {
     const j = await job(created.id);
@@ -112,6 +115,20 @@ test('a retention-sweep job runs through the tenant node', async () => {
   assert.equal(end.status, 'completed', `retention sweep: ${end.error}`);
   assert.equal(end.completedBy, 'jobs-b');
   assert.equal(typeof end.result?.partitionsDropped, 'number');
+  // The worker's call named its job and lease: the audit log says so.
+  const audit = (await (await fetch(plane.url('auth-gateway', '/admin/audit?action=retention.sweep&tenant=acme'), { headers: admin })).json()) as {
+    entries: Array<{ outcome: string; role: string; details?: { jobId?: string } }>;
+  };
+  assert.ok(audit.entries.some((e) => e.outcome === 'success' && e.role === 'service' && e.details?.jobId === created.id), JSON.stringify(audit.entries));
+
+  // A sweep deeper than the tenant's retention fails the job for good (403 is not retried).
+  const deep = await enqueue('retention-sweep', { tenant: 'acme', table: 'events', before: Date.now() - 86_400_000 });
+  const refused = await waitFor('deep retention job finished', async () => {
+    const j = await job(deep.id);
+    return j.status === 'completed' || j.status === 'failed' ? j : undefined;
+  }, 10_000);
+  assert.equal(refused.status, 'failed');
+  assert.match(String(refused.error), /403/);
 });
 
 test('SIGTERM deregisters the worker and exits 0', async () => {

@@ -52,3 +52,17 @@ test('forgeries are invalid: alg none, RS256, other HMAC, wrong secret, tamperin
   forged.push(`${h}.${b64({ ...claims, tenant: 'other' })}.${s}`);
   for (const [i, t] of forged.entries()) assert.deepEqual(await tokens.verify(t), { ok: false, reason: 'invalid' }, `forgery ${i}`);
 });
+
+test('operator tokens and a member’s tenants round-trip; an unknown role or tenant role is invalid', async () => {
+  const tokens = new AccessTokens(SECRET, 900);
+  const op = await tokens.verify(await tokens.sign({ subject: 'ops', role: 'operator', sessionId: 's-2' }));
+  assert.ok(op.ok);
+  assert.equal(op.claims.role, 'operator');
+  const member = await tokens.verify(await tokens.sign({ subject: 'm', role: 'writer', tenants: { a: 'reader', b: 'writer' }, sessionId: 's-3' }));
+  assert.ok(member.ok);
+  assert.deepEqual(member.claims.tenants, { a: 'reader', b: 'writer' });
+  for (const bad of [{ ...base, role: 'superuser' }, { ...base, tenants: { a: 'owner' } }, { ...base, tenants: ['a'] }]) {
+    const token = await new SignJWT(bad).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(key);
+    assert.deepEqual(await tokens.verify(token), { ok: false, reason: 'invalid' }, JSON.stringify(bad));
+  }
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Request } from 'express';
 import type { Principal } from '../../src/platform/auth/principal.js';
 import { AppError } from '../../src/platform/errors.js';
-import { resolveTenant } from '../../src/platform/http/tenant-id.js';
+import { consoleTenantOf, resolveTenant, tenantRoleOf } from '../../src/platform/http/tenant-id.js';
 
 function req(tenantHeader?: string): Request {
   return { headers: tenantHeader === undefined ? {} : { 'x-tenant-id': tenantHeader } } as unknown as Request;
@@ -40,4 +40,33 @@ test('admins and workers name the tenant and must name one', () => {
   // where a job names the tenant it acts on.
   assert.equal(statusOf(() => resolveTenant(req('tenant-b'), service)), 'tenant-b');
   assert.equal(statusOf(() => resolveTenant(req(), service)), 400);
+});
+
+const member: Principal = { subject: 'multi', role: 'writer', tenants: { 'tenant-a': 'reader', 'tenant-b': 'writer' }, kind: 'user', sessionId: 's' };
+const operator: Principal = { subject: 'ops', role: 'operator', kind: 'user', sessionId: 's' };
+
+test('a member of several tenants names one of them; without the header it is 400, another tenant 403', () => {
+  assert.equal(statusOf(() => resolveTenant(req('tenant-a'), member)), 'tenant-a');
+  assert.equal(statusOf(() => resolveTenant(req('tenant-b'), member)), 'tenant-b');
+  assert.equal(statusOf(() => resolveTenant(req(), member)), 400);
+  assert.equal(statusOf(() => resolveTenant(req('tenant-c'), member)), 403);
+  assert.equal(statusOf(() => resolveTenant(req('../tenant-a'), member)), 400);
+});
+
+test('the role a member has in the tenant it acts for', () => {
+  assert.equal(tenantRoleOf(member, 'tenant-a'), 'reader');
+  assert.equal(tenantRoleOf(member, 'tenant-b'), 'writer');
+  assert.equal(tenantRoleOf(member, 'tenant-c'), undefined);
+  assert.equal(tenantRoleOf(writerA, 'tenant-a'), 'writer');
+  assert.equal(tenantRoleOf(admin, 'tenant-a'), undefined);
+});
+
+test('the query console: admins and operators see every tenant unless they name one; members only their own', () => {
+  const withPrincipal = (p: Principal, header?: string) => Object.assign(req(header), { principal: p });
+  assert.equal(consoleTenantOf(withPrincipal(operator)), undefined);
+  assert.equal(consoleTenantOf(withPrincipal(operator, 'tenant-b')), 'tenant-b');
+  assert.equal(consoleTenantOf(withPrincipal(admin)), undefined);
+  assert.equal(consoleTenantOf(withPrincipal(writerA)), 'tenant-a');
+  assert.equal(statusOf(() => consoleTenantOf(withPrincipal(writerA, 'tenant-b'))), 403);
+  assert.equal(statusOf(() => consoleTenantOf(withPrincipal(operator, 'Not A Tenant'))), 400);
 });

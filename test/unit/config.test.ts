@@ -97,3 +97,11 @@ test('.env.example documents every key with its default', () => {
   const fromNothing = parseConfig({});
   assert.deepEqual(fromExample, fromNothing);
 });
+
+test('APPROVAL_REQUIRED_FOR names known operations only', () => {
+  assert.deepEqual(parseConfig({}).auth.approvals, { requiredFor: [], ttlSeconds: 86_400 });
+  const cfg = parseConfig({ APPROVAL_REQUIRED_FOR: 'tenant-delete, retention-sweep,tenant-delete', APPROVAL_TTL_SECONDS: '60' });
+  assert.deepEqual(cfg.auth.approvals, { requiredFor: ['tenant-delete', 'retention-sweep'], ttlSeconds: 60 });
+  assert.match(problemsOf({ APPROVAL_REQUIRED_FOR: 'tenant-delete,drop-everything' }).join('\n'), /APPROVAL_REQUIRED_FOR.*drop-everything/);
+  assert.match(problemsOf({ APPROVAL_TTL_SECONDS: '0' }).join('\n'), /APPROVAL_TTL_SECONDS/);
+});

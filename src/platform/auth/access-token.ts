@@ -2,7 +2,7 @@
 // issuer and audience pinned on verification. Every service verifies them
 // locally; the session id inside lets logout revoke them at once.
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { Principal, Role } from './principal.js';
+import { TENANT_ROLES, type Memberships, type Principal, type Role } from './principal.js';
 
 export const TOKEN_ISSUER = 'storage-control-plane';
 export const TOKEN_AUDIENCE = 'storage-control-plane';
@@ -13,6 +13,8 @@ export interface AccessClaims {
   sub: string;
   role: Role;
   tenant?: string;
+  /** A member's tenants and role in each (users of several tenants). */
+  tenants?: Memberships;
   sid: string;
   kind: 'user';
   iat: number;
@@ -38,8 +40,9 @@ export class AccessTokens {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async sign(p: { subject: string; role: Role; tenant?: string; sessionId: string }): Promise<string> {
-    return new SignJWT({ role: p.role, ...(p.tenant ? { tenant: p.tenant } : {}), sid: p.sessionId, kind: 'user' })
+  async sign(p: { subject: string; role: Role; tenant?: string; tenants?: Memberships; sessionId: string }): Promise<string> {
+    const tenants = p.tenants && Object.keys(p.tenants).length > 0 ? { tenants: p.tenants } : {};
+    return new SignJWT({ role: p.role, ...(p.tenant ? { tenant: p.tenant } : {}), ...tenants, sid: p.sessionId, kind: 'user' })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(p.subject)
       .setIssuer(TOKEN_ISSUER)
@@ -87,7 +90,16 @@ export class AccessTokens {
   }
 }
 
-const ROLES = new Set(['admin', 'writer', 'reader', 'service']);
+const ROLES = new Set(['admin', 'operator', 'writer', 'reader', 'service']);
+
+function isMemberships(v: unknown): v is Memberships {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((r) => (TENANT_ROLES as readonly unknown[]).includes(r))
+  );
+}
 
 function isClaims(p: Record<string, unknown>): p is AccessClaims & Record<string, unknown> {
   return (
@@ -97,10 +109,18 @@ function isClaims(p: Record<string, unknown>): p is AccessClaims & Record<string
     typeof p.role === 'string' &&
     ROLES.has(p.role) &&
     p.kind === 'user' &&
-    (p.tenant === undefined || typeof p.tenant === 'string')
+    (p.tenant === undefined || typeof p.tenant === 'string') &&
+    (p.tenants === undefined || isMemberships(p.tenants))
   );
 }
 
 export function principalOf(claims: AccessClaims): Principal {
-  return { subject: claims.sub, role: claims.role, tenant: claims.tenant, sessionId: claims.sid, kind: 'user' };
+  return {
+    subject: claims.sub,
+    role: claims.role,
+    ...(claims.tenant ? { tenant: claims.tenant } : {}),
+    ...(claims.tenants ? { tenants: claims.tenants } : {}),
+    sessionId: claims.sid,
+    kind: 'user',
+  };
 }

@@ -1,13 +1,16 @@
 // Everything the services need to know about who is calling, built once at
 // boot and shared by all seven services: access tokens, sessions, API keys,
-// users, tenants, the login limiter and the admin bootstrap. `authenticate`
-// and `authorize` are the only way a request gets a principal.
+// users, tenants, the login limiter and the admin bootstrap, and the
+// governance records every service writes to: the audit log and approvals.
+// `authenticate` and `authorize` are the only way a request gets a principal.
 import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ApprovalStore } from '../../governance/approval-store.js';
+import { AuditLog } from '../../governance/audit-log.js';
 import { Errors } from '../errors.js';
-import type { RouteAuth } from '../http/route.js';
-import { resolveTenant } from '../http/tenant-id.js';
+import type { LeaseRequirement, RouteAuth } from '../http/route.js';
+import { isValidTenantId, resolveTenant, tenantRoleOf } from '../http/tenant-id.js';
 import type { StateStore } from '../state-store.js';
 import { AccessTokens, principalOf } from './access-token.js';
 import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
@@ -16,10 +19,10 @@ import { AuthMaintenance } from './auth-maintenance.js';
 import { LoginLimiter, stateStoreCounters } from './login-limiter.js';
 import { AuthMetrics, type RejectReason } from './metrics.js';
 import { dummyPasswordHash, hashSecret, verifySecret } from './password-hash.js';
-import type { Principal, UserRole } from './principal.js';
+import { membershipsOf, type Principal } from './principal.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
 import { TenantStore } from './tenant-store.js';
-import { UserStore, type UserRecord } from './user-store.js';
+import { assignRole, UserStore, type RoleAssignment, type UserRecord } from './user-store.js';
 
 /** The auth slice of the config, as parsed at boot. */
 export type AuthSettings = AppConfig['auth'];
@@ -45,6 +48,10 @@ export class AuthRuntime {
   readonly metrics: AuthMetrics;
   /** Prunes ended sessions and stale login counters on a schedule; started by the auth gateway. */
   readonly maintenance: AuthMaintenance;
+  /** Durable record of admin, privileged and destructive actions (and refusals of them). */
+  readonly audit: AuditLog;
+  /** Destructive operations waiting for a second admin. */
+  readonly approvals: ApprovalStore;
   private bootstrapped?: Promise<void>;
   private readonly log: Logger;
 
@@ -71,6 +78,8 @@ export class AuthRuntime {
       logger: this.log,
       intervalMs: settings.sessionPruneIntervalMs,
     });
+    this.audit = new AuditLog(state, logger);
+    this.approvals = new ApprovalStore(state, settings.approvals);
   }
 
   /** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD; later starts leave users alone. */
@@ -117,10 +126,15 @@ export class AuthRuntime {
     return principalOf(result.claims);
   }
 
-  /** 403 unless the principal may call a route with this policy; resolves the tenant of tenant routes. */
-  async authorize(principal: Principal, policy: RouteAuth, req: Request): Promise<void> {
+  /**
+   * 403 unless the principal may call a route with this policy (and, for a
+   * service credential on a leased route, holds the lease); resolves the
+   * tenant of tenant routes.
+   */
+  async authorize(principal: Principal, policy: RouteAuth, req: Request, lease?: LeaseRequirement): Promise<void> {
     try {
       await this.check(principal, policy, req);
+      if (lease && principal.role === 'service') await lease.verify(req, principal, resolveTenant(req, principal));
     } catch (err) {
       this.metrics.rejections.inc({ reason: 'forbidden' });
       throw err;
@@ -128,28 +142,49 @@ export class AuthRuntime {
   }
 
   private async check(principal: Principal, policy: RouteAuth, req: Request): Promise<void> {
+    const role = principal.role;
     switch (policy) {
       case 'public':
       case 'authenticated':
         return;
+      case 'client':
+        if (role === 'service') throw Errors.forbidden('a service credential acts only on its registration and job leases');
+        return;
       case 'admin':
-        if (principal.role !== 'admin') throw Errors.forbidden('this route needs role admin');
+        if (role !== 'admin') throw Errors.forbidden('this route needs role admin');
+        return;
+      case 'operator':
+        if (role !== 'admin' && role !== 'operator') throw Errors.forbidden('this route needs role admin or operator');
+        return;
+      case 'scrape':
+        if (role !== 'admin' && role !== 'operator' && role !== 'service') throw Errors.forbidden('this route needs role admin, operator or service');
         return;
       case 'service':
-        if (principal.role !== 'service' && principal.role !== 'admin') throw Errors.forbidden('this route needs role service or admin');
+        if (role !== 'service' && role !== 'admin') throw Errors.forbidden('this route needs role service or admin');
         return;
+      case 'tenant:queries':
+        if (role === 'admin' || role === 'operator') {
+          // Every tenant's queries; X-Tenant-Id, when given, must still be a tenant id.
+          if (req.headers['x-tenant-id'] !== undefined && !isValidTenantId(req.headers['x-tenant-id'])) throw Errors.invalidTenantId();
+          return;
+        }
+        return this.checkTenant(principal, 'read', req);
       case 'tenant:read':
-      case 'tenant:write': {
-        if (principal.role === 'service') throw Errors.forbidden('service credentials cannot access tenant data');
-        if (policy === 'tenant:write' && principal.role === 'reader') throw Errors.forbidden('role reader cannot write');
-        const tenant = resolveTenant(req, principal);
-        if (principal.role === 'admin') return;
-        const record = await this.tenants.get(tenant);
-        if (!record) throw Errors.forbidden(`tenant ${tenant} does not exist`);
-        if (record.disabled) throw Errors.forbidden(`tenant ${tenant} is disabled`);
-        return;
-      }
+        return this.checkTenant(principal, 'read', req);
+      case 'tenant:write':
+        return this.checkTenant(principal, 'write', req);
     }
+  }
+
+  private async checkTenant(principal: Principal, right: 'read' | 'write', req: Request): Promise<void> {
+    if (principal.role === 'service') throw Errors.forbidden('service credentials cannot access tenant data');
+    if (principal.role === 'operator') throw Errors.forbidden('role operator has no access to tenant data');
+    const tenant = resolveTenant(req, principal);
+    if (principal.role === 'admin') return;
+    if (right === 'write' && tenantRoleOf(principal, tenant) !== 'writer') throw Errors.forbidden(`role reader of tenant ${tenant} cannot write`);
+    const record = await this.tenants.get(tenant);
+    if (!record) throw Errors.forbidden(`tenant ${tenant} does not exist`);
+    if (record.disabled) throw Errors.forbidden(`tenant ${tenant} is disabled`);
   }
 
   // ---- the auth gateway's operations ----
@@ -158,7 +193,7 @@ export class AuthRuntime {
    * Username + password, throttled per username and address: the user, or 401
    * (wrong), 429 (locked out). Failures are logged without the password.
    */
-  async checkPassword(username: string, password: string, ip: string): Promise<UserRecord> {
+  async checkPassword(username: string, password: string, ip: string, requestId?: string): Promise<UserRecord> {
     await this.ensureBootstrapped();
     const wait = await this.loginLimiter.retryAfter(username, ip);
     if (wait > 0) {
@@ -171,6 +206,18 @@ export class AuthRuntime {
     const ok = await verifySecret(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !ok) {
       await this.loginLimiter.recordFailure(username, ip);
+      const lockedFor = await this.loginLimiter.retryAfter(username, ip);
+      // This failure started a lockout (the check above found none): the audit log keeps it.
+      if (lockedFor > 0) {
+        await this.audit.record({
+          principal: 'anonymous',
+          action: 'auth.login.lockout',
+          target: `user:${username}`,
+          outcome: 'denied',
+          ...(requestId ? { requestId } : {}),
+          details: { ip, lockedSeconds: lockedFor },
+        });
+      }
       this.metrics.logins.inc({ outcome: 'bad_credentials' });
       this.log.warn({ event: 'login_failed', username, ip, reason: user ? 'bad_password' : 'unknown_user' }, 'login failed');
       throw Errors.unauthorized('invalid username or password');
@@ -179,12 +226,16 @@ export class AuthRuntime {
     return user;
   }
 
-  async login(username: string, password: string, ip: string, userAgent?: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
-    const user = await this.checkPassword(username, password, ip);
-    const tenant = user.tenant ? await this.tenants.get(user.tenant) : undefined;
-    if (user.disabled || (user.tenant && (!tenant || tenant.disabled))) {
+  async login(username: string, password: string, ip: string, userAgent?: string, requestId?: string): Promise<{ tokens: IssuedTokens; user: UserRecord }> {
+    const user = await this.checkPassword(username, password, ip, requestId);
+    if (user.disabled) {
       this.metrics.logins.inc({ outcome: 'disabled' });
-      throw Errors.forbidden(user.disabled ? 'user is disabled' : `tenant ${user.tenant} is disabled`);
+      throw Errors.forbidden('user is disabled');
+    }
+    const closed = await this.closedTenants(user);
+    if (closed) {
+      this.metrics.logins.inc({ outcome: 'disabled' });
+      throw Errors.forbidden(closed);
     }
     this.metrics.logins.inc({ outcome: 'success' });
     const { session, refreshToken } = await this.sessions.create(user, { ip, userAgent });
@@ -206,9 +257,20 @@ export class AuthRuntime {
       await this.sessions.revoke(outcome.session.id, 'user_disabled');
       throw Errors.unauthorized('user is disabled');
     }
-    const tenant = user.tenant ? await this.tenants.get(user.tenant) : undefined;
-    if (user.tenant && (!tenant || tenant.disabled)) throw Errors.forbidden(`tenant ${user.tenant} is disabled`);
+    const closed = await this.closedTenants(user);
+    if (closed) throw Errors.forbidden(closed);
     return this.issue(outcome.session, outcome.refreshToken);
+  }
+
+  /** Why a member may not sign in: every tenant it belongs to is disabled or gone (undefined when it may). */
+  private async closedTenants(user: UserRecord): Promise<string | undefined> {
+    const ids = Object.keys(membershipsOf(user));
+    if (ids.length === 0) return undefined;
+    for (const id of ids) {
+      const t = await this.tenants.get(id);
+      if (t && !t.disabled) return undefined;
+    }
+    return ids.length === 1 ? `tenant ${ids[0]} is disabled` : `every tenant of this user is disabled (${ids.join(', ')})`;
   }
 
   async logout(principal: Principal): Promise<boolean> {
@@ -237,17 +299,41 @@ export class AuthRuntime {
     return session;
   }
 
-  async createUser(input: { username: string; password: string; role: UserRole; tenant?: string }, createdBy: string): Promise<UserRecord> {
-    const user: UserRecord = {
-      username: input.username,
-      role: input.role,
-      ...(input.tenant ? { tenant: input.tenant } : {}),
-      passwordHash: await hashSecret(input.password),
-      createdAt: Date.now(),
-      createdBy,
-    };
+  /** A user with a non-tenant role (admin, operator) or memberships (writer/reader of each tenant named). */
+  async createUser(input: { username: string; password: string; assign: RoleAssignment }, createdBy: string): Promise<UserRecord> {
+    const user: UserRecord = { username: input.username, role: 'reader', passwordHash: await hashSecret(input.password), createdAt: Date.now(), createdBy };
+    assignRole(user, input.assign);
     await this.users.put(user);
     return user;
+  }
+
+  /** New role or memberships; the user's sessions end (their tokens carry the old ones). */
+  async changeRole(user: UserRecord, to: RoleAssignment): Promise<number> {
+    assignRole(user, to);
+    await this.users.put(user);
+    return this.sessions.revokeUser(user.username, 'role_changed');
+  }
+
+  /**
+   * Removes a tenant from every credential: its API keys are revoked, its
+   * members lose that membership (and their sessions end).
+   */
+  async removeTenantCredentials(tenant: string): Promise<{ apiKeysRevoked: number; membersUpdated: number; sessionsRevoked: number }> {
+    let apiKeysRevoked = 0;
+    for (const k of await this.apiKeys.list({ tenant })) {
+      if (k.revokedAt === undefined) apiKeysRevoked++;
+      await this.apiKeys.revoke(k.id);
+    }
+    let membersUpdated = 0;
+    let sessionsRevoked = 0;
+    for (const u of await this.users.list({ tenant })) {
+      const { [tenant]: _gone, ...rest } = membershipsOf(u);
+      assignRole(u, { tenants: rest });
+      await this.users.put(u);
+      membersUpdated++;
+      sessionsRevoked += await this.sessions.revokeUser(u.username, 'tenant_deleted');
+    }
+    return { apiKeysRevoked, membersUpdated, sessionsRevoked };
   }
 
   /** New password (and so all existing sessions revoked). */
@@ -264,7 +350,7 @@ export class AuthRuntime {
   }
 
   private async issue(session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
-    const access = await this.tokens.sign({ subject: session.username, role: session.role, tenant: session.tenant, sessionId: session.id });
+    const access = await this.tokens.sign({ subject: session.username, role: session.role, tenant: session.tenant, tenants: session.tenants, sessionId: session.id });
     return {
       access_token: access,
       token_type: 'Bearer',

@@ -12,13 +12,15 @@
 // auth maintenance loop runs on a schedule.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { StateStore } from '../state-store.js';
-import type { UserRole } from './principal.js';
+import type { Memberships, UserRole } from './principal.js';
 
 export interface SessionRecord {
   id: string;
   username: string;
   role: UserRole;
   tenant?: string;
+  /** A member's tenants and role in each, as they were at login (a change revokes the session). */
+  tenants?: Memberships;
   createdAt: number;
   /** When the refresh token (and so the session) stops working. */
   expiresAt: number;
@@ -117,7 +119,7 @@ export class SessionStore {
   }
 
   async create(
-    user: { username: string; role: UserRole; tenant?: string },
+    user: { username: string; role: UserRole; tenant?: string; tenants?: Memberships },
     client?: { ip?: string; userAgent?: string },
   ): Promise<{ session: SessionRecord; refreshToken: string }> {
     const id = randomUUID();
@@ -128,6 +130,7 @@ export class SessionStore {
       username: user.username,
       role: user.role,
       ...(user.tenant ? { tenant: user.tenant } : {}),
+      ...(user.tenants && Object.keys(user.tenants).length > 0 ? { tenants: user.tenants } : {}),
       createdAt: now,
       expiresAt: now + this.refreshTtlSeconds * 1000,
       refreshHash: sha256(refreshToken),

@@ -50,4 +50,10 @@ export class TenantStore {
     await this.db.put(tenant.id, tenant);
     this.cache.delete(tenant.id);
   }
+
+  /** Forgets a tenant (the last step of deleting it). */
+  async delete(id: string): Promise<void> {
+    await this.state().writeBatch([{ type: 'del', sublevel: 'tenants', key: id }], { sync: true });
+    this.cache.delete(id);
+  }
 }

@@ -3,7 +3,7 @@
 // slices and frozen. Nothing else in the code reads process.env.
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
-import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type Env, type ServiceId } from './schema.js';
+import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type ApprovalAction, type Env, type ServiceId } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -59,6 +59,8 @@ export interface AppConfig {
     apiKeyCacheSeconds: number;
     login: { maxFailuresPerUser: number; maxFailuresPerIp: number; lockoutSeconds: number; maxLockoutSeconds: number; windowSeconds: number };
     sessionPruneIntervalMs: number;
+    /** Destructive operations that wait for a second admin, and how long such a request stays open. */
+    approvals: { requiredFor: readonly ApprovalAction[]; ttlSeconds: number };
   };
   tracing: { otlpEndpoint?: string; serviceName: string };
   workers: {
@@ -178,6 +180,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         windowSeconds: 900,
       },
       sessionPruneIntervalMs: env.SESSION_PRUNE_INTERVAL_MS,
+      approvals: { requiredFor: env.APPROVAL_REQUIRED_FOR, ttlSeconds: env.APPROVAL_TTL_SECONDS },
     },
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     workers: {

@@ -13,6 +13,10 @@ export const SERVICE_IDS = [
 ] as const;
 export type ServiceId = (typeof SERVICE_IDS)[number];
 
+/** Destructive operations that APPROVAL_REQUIRED_FOR may put behind a second admin's approval. */
+export const APPROVAL_ACTIONS = ['retention-sweep', 'tenant-delete', 'retention-change'] as const;
+export type ApprovalAction = (typeof APPROVAL_ACTIONS)[number];
+
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const bool = (fallback: boolean) =>
@@ -150,6 +154,19 @@ export const envSchema = z.object({
   LOGIN_IP_MAX_FAILURES: positiveInt(50),
   LOGIN_LOCKOUT_SECONDS: positiveInt(30),
   SESSION_PRUNE_INTERVAL_MS: positiveInt(600_000),
+  APPROVAL_REQUIRED_FOR: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const actions = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const a of actions) {
+        if (!(APPROVAL_ACTIONS as readonly string[]).includes(a)) {
+          ctx.addIssue({ code: 'custom', message: `unknown operation '${a}'; known: ${APPROVAL_ACTIONS.join(', ')}` });
+        }
+      }
+      return [...new Set(actions)] as ApprovalAction[];
+    }),
+  APPROVAL_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),

@@ -10,17 +10,18 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuthRuntime } from '../auth/auth-runtime.js';
 import type { AppConfig } from '../config/load-config.js';
-import { Errors } from '../errors.js';
+import { Errors, isAppError } from '../errors.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import type { Readiness } from '../readiness.js';
 import type { ServiceModule } from '../service.js';
 import type { ServiceId } from '../config/schema.js';
 import type { Span } from '@opentelemetry/api';
 import { activeTraceId, endSpan, traceIdOf, withServerSpan } from '../tracing.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, toAppError } from './error-handler.js';
 import { bindNativePrototypes } from './native-prototypes.js';
 import { requestContext } from './request-context.js';
 import type { RouteSpec } from './route.js';
+import { isValidTenantId } from './tenant-id.js';
 
 export interface AppDeps {
   config: AppConfig;
@@ -95,7 +96,7 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
   const mount = (built: ServiceModule, auth: AuthRuntime) => {
     if (service) throw new Error(`${serviceId} is mounted already`);
     for (const spec of built.routes) {
-      router[spec.method](spec.path, authGuard(spec, auth), ...bodyParsers, routeHandler(spec, built, deps));
+      router[spec.method](spec.path, authGuard(spec, auth), ...bodyParsers, routeHandler(spec, built, deps, auth));
     }
     unmatched = notFoundOrMethodNotAllowed(built);
     service = built;
@@ -107,11 +108,11 @@ function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
   (req as Request).rawBody = buf;
 }
 
-function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
+function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps, auth: AuthRuntime) {
   // Without its own list a route needs every module its service was built from.
   const requires = spec.requires ?? service.modules ?? service.dependencies;
   const bodyTypes = spec.bodyTypes ?? JSON_TYPES;
-  return async (req: Request, res: Response) => {
+  const run = (audited: boolean) => async (req: Request, res: Response) => {
     res.locals.operation = spec.operation;
     if (!deps.readiness.dependenciesOpen(requires)) {
       throw deps.readiness.isDraining ? Errors.shuttingDown() : Errors.notReady(service.id);
@@ -125,7 +126,25 @@ function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps) {
     }
     const query = spec.query ? spec.query.parse(req.query) : undefined;
     const result = await spec.handler({ req, res, body: body as never, query: query as never });
+    if (audited && spec.audit) await auth.audit.recordRequest(req, spec.audit, res.statusCode === 202 ? 'pending' : 'success');
     if (!res.headersSent && result !== undefined) res.json(result);
+  };
+  if (!spec.audit) return run(false);
+  const audited = run(true);
+  const action = spec.audit;
+  // Audited routes: the entry is on stable storage before the answer leaves, whatever the outcome.
+  return async (req: Request, res: Response) => {
+    try {
+      await audited(req, res);
+    } catch (err) {
+      const appErr = toAppError(err, deps.config.http.bodyLimitBytes);
+      const outcome = appErr.status === 403 ? 'denied' : appErr.status < 500 ? 'rejected' : 'failed';
+      await auth.audit
+        // The failure decides the outcome, whatever the handler noted before it failed.
+        .recordRequest(req, action, outcome, { outcome, details: { status: appErr.status, code: appErr.code } })
+        .catch((auditErr: unknown) => req.log.error({ err: auditErr, action }, 'audit entry of a failed action could not be written'));
+      throw err;
+    }
   };
 }
 
@@ -142,10 +161,30 @@ function authGuard(spec: RouteSpec, auth: AuthRuntime) {
     const principal = await auth.authenticate(req);
     req.principal = principal;
     req.logBindings.principal = `${principal.kind}:${principal.subject}`;
-    await auth.authorize(principal, spec.auth, req);
+    try {
+      await auth.authorize(principal, spec.auth, req, spec.lease);
+    } catch (err) {
+      // A known caller refused by a route's policy is a privileged attempt worth keeping.
+      if (isAppError(err) && err.status === 403) await auditRefusal(auth, req, spec, err.message);
+      throw err;
+    }
     if (req.tenantId) req.logBindings.tenant = req.tenantId;
     next();
   };
+}
+
+async function auditRefusal(auth: AuthRuntime, req: Request, spec: RouteSpec, reason: string): Promise<void> {
+  const header = req.headers['x-tenant-id'];
+  try {
+    await auth.audit.recordRequest(req, spec.audit ?? 'access.denied', 'denied', {
+      target: `${spec.method.toUpperCase()} ${spec.path}`,
+      ...(isValidTenantId(header) ? { tenant: header } : {}),
+      details: { reason, operation: spec.operation, policy: spec.auth },
+    });
+  } catch (err) {
+    // The refusal stands either way; a broken audit store must not turn a 403 into a 500.
+    req.log.error({ err }, 'audit entry of a refused request could not be written');
+  }
 }
 
 /** Request log line, span and metrics, labelled by route template, never raw URL. */
@@ -233,6 +272,8 @@ function openApiDocument(serviceId: ServiceId, routes: readonly RouteSpec[], ver
       operationId: r.operation,
       summary: r.summary,
       'x-auth': r.auth,
+      ...(r.lease ? { 'x-lease': r.lease.jobType } : {}),
+      ...(r.audit ? { 'x-audit': r.audit } : {}),
       ...(r.auth === 'public' ? { security: [] } : { security: [{ bearer: [] }] }),
       ...(r.query ? { parameters: [{ in: 'query', name: 'query', schema: safeSchema(r.query) }] } : {}),
       ...(r.body

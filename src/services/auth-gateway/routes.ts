@@ -1,16 +1,21 @@
 // Auth Gateway routes: login, token refresh/validation/logout, and the admin
-// API for tenants, users and API keys. Thin: the work is in AuthRuntime.
+// API for tenants, users and API keys. Thin: the work is in AuthRuntime and
+// tenant-admin.ts. Every admin mutation (and password changes) declares its
+// audit action; destructive ones may wait for a second admin's approval.
 import type { Request } from 'express';
 import { decodeJwt } from 'jose';
+import { deferForApproval } from '../../governance/approval-http.js';
+import { noteAudit } from '../../governance/audit-log.js';
 import { looksLikeApiKey, publicView } from '../../platform/auth/api-key-store.js';
 import type { Principal } from '../../platform/auth/principal.js';
 import type { SessionRecord } from '../../platform/auth/session-store.js';
 import type { TenantRecord } from '../../platform/auth/tenant-store.js';
-import { publicUser } from '../../platform/auth/user-store.js';
+import { publicUser, type RoleAssignment } from '../../platform/auth/user-store.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
-import { isValidTenantId } from '../../platform/http/tenant-id.js';
+import { governanceRoutes } from './governance-routes.js';
 import type { AuthGatewayDeps } from './index.js';
+import { changesRetention, deleteTenant, tenantOr404 as findTenant, updateTenant } from './tenant-admin.js';
 import {
   changePasswordBody,
   createApiKeyBody,
@@ -56,13 +61,13 @@ function clientAddress(req: Request): string {
 export function authGatewayRoutes(deps: AuthGatewayDeps) {
   const auth = deps.auth;
 
-  const tenantOr404 = async (id: string): Promise<TenantRecord> => {
-    const t = isValidTenantId(id) ? await auth.tenants.get(id) : null;
-    if (!t) throw Errors.notFound(`tenant ${id}`);
-    return t;
-  };
+  const tenantOr404 = (id: string) => findTenant(deps, id);
   // The tenant store forgets its cached copy on put, so new limits apply to ingest at once.
   const saveTenant = (t: TenantRecord) => auth.tenants.put(t);
+  /** Every tenant a role assignment names must exist. */
+  const assertTenantsExist = async (assign: RoleAssignment | undefined) => {
+    if (assign && 'tenants' in assign) for (const t of Object.keys(assign.tenants)) await tenantOr404(t);
+  };
 
   return [
     // ---- tokens ----
@@ -74,7 +79,7 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       summary: 'Username + password → 15-minute access token (JWT) and a rotating refresh token; 429 with Retry-After after repeated failures',
       body: loginBody,
       handler: async ({ req, body }) => {
-        const { tokens, user } = await auth.login(body.username, body.password, clientAddress(req), req.get('user-agent'));
+        const { tokens, user } = await auth.login(body.username, body.password, clientAddress(req), req.get('user-agent'), req.requestId);
         return { ...tokens, user: publicUser(user) };
       },
     }),
@@ -116,13 +121,15 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/auth/password',
       operation: 'auth.password',
       auth: 'authenticated',
+      audit: 'auth.password.change',
       summary: 'Change one’s own password (current password required); every session of the user is revoked, log in again',
       body: changePasswordBody,
       handler: async ({ req, body }) => {
         const principal = principalOf(req);
+        noteAudit(req, { target: `user:${principal.subject}` });
         if (principal.kind !== 'user') throw Errors.badRequest('only users have passwords');
         // Checked like a login: same limiter, same failure logging.
-        const user = await auth.checkPassword(principal.subject, body.current_password, clientAddress(req));
+        const user = await auth.checkPassword(principal.subject, body.current_password, clientAddress(req), req.requestId);
         return { revokedSessions: await auth.setPassword(user, body.new_password) };
       },
     }),
@@ -169,9 +176,11 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/tenants',
       operation: 'admin.tenants.create',
       auth: 'admin',
+      audit: 'admin.tenants.create',
       summary: 'Create a tenant (id, name, ingest limits, retention in days)',
       body: createTenantBody,
-      handler: async ({ res, body }) => {
+      handler: async ({ req, res, body }) => {
+        noteAudit(req, { tenant: body.id, target: `tenant:${body.id}`, ...(body.retentionDays !== undefined ? { details: { retentionDays: body.retentionDays } } : {}) });
         if (await auth.tenants.get(body.id)) throw Errors.conflict(`tenant ${body.id} already exists`);
         const now = Date.now();
         const tenant: TenantRecord = {
@@ -211,21 +220,25 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/tenants/:id',
       operation: 'admin.tenants.update',
       auth: 'admin',
-      summary: 'Change a tenant’s name, limits (merged), retention (null = keep forever) or disabled flag',
+      audit: 'admin.tenants.update',
+      summary: 'Change a tenant’s name, limits (merged), retention (null = keep forever) or disabled flag; a retention change may need a second admin (202)',
       body: updateTenantBody,
-      handler: async ({ req, body }) => {
-        const tenant = await tenantOr404(param(req, 'id'));
-        const updated: TenantRecord = {
-          ...tenant,
-          ...(body.name !== undefined ? { name: body.name } : {}),
-          ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
-          limits: { ...tenant.limits, ...body.limits },
-          updatedAt: Date.now(),
-        };
-        if (body.retentionDays === null) delete updated.retentionDays;
-        else if (body.retentionDays !== undefined) updated.retentionDays = body.retentionDays;
-        await saveTenant(updated);
-        return updated;
+      handler: async ({ req, res, body }) => {
+        const id = param(req, 'id');
+        noteAudit(req, { tenant: id, target: `tenant:${id}`, details: { fields: Object.keys(body).sort().join(',') } });
+        const tenant = await tenantOr404(id);
+        if (changesRetention(tenant, body)) {
+          noteAudit(req, { details: { retentionDays: body.retentionDays ?? null } });
+          if (auth.approvals.requires('retention-change')) {
+            return deferForApproval(auth.approvals, req, res, {
+              action: 'retention-change',
+              tenant: id,
+              params: { patch: body },
+              summary: `change tenant ${id}: retentionDays ${tenant.retentionDays ?? 'none'} → ${body.retentionDays ?? 'none'}`,
+            });
+          }
+        }
+        return updateTenant(deps, id, body);
       },
     }),
     route({
@@ -233,12 +246,38 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/tenants/:id/disable',
       operation: 'admin.tenants.disable',
       auth: 'admin',
+      audit: 'admin.tenants.disable',
       summary: 'Disable a tenant: its users and API keys get 403 on every tenant route',
       handler: async ({ req }) => {
-        const tenant = await tenantOr404(param(req, 'id'));
+        const id = param(req, 'id');
+        noteAudit(req, { tenant: id, target: `tenant:${id}` });
+        const tenant = await tenantOr404(id);
         const updated: TenantRecord = { ...tenant, disabled: true, updatedAt: Date.now() };
         await saveTenant(updated);
         return updated;
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/admin/tenants/:id',
+      operation: 'admin.tenants.delete',
+      auth: 'admin',
+      audit: 'admin.tenants.delete',
+      summary:
+        'Delete a tenant: its data in every sink (ClickHouse, Parquet, catalog, id index, unapplied rows), its API keys, memberships and sessions; may need a second admin (202)',
+      // The data path's sinks: deleting a tenant drops its tables and files.
+      requires: ['stateStore', 'wal', 'clickhouse'],
+      handler: async ({ req, res }) => {
+        const id = param(req, 'id');
+        noteAudit(req, { tenant: id, target: `tenant:${id}` });
+        await tenantOr404(id);
+        if (auth.approvals.requires('tenant-delete')) {
+          return deferForApproval(auth.approvals, req, res, { action: 'tenant-delete', tenant: id, params: {}, summary: `delete tenant ${id} and all of its data` });
+        }
+        const deleted = await deleteTenant(deps, id);
+        const { tenant: _t, tables, ...counts } = deleted;
+        noteAudit(req, { details: { ...counts, tables: tables.length } });
+        return deleted;
       },
     }),
 
@@ -248,12 +287,15 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/users',
       operation: 'admin.users.create',
       auth: 'admin',
-      summary: 'Create a user: role admin, or writer/reader of a tenant',
+      audit: 'admin.users.create',
+      summary: 'Create a user: role admin or operator, writer/reader of a tenant, or memberships (a role per tenant)',
       body: createUserBody,
       handler: async ({ req, res, body }) => {
-        if (body.tenant) await tenantOr404(body.tenant);
+        noteAudit(req, { target: `user:${body.username}`, details: { assigned: describeAssignment(body.assign) } });
+        if (!body.assign) throw Errors.validation('give role or memberships', { field: 'role' });
+        await assertTenantsExist(body.assign);
         if (await auth.users.get(body.username)) throw Errors.conflict(`user ${body.username} already exists`);
-        const user = await auth.createUser(body, principalOf(req).subject);
+        const user = await auth.createUser({ username: body.username, password: body.password, assign: body.assign }, principalOf(req).subject);
         res.status(201);
         return publicUser(user);
       },
@@ -275,14 +317,27 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/users/:username',
       operation: 'admin.users.update',
       auth: 'admin',
-      summary: 'Reset a user’s password and/or enable or disable them; either revokes their sessions',
+      audit: 'admin.users.update',
+      summary: 'Reset a user’s password, enable or disable them, or change their role or memberships; each revokes their sessions',
       body: updateUserBody,
       handler: async ({ req, body }) => {
         const username = param(req, 'username');
+        noteAudit(req, {
+          target: `user:${username}`,
+          details: {
+            passwordReset: body.password !== undefined,
+            ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
+            ...(body.assign ? { assigned: describeAssignment(body.assign) } : {}),
+          },
+        });
         const user = await auth.users.get(username);
         if (!user) throw Errors.notFound(`user ${username}`);
-        if (body.disabled === true && username === principalOf(req).subject) throw Errors.badRequest('an admin cannot disable themselves');
+        const self = username === principalOf(req).subject;
+        if (body.disabled === true && self) throw Errors.badRequest('an admin cannot disable themselves');
+        if (body.assign && self) throw Errors.badRequest('an admin cannot change their own role');
+        await assertTenantsExist(body.assign);
         let revokedSessions = 0;
+        if (body.assign) revokedSessions += await auth.changeRole(user, body.assign);
         if (body.password !== undefined) revokedSessions += await auth.setPassword(user, body.password);
         if (body.disabled === true) revokedSessions += await auth.disableUser(user);
         if (body.disabled === false && user.disabled) {
@@ -297,9 +352,11 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/users/:username/disable',
       operation: 'admin.users.disable',
       auth: 'admin',
+      audit: 'admin.users.disable',
       summary: 'Disable a user and revoke all of their sessions',
       handler: async ({ req }) => {
         const username = param(req, 'username');
+        noteAudit(req, { target: `user:${username}` });
         const user = await auth.users.get(username);
         if (!user) throw Errors.notFound(`user ${username}`);
         if (username === principalOf(req).subject) throw Errors.badRequest('an admin cannot disable themselves');
@@ -314,11 +371,14 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/api-keys',
       operation: 'admin.apiKeys.create',
       auth: 'admin',
+      audit: 'admin.apiKeys.create',
       summary: 'Create an API key (writer/reader of a tenant, or service); the key is in this response only',
       body: createApiKeyBody,
       handler: async ({ req, res, body }) => {
+        noteAudit(req, { ...(body.tenant ? { tenant: body.tenant } : {}), details: { role: body.role, name: body.name } });
         if (body.tenant) await tenantOr404(body.tenant);
         const { key, record } = await auth.apiKeys.create({ ...body, createdBy: principalOf(req).subject });
+        noteAudit(req, { target: `apiKey:${record.id}` });
         res.status(201);
         return { ...publicView(record), key };
       },
@@ -328,10 +388,12 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/service-credentials',
       operation: 'admin.serviceCredentials.create',
       auth: 'admin',
+      audit: 'admin.serviceCredentials.create',
       summary: 'Mint a credential with role service for a Python worker (an API key without tenant); shown once',
       body: serviceCredentialBody,
       handler: async ({ req, res, body }) => {
         const { key, record } = await auth.apiKeys.create({ name: body.name, role: 'service', createdBy: principalOf(req).subject });
+        noteAudit(req, { target: `apiKey:${record.id}`, details: { role: 'service', name: body.name } });
         res.status(201);
         return { ...publicView(record), key };
       },
@@ -353,13 +415,25 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       path: '/admin/api-keys/:id',
       operation: 'admin.apiKeys.revoke',
       auth: 'admin',
+      audit: 'admin.apiKeys.revoke',
       summary: 'Revoke an API key; it stops working at once',
       handler: async ({ req }) => {
         const id = param(req, 'id');
+        noteAudit(req, { target: `apiKey:${id}` });
         const record = await auth.apiKeys.revoke(id);
         if (!record) throw Errors.notFound(`API key ${id}`);
+        if (record.tenant) noteAudit(req, { tenant: record.tenant });
         return publicView(record);
       },
     }),
+
+    ...governanceRoutes(deps),
   ];
+}
+
+/** `admin`, `operator`, or `acme:writer,globex:reader`: what an audit entry says a user was made. */
+function describeAssignment(assign: RoleAssignment | undefined): string | null {
+  if (!assign) return null;
+  if ('role' in assign) return assign.role;
+  return Object.entries(assign.tenants).map(([t, r]) => `${t}:${r}`).join(',');
 }

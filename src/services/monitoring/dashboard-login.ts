@@ -79,8 +79,8 @@ export async function forwardLogin(deps: GatewayDeps, creds: { username: string;
   const { res, body } = await callGateway(deps, '/auth/login', creds, requestId);
   if (!res.ok) throw rejection(res, body, 'invalid username or password');
   const user = body.user as { role?: unknown } | undefined;
-  // The dashboard's data is admin-only: say so now rather than after a 403 on every poll.
-  if (user && user.role !== 'admin') throw Errors.forbidden('the dashboard needs an admin account');
+  // The dashboard's data is for admins and operators: say so now rather than after a 403 on every poll.
+  if (user && user.role !== 'admin' && user.role !== 'operator') throw Errors.forbidden('the dashboard needs an admin or operator account');
   return sessionOf(body);
 }
 

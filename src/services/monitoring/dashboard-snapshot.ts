@@ -1,6 +1,8 @@
 // Everything the dashboard page shows, in one JSON document it polls:
-// service health, workers, headline counters, chart series, tenants, alerts
-// and recent logs.
+// service health, workers, headline counters, chart series, tenants, alerts,
+// pending approvals, recent audit entries and recent logs.
+import type { ApprovalRecord } from '../../governance/approval-store.js';
+import type { AuditEntry } from '../../governance/audit-log.js';
 import type { AlertStatus } from '../../monitoring/alert-engine.js';
 import { WORKER_CIRCUIT_METRIC, WORKER_DOWN_FAILED_SHARE, WORKER_HEALTH_CHECKS_METRIC, WORKER_HEALTH_WINDOW_SEC } from '../../monitoring/alert-rules.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
@@ -22,8 +24,15 @@ export interface DashboardSnapshot {
   charts: ChartData[];
   tenants: Array<{ tenant: string; tables: number; rows: number; bytes: number; partitions: number; rowsPerSecond: number }>;
   alerts: AlertStatus[];
+  /** Destructive operations waiting for a second admin. */
+  approvals: ApprovalRecord[];
+  /** The newest audit entries. */
+  audit: AuditEntry[];
   logs: LogEntry[];
 }
+
+const SNAPSHOT_APPROVALS = 50;
+const SNAPSHOT_AUDIT = 30;
 
 const COUNTERS: Record<string, MetricExpr> = {
   rowsAcknowledged: { kind: 'value', metric: 'ingest_rows_total' },
@@ -64,6 +73,11 @@ export async function buildSnapshot(deps: MonitoringDeps, opts: { points: number
   const tenants = await tenantSummaries(deps);
   counters.tenants = tenants.length;
 
+  // Pending approvals drop their parameters here: the page shows what they will do (summary), not how.
+  const approvals = (await deps.governance.approvals.list({ status: 'pending', limit: SNAPSHOT_APPROVALS })).map(({ params: _p, result: _r, ...a }) => ({ ...a, params: {} }));
+  const audit = (await deps.governance.audit.query({ limit: SNAPSHOT_AUDIT })).entries;
+  counters.approvalsPending = approvals.length;
+
   const logs = opts.logs === 0 ? [] : deps.logBuffer.query({ limit: opts.logs * 4 }).filter((e) => !isOwnPolling(e)).slice(-opts.logs).map(redactEntry);
 
   return {
@@ -77,6 +91,8 @@ export async function buildSnapshot(deps: MonitoringDeps, opts: { points: number
     charts: mon.history.chartData(opts.points),
     tenants,
     alerts,
+    approvals,
+    audit,
     logs,
   };
 }

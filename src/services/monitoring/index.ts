@@ -3,6 +3,7 @@
 // this service serves them.
 import type { Registry } from 'prom-client';
 import type { CatalogStore } from '../../catalog/catalog-store.js';
+import type { AuthRuntime } from '../../platform/auth/auth-runtime.js';
 import type { AlertingRuntime } from '../../monitoring/alerting.js';
 import type { AppConfig } from '../../platform/config/load-config.js';
 import type { HealthBoard } from '../../platform/health-board.js';
@@ -21,6 +22,8 @@ export interface MonitoringDeps {
   alerting: AlertingRuntime;
   /** Tenants' tables, for the dashboard's tenant list. */
   catalog: CatalogStore;
+  /** Pending approvals and recent audit entries, for the dashboard. */
+  governance: Pick<AuthRuntime, 'approvals' | 'audit'>;
 }
 
 export function createMonitoringService(deps: MonitoringDeps): ServiceDefinition {

@@ -1,5 +1,6 @@
 // Monitoring routes: Prometheus metrics, alerts, logs, and the dashboard (page
-// shell and assets public; its data admin-only; login forwarded to the gateway).
+// shell and assets public; its data for admins and operators; login forwarded
+// to the gateway).
 import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
@@ -17,7 +18,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       method: 'get',
       path: '/metrics',
       operation: 'monitoring.metrics',
-      auth: 'service',
+      auth: 'scrape',
       summary: 'Prometheus text exposition of every metric in this process',
       handler: async ({ res }) => {
         const text = await deps.registry.metrics();
@@ -29,7 +30,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       method: 'get',
       path: '/alerts',
       operation: 'monitoring.alerts',
-      auth: 'admin',
+      auth: 'operator',
       summary: 'Alert rules with their state (inactive/pending/firing), since when, value and threshold',
       query: alertsQuery,
       handler: ({ query }) => {
@@ -61,7 +62,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       method: 'get',
       path: '/logs',
       operation: 'monitoring.logs',
-      auth: 'admin',
+      auth: 'operator',
       summary: 'Recent structured log entries (bounded buffer), filterable by level, service, request id and time; secrets redacted',
       query: logsQuery,
       handler: ({ query }) => {
@@ -100,8 +101,8 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       method: 'get',
       path: '/dashboard/api/snapshot',
       operation: 'monitoring.dashboard.snapshot',
-      auth: 'admin',
-      summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, recent logs',
+      auth: 'operator',
+      summary: 'Everything the dashboard shows: health, workers, counters, charts, tenants, alerts, pending approvals, recent audit entries and logs',
       query: snapshotQuery,
       handler: ({ query }) => buildSnapshot(deps, query),
     }),

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../../governance/audit-log.js';
 import type { ServiceDefinition } from '../../platform/service.js';
 import type { ExecutorRuntime } from '../../query/query-runtime.js';
 import type { ClickHouseEngine } from '../../storage/clickhouse/clickhouse-engine.js';
@@ -10,6 +11,8 @@ export interface OperationNodeDeps {
   engine: ClickHouseEngine;
   /** For /nodes/status: registered workers and forwarding targets. */
   workers: Pick<WorkersRuntime, 'status'>;
+  /** Cancels of someone else's query are audited. */
+  audit: AuditLog;
   maxJsonRows: number;
 }
 

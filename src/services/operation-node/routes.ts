@@ -2,9 +2,11 @@
 // cancel, and the engines/workers this node runs on. Thin: the work is in
 // src/query (planner, generator, executor, registry).
 import type { Request } from 'express';
+import { noteAudit } from '../../governance/audit-log.js';
+import { principalName } from '../../platform/auth/principal.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
-import { tenantIdOf } from '../../platform/http/tenant-id.js';
+import { consoleTenantOf, tenantIdOf } from '../../platform/http/tenant-id.js';
 import { executeHandler } from '../../query/execute-handler.js';
 import type { OperationNodeDeps } from './index.js';
 import { cancelParams, executeBody, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
@@ -14,7 +16,7 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
 
   const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
     const tenant = tenantIdOf(req);
-    return rt().executor.explain(tenant, input, analyze, timeoutMs);
+    return rt().executor.explain(tenant, input, analyze, timeoutMs, req.principal ? principalName(req.principal) : undefined);
   };
 
   return [
@@ -52,13 +54,12 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       method: 'get',
       path: '/query/status',
       operation: 'query.status',
-      auth: 'tenant:read',
-      summary: 'State, rows and elapsed time of one query of the tenant',
+      auth: 'tenant:queries',
+      summary: 'State, rows and elapsed time of one query (of the tenant; admins and operators: of any tenant)',
       query: statusQuery,
       requires: [],
       handler: ({ req, query }) => {
-        const tenant = tenantIdOf(req);
-        const info = rt().registry.get(query.id, tenant);
+        const info = rt().registry.get(query.id, consoleTenantOf(req));
         if (!info) throw Errors.notFound(`query ${query.id}`);
         return info;
       },
@@ -67,13 +68,13 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       method: 'get',
       path: '/query/running',
       operation: 'query.list',
-      auth: 'tenant:read',
-      summary: 'Queries of the tenant (running by default; ?state=all for recent ones too)',
+      auth: 'tenant:queries',
+      summary: 'Queries of the tenant (running by default; ?state=all for recent ones too); admins and operators see every tenant’s unless X-Tenant-Id narrows',
       query: runningQuery,
       requires: [],
       handler: ({ req, query }) => {
-        const tenant = tenantIdOf(req);
-        const queries = rt().registry.list({ tenant, ...(query.state === 'all' ? {} : { state: query.state }) });
+        const tenant = consoleTenantOf(req);
+        const queries = rt().registry.list({ ...(tenant !== undefined ? { tenant } : {}), ...(query.state === 'all' ? {} : { state: query.state }) });
         return { queries, count: queries.length };
       },
     }),
@@ -81,20 +82,33 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       method: 'delete',
       path: '/query/:id',
       operation: 'query.cancel',
-      auth: 'tenant:read',
-      summary: 'Cancel a running query of the tenant; the engine stops it',
+      auth: 'tenant:queries',
+      summary: 'Cancel a running query (of the tenant; admins and operators: of any tenant); the engine stops it. A cancel by anyone but its owner is audited',
       requires: [],
-      handler: ({ req }) => {
-        const tenant = tenantIdOf(req);
+      handler: async ({ req }) => {
         const { id } = cancelParams.parse(req.params);
-        return rt().registry.cancel(id, tenant);
+        const registry = rt().registry;
+        const tenant = consoleTenantOf(req);
+        const running = registry.get(id, tenant);
+        const caller = req.principal ? principalName(req.principal) : 'anonymous';
+        if (!running || running.owner === caller) return registry.cancel(id, tenant);
+        // Someone else's query: the cancel is on record before it is answered, whatever happens.
+        noteAudit(req, { tenant: running.tenant, target: `query:${id}`, details: { owner: running.owner ?? null } });
+        try {
+          const cancelled = registry.cancel(id, tenant);
+          await deps.audit.recordRequest(req, 'query.cancel', 'success');
+          return cancelled;
+        } catch (err) {
+          await deps.audit.recordRequest(req, 'query.cancel', 'rejected');
+          throw err;
+        }
       },
     }),
     route({
       method: 'get',
       path: '/nodes/status',
       operation: 'nodes.status',
-      auth: 'authenticated',
+      auth: 'operator',
       summary: 'Engines (ClickHouse, Parquet) and remote workers this node executes on, with health',
       requires: [],
       handler: async () => {

@@ -19,7 +19,7 @@ import { fsyncDir, publishAtomically, randomSuffix } from './durable-file.js';
 import { readPartFooter } from './part-footer.js';
 import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-name.js';
 import { isParquetSegment, parquetTableSegments, parquetTenantSegment } from '../physical-names.js';
-import { assertName, isInside, parsePartPath, partitionDir, partPath } from './part-paths.js';
+import { assertName, isInside, parsePartPath, partitionDir, partPath, tableDir } from './part-paths.js';
 import type { ParsedPartPath } from './part-paths.js';
 import type { PartSummary } from './part-summary.js';
 import { PoolPartWriter, type PartWriter } from './part-writer.js';
@@ -270,6 +270,30 @@ export class ParquetSink {
       // The partition directory is gone: the file is gone with it.
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  /**
+   * Deletes every file of a tenant table (parts and temps) and its directory,
+   * and the tenant's directory with its last table; returns how many part
+   * files went. The caller makes sure nothing writes the table meanwhile.
+   */
+  async dropTable(tenant: string, table: string): Promise<number> {
+    const dir = tableDir(this.rootDir, tenant, table);
+    let parts = 0;
+    for (const d of await this.partitionDirs(tenant, table)) {
+      for (const entry of await readDirIfExists(d)) if (entry.isFile() && parsePartPath(this.rootDir, path.join(d, entry.name))) parts++;
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    const tenantDir = path.dirname(dir);
+    try {
+      await fs.rmdir(tenantDir);
+      await fsyncDir(this.rootDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') await fsyncDir(tenantDir);
+      else if (code !== 'ENOENT') throw err;
+    }
+    return parts;
   }
 
   private async describe(parsed: ParsedPartPath): Promise<WrittenPart> {

@@ -29,6 +29,15 @@ export function isInside(root: string, candidate: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
+/** The directory holding every partition of one tenant table. */
+export function tableDir(root: string, tenant: string, table: string): string {
+  assertName('tenant', tenant);
+  assertName('table', table);
+  const dir = path.resolve(root, ...parquetTableSegments(tenant, table));
+  if (!isInside(root, dir)) throw Errors.validation('table path escapes the Parquet root', { tenant, table });
+  return dir;
+}
+
 export function partitionDir(root: string, tenant: string, table: string, date: string): string {
   assertName('tenant', tenant);
   assertName('table', table);

@@ -21,6 +21,7 @@ const COUNTERS = [
   { key: 'tenants', label: 'Tenants', fmt: fmtCount },
   { key: 'diskFreeBytes', label: 'Disk free (DATA_DIR)', fmt: fmtBytes },
   { key: 'alertsFiring', label: 'Alerts firing', fmt: fmtCount, alarm: (v) => v > 0 },
+  { key: 'approvalsPending', label: 'Approvals pending', fmt: fmtCount, alarm: (v) => v > 0 },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -236,6 +237,8 @@ function render(s) {
   renderCharts(s.charts);
   renderAlerts(s.alerts);
   renderTenants(s.tenants);
+  renderApprovals(s.approvals || []);
+  renderAudit(s.audit || []);
   renderLogs(s.logs);
 }
 
@@ -411,6 +414,58 @@ function renderTenants(tenants) {
         el('td', { class: 'num' }, fmtBytes(t.bytes)),
         el('td', { class: 'num' }, t.partitions),
         el('td', { class: 'num' }, fmtRate(t.rowsPerSecond)),
+      ),
+    ),
+  );
+}
+
+function fmtUntil(ms) {
+  const s = Math.round((ms - Date.now()) / 1000);
+  if (s <= 0) return 'expired';
+  if (s < 120) return 'in ' + s + ' s';
+  if (s < 7200) return 'in ' + Math.round(s / 60) + ' min';
+  return 'in ' + Math.round(s / 3600) + ' h';
+}
+
+function renderApprovals(approvals) {
+  $('approvals-summary').textContent = approvals.length ? approvals.length + ' waiting for a second admin' : 'none pending';
+  const body = $('approvals').tBodies[0];
+  if (!approvals.length) {
+    body.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'No operation is waiting for approval.')));
+    return;
+  }
+  body.replaceChildren(
+    ...approvals.map((a) =>
+      el(
+        'tr',
+        { 'data-approval': a.id, 'data-action': a.action, 'data-tenant': a.tenant },
+        el('td', {}, el('div', {}, a.action), el('div', { class: 'rule-summary' }, a.summary)),
+        el('td', {}, a.tenant),
+        el('td', {}, a.requestedBy),
+        el('td', { class: 'nowrap' }, fmtUntil(a.expiresAt)),
+        el('td', { class: 'muted' }, a.id),
+      ),
+    ),
+  );
+}
+
+function renderAudit(entries) {
+  $('audit-summary').textContent = entries.length ? 'newest ' + entries.length : 'no entries yet';
+  const body = $('audit').tBodies[0];
+  if (!entries.length) {
+    body.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'Nothing audited yet.')));
+    return;
+  }
+  body.replaceChildren(
+    ...entries.map((e) =>
+      el(
+        'tr',
+        { 'data-audit-action': e.action, 'data-outcome': e.outcome },
+        el('td', { class: 'nowrap' }, fmtTime(e.atMs)),
+        el('td', {}, e.action),
+        el('td', {}, el('span', { class: 'badge ' + (e.outcome === 'success' ? 'ok' : e.outcome === 'pending' ? 'warn' : 'bad') }, e.outcome)),
+        el('td', {}, e.principal + (e.role ? ' (' + e.role + ')' : '')),
+        el('td', { class: 'muted' }, (e.target || '') + (e.tenant && !(e.target || '').includes(e.tenant) ? ' · ' + e.tenant : '')),
       ),
     ),
   );
