@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import layers from './eslint/layer-boundaries.js';
 
-const DOMAIN = ['platform', 'storage', 'catalog', 'ingest', 'applier', 'records', 'query', 'monitoring', 'workers'];
+const DOMAIN = ['platform', 'auth', 'storage', 'catalog', 'ingest', 'applier', 'records', 'query', 'monitoring', 'workers'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'dist/**', 'test-output/**', 'services/**'] },
@@ -31,6 +31,8 @@ export default tseslint.config(
           layers: {
             // Infrastructure every layer may use; it knows no domain.
             platform: [],
+            // Who may do what, and the record of what they did: users, tenants, sessions, keys, audit, approvals.
+            auth: ['platform'],
             // Storage engines, the WAL and Parquet: no ingest, applier, query, workers or services.
             storage: ['platform'],
             catalog: ['platform', 'storage'],

@@ -4,8 +4,7 @@
 // is a job (the worker calls POST /data/retention/sweep back); otherwise the
 // control plane sweeps itself.
 import type { Logger } from 'pino';
-import type { AuditLog } from '../governance/audit-log.js';
-import { sweepRetention, type RetentionDeps } from './retention.js';
+import { sweepRetention, type RetentionDeps, type SweepResult } from './retention.js';
 
 const DAY_MS = 86_400_000;
 
@@ -17,8 +16,8 @@ export interface RetentionSchedulerDeps {
   delegate?: (tenant: string, beforeMs: number) => Promise<boolean>;
   logger: Logger;
   intervalMs: number;
-  /** Sweeps that dropped data are audited (principal system:retention). */
-  audit?: AuditLog;
+  /** Told of every sweep that dropped data (boot records it in the audit log as system:retention). */
+  onSwept?: (tenant: { id: string; retentionDays: number }, result: SweepResult) => Promise<void>;
 }
 
 export class RetentionScheduler {
@@ -53,14 +52,7 @@ export class RetentionScheduler {
         const r = await sweepRetention(this.deps.sinks, t.id, undefined, before);
         if (r.rowsDeleted > 0 || r.partitionsDropped > 0) {
           this.deps.logger.info({ tenant: t.id, retentionDays: t.retentionDays, ...r }, 'retention applied');
-          await this.deps.audit?.record({
-            principal: 'system:retention',
-            tenant: t.id,
-            action: 'retention.sweep',
-            target: `tenant:${t.id}`,
-            outcome: 'success',
-            details: { cutoffDate: r.cutoffDate, retentionDays: t.retentionDays, rowsDeleted: r.rowsDeleted, partitionsDropped: r.partitionsDropped, bytesFreed: r.bytesFreed },
-          });
+          await this.deps.onSwept?.({ id: t.id, retentionDays: t.retentionDays }, r);
         }
         done.push({ tenant: t.id, via: 'local', rowsDeleted: r.rowsDeleted });
       } catch (err) {

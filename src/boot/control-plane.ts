@@ -3,7 +3,7 @@
 // the WAL replays), start the modules in dependency order, mount each service's
 // routes as soon as it is built, and flip readiness. stop() drains HTTP first,
 // then stops the modules in reverse order, each bounded by a timeout.
-import type { AuthRuntime } from '../platform/auth/auth-runtime.js';
+import type { AuthRuntime } from '../auth/auth-runtime.js';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import { HealthBoard } from '../platform/health-board.js';

@@ -7,7 +7,7 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { IngestPath } from '../ingest/ingest-path.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import type { AlertingRuntime } from '../monitoring/alerting.js';
-import type { AuthRuntime } from '../platform/auth/auth-runtime.js';
+import type { AuthRuntime } from '../auth/auth-runtime.js';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import type { HealthBoard } from '../platform/health-board.js';

@@ -8,7 +8,7 @@ import { CatalogStore } from '../catalog/catalog-store.js';
 import { createIngestPath } from '../ingest/ingest-path.js';
 import { TableSchemas } from '../ingest/table-schemas.js';
 import { AlertingRuntime } from '../monitoring/alerting.js';
-import { AuthRuntime } from '../platform/auth/auth-runtime.js';
+import { AuthRuntime } from '../auth/auth-runtime.js';
 import type { Observability } from '../platform/observability.js';
 import { StateStore } from '../platform/state-store.js';
 import { createExecutorRuntime, createPlannerRuntime } from '../query/query-runtime.js';
@@ -149,7 +149,16 @@ export function declareModules(boot: BootContext, observability: Observability):
           },
           logger: logger.child({ component: 'retention' }),
           intervalMs: config.retention.intervalMs,
-          audit: auth.audit,
+          onSwept: async (tenant, r) => {
+            await auth.audit.record({
+              principal: 'system:retention',
+              tenant: tenant.id,
+              action: 'retention.sweep',
+              target: `tenant:${tenant.id}`,
+              outcome: 'success',
+              details: { cutoffDate: r.cutoffDate, retentionDays: tenant.retentionDays, rowsDeleted: r.rowsDeleted, partitionsDropped: r.partitionsDropped, bytesFreed: r.bytesFreed },
+            });
+          },
         });
         scheduler.start();
         return scheduler;

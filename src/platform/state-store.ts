@@ -84,11 +84,11 @@ export class StateStore implements StateAccess {
     const check = (name: SublevelName) => {
       if (layout[name] !== owner) throw new Error(`state store: ${owner} may not use sublevel ${name} (${layout[name] ? `owned by ${layout[name]}` : 'undeclared'})`);
     };
-    const store = this;
+    const isOpen = () => this.isOpen;
     return {
       path: this.path,
       get isOpen() {
-        return store.isOpen;
+        return isOpen();
       },
       sublevel: <V>(name: SublevelName) => {
         check(name);

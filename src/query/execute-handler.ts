@@ -3,7 +3,7 @@
 // JSON, NDJSON or Arrow IPC by the request's Accept or `format`.
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { principalName } from '../platform/auth/principal.js';
+import { principalName } from '../platform/http/principal.js';
 import { tenantIdOf } from '../platform/http/tenant-id.js';
 import type { QueryExecutor } from './executor.js';
 import type { executeBody } from './request-schemas.js';

@@ -5,7 +5,7 @@
 // route's job type, for the request's tenant, and held by a worker that this
 // very credential registered. Anything else is 403.
 import type { Request } from 'express';
-import { principalName, type Principal } from '../platform/auth/principal.js';
+import { principalName, type Principal } from '../platform/http/principal.js';
 import { Errors } from '../platform/errors.js';
 import type { LeaseRequirement } from '../platform/http/route.js';
 import type { StateStore } from '../platform/state-store.js';

@@ -7,7 +7,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { SERVICE_IDS } from '../platform/config/schema.js';
-import { noteAudit } from '../governance/audit-log.js';
+import { noteAudit } from '../platform/http/audit-note.js';
 import { Errors } from '../platform/errors.js';
 import { route } from '../platform/http/route.js';
 import { readRecords, toApiRecord, type RecordSources } from '../records/record-reader.js';

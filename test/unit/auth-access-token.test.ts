@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
-import { AccessTokens, TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../src/platform/auth/access-token.js';
+import { AccessTokens, TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../src/auth/access-token.js';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
 const key = new TextEncoder().encode(SECRET);

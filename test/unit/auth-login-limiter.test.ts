@@ -2,7 +2,7 @@
 // window, and persistence in the state store across a restart.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LoginLimiter, stateStoreCounters } from '../../src/platform/auth/login-limiter.js';
+import { LoginLimiter, stateStoreCounters } from '../../src/auth/login-limiter.js';
 import { StateStore } from '../../src/platform/state-store.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 

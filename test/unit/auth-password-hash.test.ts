@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashSecret, verifySecret } from '../../src/platform/auth/password-hash.js';
+import { hashSecret, verifySecret } from '../../src/auth/password-hash.js';
 
 const FAST = { N: 1 << 10, r: 8, p: 1 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ApiKeyStore } from '../../src/platform/auth/api-key-store.js';
-import { SessionStore } from '../../src/platform/auth/session-store.js';
+import { ApiKeyStore } from '../../src/auth/api-key-store.js';
+import { SessionStore } from '../../src/auth/session-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Request } from 'express';
-import type { Principal } from '../../src/platform/auth/principal.js';
+import type { Principal } from '../../src/platform/http/principal.js';
 import { AppError } from '../../src/platform/errors.js';
 import { consoleTenantOf, resolveTenant, tenantRoleOf } from '../../src/platform/http/tenant-id.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ApprovalStore } from '../../src/governance/approval-store.js';
+import { ApprovalStore } from '../../src/auth/governance/approval-store.js';
 import { AppError } from '../../src/platform/errors.js';
 import { StateStore } from '../../src/platform/state-store.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
-import { AuditLog, type AuditEntry } from '../../src/governance/audit-log.js';
+import { AuditLog, type AuditEntry } from '../../src/auth/governance/audit-log.js';
 import { StateStore } from '../../src/platform/state-store.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 

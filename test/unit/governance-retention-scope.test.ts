@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertCutoffNotInFuture, assertServiceSweep, deepestCutoff } from '../../src/governance/retention-scope.js';
-import type { TenantRecord } from '../../src/platform/auth/tenant-store.js';
+import { assertCutoffNotInFuture, assertServiceSweep, deepestCutoff } from '../../src/auth/governance/retention-scope.js';
+import type { TenantRecord } from '../../src/auth/tenant-store.js';
 import { AppError } from '../../src/platform/errors.js';
 
 const NOW = Date.parse('2026-06-15T10:00:00Z');

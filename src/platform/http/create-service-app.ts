@@ -8,7 +8,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { AuthRuntime } from '../auth/auth-runtime.js';
 import type { AppConfig } from '../config/load-config.js';
 import { Errors, isAppError } from '../errors.js';
 import type { HttpMetrics } from '../metrics/registry.js';
@@ -21,6 +20,7 @@ import { errorHandler, toAppError } from './error-handler.js';
 import { bindNativePrototypes } from './native-prototypes.js';
 import { requestContext } from './request-context.js';
 import type { RouteSpec } from './route.js';
+import type { RequestAuth } from './request-auth.js';
 import { isValidTenantId } from './tenant-id.js';
 
 export interface AppDeps {
@@ -36,7 +36,7 @@ export interface AppDeps {
 export interface ServiceApp {
   app: express.Express;
   /** Serves the built service: its routes behind `auth`, its health and readiness. Once. */
-  mount(service: ServiceModule, auth: AuthRuntime): void;
+  mount(service: ServiceModule, auth: RequestAuth): void;
 }
 
 const JSON_TYPES = ['application/json'] as const;
@@ -93,7 +93,7 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
   });
   app.use(errorHandler(limit));
 
-  const mount = (built: ServiceModule, auth: AuthRuntime) => {
+  const mount = (built: ServiceModule, auth: RequestAuth) => {
     if (service) throw new Error(`${serviceId} is mounted already`);
     for (const spec of built.routes) {
       router[spec.method](spec.path, authGuard(spec, auth), ...bodyParsers, routeHandler(spec, built, deps, auth));
@@ -108,7 +108,7 @@ function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
   (req as Request).rawBody = buf;
 }
 
-function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps, auth: AuthRuntime) {
+function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps, auth: RequestAuth) {
   // Without its own list a route needs every module its service was built from.
   const requires = spec.requires ?? service.modules ?? service.dependencies;
   const bodyTypes = spec.bodyTypes ?? JSON_TYPES;
@@ -154,7 +154,7 @@ function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps, au
  * tenant or a disabled tenant. Puts the principal (and the tenant of tenant
  * routes) on the request.
  */
-function authGuard(spec: RouteSpec, auth: AuthRuntime) {
+function authGuard(spec: RouteSpec, auth: RequestAuth) {
   return async (req: Request, res: Response, next: NextFunction) => {
     res.locals.operation = spec.operation;
     if (spec.auth === 'public') return next();
@@ -173,7 +173,7 @@ function authGuard(spec: RouteSpec, auth: AuthRuntime) {
   };
 }
 
-async function auditRefusal(auth: AuthRuntime, req: Request, spec: RouteSpec, reason: string): Promise<void> {
+async function auditRefusal(auth: RequestAuth, req: Request, spec: RouteSpec, reason: string): Promise<void> {
   const header = req.headers['x-tenant-id'];
   try {
     await auth.audit.recordRequest(req, spec.audit ?? 'access.denied', 'denied', {

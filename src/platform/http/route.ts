@@ -3,7 +3,7 @@
 // entry at once) and a thin handler.
 import type { Request, Response } from 'express';
 import type { z, ZodType } from 'zod';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from './principal.js';
 import type { DependencyName } from '../readiness.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';

@@ -2,7 +2,7 @@
 // names, so it is checked here, once, against a strict pattern, and against
 // the caller: a credential of tenant A never names tenant B.
 import type { Request } from 'express';
-import { membershipsOf, type Principal, type TenantRole } from '../auth/principal.js';
+import { membershipsOf, type Principal, type TenantRole } from './principal.js';
 import { Errors } from '../errors.js';
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

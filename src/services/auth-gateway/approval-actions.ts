@@ -2,7 +2,7 @@
 // the parameters stored with the request. The same domain functions the
 // routes call when no approval is needed.
 import { sweepRetention } from '../../applier/retention.js';
-import type { ApprovalRecord } from '../../governance/approval-store.js';
+import type { ApprovalRecord } from '../../auth/governance/approval-store.js';
 import type { ApprovalAction } from '../../platform/config/schema.js';
 import type { AuthGatewayDeps } from './index.js';
 import { deleteTenant, tenantData, updateTenant, type TenantPatch } from './tenant-admin.js';

@@ -2,9 +2,9 @@
 // operators) and approvals of destructive operations (listed by admins and
 // operators, approved by an admin other than the one who asked).
 import type { Request } from 'express';
-import type { Decision } from '../../governance/approval-store.js';
-import { noteAudit } from '../../governance/audit-log.js';
-import { principalName } from '../../platform/auth/principal.js';
+import type { Decision } from '../../auth/governance/approval-store.js';
+import { noteAudit } from '../../platform/http/audit-note.js';
+import { principalName } from '../../platform/http/principal.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import type { AuthGatewayDeps } from './index.js';

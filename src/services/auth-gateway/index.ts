@@ -1,6 +1,6 @@
 import type { RetentionDeps } from '../../applier/retention.js';
 import type { TenantPurgeDeps } from '../../applier/tenant-purge.js';
-import type { AuthRuntime } from '../../platform/auth/auth-runtime.js';
+import type { AuthRuntime } from '../../auth/auth-runtime.js';
 import type { AppConfig } from '../../platform/config/load-config.js';
 import type { ServiceDefinition } from '../../platform/service.js';
 import { authGatewayRoutes } from './routes.js';

@@ -4,13 +4,13 @@
 // audit action; destructive ones may wait for a second admin's approval.
 import type { Request } from 'express';
 import { decodeJwt } from 'jose';
-import { deferForApproval } from '../../governance/approval-http.js';
-import { noteAudit } from '../../governance/audit-log.js';
-import { looksLikeApiKey, publicView } from '../../platform/auth/api-key-store.js';
-import type { Principal } from '../../platform/auth/principal.js';
-import type { SessionRecord } from '../../platform/auth/session-store.js';
-import type { TenantRecord } from '../../platform/auth/tenant-store.js';
-import { publicUser, type RoleAssignment } from '../../platform/auth/user-store.js';
+import { deferForApproval } from '../../auth/governance/approval-http.js';
+import { noteAudit } from '../../platform/http/audit-note.js';
+import { looksLikeApiKey, publicView } from '../../auth/api-key-store.js';
+import type { Principal } from '../../platform/http/principal.js';
+import type { SessionRecord } from '../../auth/session-store.js';
+import type { TenantRecord } from '../../auth/tenant-store.js';
+import { publicUser, type RoleAssignment } from '../../auth/user-store.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { governanceRoutes } from './governance-routes.js';

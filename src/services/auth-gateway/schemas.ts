@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_KEY_ROLES, TENANT_ROLES, USER_ROLES, type Memberships } from '../../platform/auth/principal.js';
+import { API_KEY_ROLES, TENANT_ROLES, USER_ROLES, type Memberships } from '../../platform/http/principal.js';
 import { instantSchema } from '../../platform/http/common-schemas.js';
 import { TENANT_ID_PATTERN } from '../../platform/http/tenant-id.js';
 

@@ -2,7 +2,7 @@
 // tenant's settings, and deleting a tenant with everything it owns. Routes
 // only decide whether to run them now or after a second admin's approval.
 import { purgeTenant, type TenantPurgeResult } from '../../applier/tenant-purge.js';
-import type { TenantRecord } from '../../platform/auth/tenant-store.js';
+import type { TenantRecord } from '../../auth/tenant-store.js';
 import { Errors } from '../../platform/errors.js';
 import { isValidTenantId } from '../../platform/http/tenant-id.js';
 import type { AuthGatewayDeps, TenantDataOps } from './index.js';

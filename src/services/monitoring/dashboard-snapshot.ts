@@ -1,8 +1,8 @@
 // Everything the dashboard page shows, in one JSON document it polls:
 // service health, workers, headline counters, chart series, tenants, alerts,
 // pending approvals, recent audit entries and recent logs.
-import type { ApprovalRecord } from '../../governance/approval-store.js';
-import type { AuditEntry } from '../../governance/audit-log.js';
+import type { ApprovalRecord } from '../../auth/governance/approval-store.js';
+import type { AuditEntry } from '../../auth/governance/audit-log.js';
 import type { AlertStatus } from '../../monitoring/alert-engine.js';
 import { WORKER_CIRCUIT_METRIC, WORKER_DOWN_FAILED_SHARE, WORKER_HEALTH_CHECKS_METRIC, WORKER_HEALTH_WINDOW_SEC } from '../../monitoring/alert-rules.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';

@@ -3,7 +3,7 @@
 // this service serves them.
 import type { Registry } from 'prom-client';
 import type { CatalogStore } from '../../catalog/catalog-store.js';
-import type { AuthRuntime } from '../../platform/auth/auth-runtime.js';
+import type { AuthRuntime } from '../../auth/auth-runtime.js';
 import type { AlertingRuntime } from '../../monitoring/alerting.js';
 import type { AppConfig } from '../../platform/config/load-config.js';
 import type { HealthBoard } from '../../platform/health-board.js';

@@ -1,4 +1,4 @@
-import type { AuditLog } from '../../governance/audit-log.js';
+import type { AuditLog } from '../../auth/governance/audit-log.js';
 import type { ServiceDefinition } from '../../platform/service.js';
 import type { ExecutorRuntime } from '../../query/query-runtime.js';
 import type { ClickHouseEngine } from '../../storage/clickhouse/clickhouse-engine.js';

@@ -2,8 +2,8 @@
 // cancel, and the engines/workers this node runs on. Thin: the work is in
 // src/query (planner, generator, executor, registry).
 import type { Request } from 'express';
-import { noteAudit } from '../../governance/audit-log.js';
-import { principalName } from '../../platform/auth/principal.js';
+import { noteAudit } from '../../platform/http/audit-note.js';
+import { principalName } from '../../platform/http/principal.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { consoleTenantOf, tenantIdOf } from '../../platform/http/tenant-id.js';

@@ -6,9 +6,9 @@
 // APPROVAL_REQUIRED_FOR, an admin's sweep waits for a second admin (202).
 import { z } from 'zod';
 import { cutoffDateOf, planRetention, sweepRetention } from '../../applier/retention.js';
-import { deferForApproval } from '../../governance/approval-http.js';
-import { noteAudit } from '../../governance/audit-log.js';
-import { assertCutoffNotInFuture, assertServiceSweep } from '../../governance/retention-scope.js';
+import { deferForApproval } from '../../auth/governance/approval-http.js';
+import { noteAudit } from '../../platform/http/audit-note.js';
+import { assertCutoffNotInFuture, assertServiceSweep } from '../../auth/governance/retention-scope.js';
 import { Errors } from '../../platform/errors.js';
 import { instantSchema, tableNameSchema } from '../../platform/http/common-schemas.js';
 import { route } from '../../platform/http/route.js';

@@ -2,7 +2,7 @@
 // issuer and audience pinned on verification. Every service verifies them
 // locally; the session id inside lets logout revoke them at once.
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { TENANT_ROLES, type Memberships, type Principal, type Role } from './principal.js';
+import { TENANT_ROLES, type Memberships, type Principal, type Role } from '../platform/http/principal.js';
 
 export const TOKEN_ISSUER = 'storage-control-plane';
 export const TOKEN_AUDIENCE = 'storage-control-plane';

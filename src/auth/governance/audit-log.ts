@@ -7,13 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
-import { principalName, type Principal } from '../platform/auth/principal.js';
-import type { JsonSublevel, StateStore } from '../platform/state-store.js';
+import { principalName, type Principal } from '../../platform/http/principal.js';
+import type { AuditDetails, AuditNote, AuditOutcome } from '../../platform/http/audit-note.js';
+import type { JsonSublevel, StateStore } from '../../platform/state-store.js';
 
-export type AuditOutcome = 'success' | 'pending' | 'denied' | 'rejected' | 'failed';
-
-/** Small facts about an action (counts, ids, names): never secrets, payloads or free text from clients. */
-export type AuditDetails = Record<string, string | number | boolean | null>;
+export type { AuditDetails, AuditNote, AuditOutcome } from '../../platform/http/audit-note.js';
+export { noteAudit } from '../../platform/http/audit-note.js';
 
 export interface AuditEntry {
   /** Time-ordered key: the paging cursor too. */
@@ -50,27 +49,6 @@ export interface AuditPage {
   entries: AuditEntry[];
   /** Pass as `cursor` for the next (older) page; null when there is none. */
   nextCursor: string | null;
-}
-
-/** What a handler adds to the entry its route records (see RouteSpec.audit). */
-export interface AuditNote {
-  tenant?: string;
-  target?: string;
-  details?: AuditDetails;
-  /** Overrides the outcome derived from the answer (e.g. 'pending' for a request waiting for approval). */
-  outcome?: AuditOutcome;
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    /** Facts the handler adds to its route's audit entry. */
-    auditNote?: AuditNote;
-  }
-}
-
-/** Adds facts to the audit entry of this request's route. */
-export function noteAudit(req: Request, note: AuditNote): void {
-  req.auditNote = { ...req.auditNote, ...note, details: { ...req.auditNote?.details, ...note.details } };
 }
 
 // A key or value that looks like a credential is never stored, whoever passed it.

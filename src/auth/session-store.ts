@@ -11,8 +11,8 @@
 // ended session (refresh expired, or revoked) is deleted by prune(), which the
 // auth maintenance loop runs on a schedule.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { StateStore } from '../state-store.js';
-import type { Memberships, UserRole } from './principal.js';
+import type { StateStore } from '../platform/state-store.js';
+import type { Memberships, UserRole } from '../platform/http/principal.js';
 
 export interface SessionRecord {
   id: string;

@@ -2,7 +2,7 @@
 // shape the ingest limiter reads. The auth guard asks "does this tenant exist
 // and is it enabled" on every tenant-scoped request, so answers are cached for
 // a few seconds and dropped at once when this process changes a tenant.
-import type { StateStore } from '../state-store.js';
+import type { StateStore } from '../platform/state-store.js';
 
 export interface TenantLimitsEntry {
   ingestRowsPerSecond?: number;

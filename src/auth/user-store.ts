@@ -2,8 +2,8 @@
 // A writer/reader user is a member of one or more tenants with a role in each
 // (`tenants`); `role` is then the strongest of those, and `tenant` is kept for
 // a member of exactly one tenant (how single-tenant users were always stored).
-import type { StateStore } from '../state-store.js';
-import { membershipsOf, strongestRole, type Memberships, type UserRole } from './principal.js';
+import type { StateStore } from '../platform/state-store.js';
+import { membershipsOf, strongestRole, type Memberships, type UserRole } from '../platform/http/principal.js';
 
 export interface UserRecord {
   username: string;

@@ -3,8 +3,8 @@
 // the cutoff may not reach into the days that setting keeps, and it must be
 // the sweep its leased job names (table, cutoff). An admin is bounded only by
 // the clock (no cutoff in the future), and by approval where configured.
-import type { TenantRecord } from '../platform/auth/tenant-store.js';
-import { Errors } from '../platform/errors.js';
+import type { TenantRecord } from '../tenant-store.js';
+import { Errors } from '../../platform/errors.js';
 
 const DAY_MS = 86_400_000;
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);

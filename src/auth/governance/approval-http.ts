@@ -2,9 +2,9 @@
 // pending approval and answers 202 with its id; the approval routes run the
 // operation later (see src/services/auth-gateway/approval-actions.ts).
 import type { Request, Response } from 'express';
-import { principalName } from '../platform/auth/principal.js';
-import type { ApprovalAction } from '../platform/config/schema.js';
-import { Errors } from '../platform/errors.js';
+import { principalName } from '../../platform/http/principal.js';
+import type { ApprovalAction } from '../../platform/config/schema.js';
+import { Errors } from '../../platform/errors.js';
 import type { ApprovalRecord, ApprovalStore } from './approval-store.js';
 import { noteAudit } from './audit-log.js';
 

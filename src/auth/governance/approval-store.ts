@@ -5,9 +5,9 @@
 // expire, ends it without effect. Decisions on one store run one at a time, so
 // two admins approving at once cannot both run the operation.
 import { randomBytes } from 'node:crypto';
-import type { ApprovalAction } from '../platform/config/schema.js';
-import { Errors } from '../platform/errors.js';
-import type { JsonSublevel, StateStore } from '../platform/state-store.js';
+import type { ApprovalAction } from '../../platform/config/schema.js';
+import { Errors } from '../../platform/errors.js';
+import type { JsonSublevel, StateStore } from '../../platform/state-store.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 

@@ -7,7 +7,7 @@
 // so a restart neither forgives a locked-out attacker nor resets a count; an
 // in-memory copy serves reads. prune() deletes counters that no longer matter
 // (lock over and window passed); the auth maintenance loop runs it.
-import type { StateStore } from '../state-store.js';
+import type { StateStore } from '../platform/state-store.js';
 
 export interface LoginLimits {
   maxFailuresPerUser: number;

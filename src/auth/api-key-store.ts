@@ -5,9 +5,9 @@
 // short TTL (and a wrong one too, so garbage cannot make us run scrypt in a
 // loop). Revocation purges the cache at once.
 import { randomBytes } from 'node:crypto';
-import type { StateStore } from '../state-store.js';
+import type { StateStore } from '../platform/state-store.js';
 import { hashSecret, verifySecret } from './password-hash.js';
-import type { ApiKeyRole, Principal } from './principal.js';
+import type { ApiKeyRole, Principal } from '../platform/http/principal.js';
 import { sha256 } from './session-store.js';
 
 export interface ApiKeyRecord {
