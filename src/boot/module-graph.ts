@@ -5,7 +5,7 @@
 // started, stop in reverse order, and the readiness of a target is the health of
 // every module it depends on.
 
-export type ModuleState = 'pending' | 'starting' | 'open' | 'failed' | 'stopping' | 'closed';
+export type ModuleState = 'pending' | 'starting' | 'open' | 'failed' | 'stopping' | 'closed' | 'absent';
 
 export interface ModuleHealth {
   state: ModuleState;
@@ -174,6 +174,8 @@ export class ModuleGraph {
   }
 
   health(name: string): ModuleHealth {
+    // A route may name a module this boot does not run: that route cannot answer here.
+    if (!this.slots.has(name)) return { state: 'absent', detail: 'not run by this process (see SERVICES)' };
     const slot = this.slot(name);
     if (slot.state !== 'open') return { state: slot.state, ...(slot.detail ? { detail: slot.detail } : {}) };
     return slot.spec.health ? slot.spec.health(slot.value) : { state: 'open' };

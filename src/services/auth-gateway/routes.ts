@@ -265,8 +265,6 @@ export function authGatewayRoutes(deps: AuthGatewayDeps) {
       audit: 'admin.tenants.delete',
       summary:
         'Delete a tenant: its data in every sink (ClickHouse, Parquet, catalog, id index, unapplied rows), its API keys, memberships and sessions; may need a second admin (202)',
-      // The data path's sinks: deleting a tenant drops its tables and files.
-      requires: ['stateStore', 'wal', 'clickhouse'],
       handler: async ({ req, res }) => {
         const id = param(req, 'id');
         noteAudit(req, { tenant: id, target: `tenant:${id}` });
