@@ -125,14 +125,17 @@ export class ModuleGraph {
     return Object.fromEntries(this.order.map((n) => [n, this.slots.get(n)!.edges]));
   }
 
-  /** The modules `name` depends on, directly or not, and itself. */
+  /**
+   * The modules `name` needs, directly or not, and itself. Modules it only uses
+   * are left out: they do not decide whether it can answer.
+   */
   closure(name: string): string[] {
     const out: string[] = [];
     const seen = new Set<string>();
     const visit = (n: string) => {
       if (seen.has(n)) return;
       seen.add(n);
-      for (const need of this.slot(n).edges) visit(need);
+      for (const need of this.slot(n).spec.needs) visit(need);
       out.push(n);
     };
     visit(name);

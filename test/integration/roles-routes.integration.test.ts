@@ -54,6 +54,8 @@ const EXPECTED: Record<string, Row> = {
   'POST /auth/logout': { profile: 'authenticated', endsSession: true },
   'POST /auth/password': { profile: 'authenticated' },
   'GET /auth/me': { profile: 'authenticated' },
+  'GET /auth/sessions': { profile: 'authenticated' },
+  'DELETE /auth/sessions/:id': { profile: 'authenticated' },
   'POST /admin/tenants': { profile: 'admin' },
   'GET /admin/tenants': { profile: 'admin' },
   'GET /admin/tenants/:id': { profile: 'admin' },
@@ -114,6 +116,7 @@ const EXPECTED: Record<string, Row> = {
   // monitoring
   'GET /metrics': { profile: 'scrape' },
   'GET /alerts': { profile: 'operator' },
+  'GET /alerts/rules.yml': { profile: 'scrape' },
   'GET /logs': { profile: 'operator' },
   'GET /dashboard': { profile: 'public' },
   'GET /dashboard/assets/:file': { profile: 'public' },

@@ -114,3 +114,22 @@ test('every SERVICES subset resolves over the declared modules, and each service
   }
   for (const s of ids) assert.ok(closure(s).has('auth'), `${s} authenticates its routes`);
 });
+
+test('a used module comes along only when another target needs it, and then starts first and stops last', async () => {
+  const events: string[] = [];
+  const specs = [spec('data', [], events), spec('gateway', [], events, { uses: ['data'] }), spec('node', ['data'], events)];
+  assert.deepEqual(resolveModules(specs, ['gateway']), ['gateway']);
+  const alone = new ModuleGraph(specs, ['gateway']);
+  await alone.start();
+  assert.deepEqual(events, ['start gateway <- ']);
+  assert.equal(alone.health('data').state, 'absent');
+  events.length = 0;
+  const both = new ModuleGraph(specs, ['gateway', 'node']);
+  await both.start();
+  assert.ok(events.indexOf('start data <- ') < events.indexOf('start gateway <- data'), events.join('; '));
+  // Using is not needing: the gateway's readiness does not count the data module.
+  assert.deepEqual(both.closure('gateway'), ['gateway']);
+  events.length = 0;
+  await both.stop(1000);
+  assert.ok(events.indexOf('stop gateway') < events.indexOf('stop data'), events.join('; '));
+});

@@ -49,7 +49,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       method: 'get',
       path: '/alerts/rules.yml',
       operation: 'monitoring.alerts.ruleFile',
-      auth: 'service',
+      auth: 'scrape',
       summary: 'The alert rules (defaults and ALERT_RULES_FILE) as a Prometheus rule file, for your own Prometheus',
       requires: [],
       handler: ({ res }) => {
