@@ -6,7 +6,7 @@
 // one replica (its data kept) or of ZooKeeper. When a binary is missing the
 // caller gets { skipped } with the reason, like startClickHouseServer.
 
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -54,7 +54,12 @@ export interface RunningClickHouseCluster {
   node(shard: number, replica: number): ClusterNode;
   /** SIGKILL one server; its data dir and ports stay for restartReplica. */
   killReplica(shard: number, replica: number): Promise<void>;
-  restartReplica(shard: number, replica: number): Promise<void>;
+  /**
+   * Starts a killed server again on its data. forceRestoreData drops the flag
+   * file 18.16 needs to start a replicated table whose columns in ZooKeeper
+   * differ from its own by more than two (columns added while it was down).
+   */
+  restartReplica(shard: number, replica: number, opts?: { forceRestoreData?: boolean }): Promise<void>;
   killZooKeeper(): Promise<void>;
   restartZooKeeper(): Promise<void>;
   /** Stops every process and removes every temp dir. */
@@ -217,9 +222,14 @@ class LocalCluster implements RunningClickHouseCluster {
     slot.proc = undefined;
   }
 
-  async restartReplica(shard: number, replica: number): Promise<void> {
+  async restartReplica(shard: number, replica: number, opts: { forceRestoreData?: boolean } = {}): Promise<void> {
     const slot = this.slot(shard, replica);
     if (slot.proc?.alive()) throw new Error(`replica ${slot.replicaName} is still running`);
+    if (opts.forceRestoreData) {
+      // The server consumes (deletes) the flag when it starts.
+      await mkdir(path.join(slot.dir, 'data', 'flags'), { recursive: true });
+      await writeFile(path.join(slot.dir, 'data', 'flags', 'force_restore_data'), '');
+    }
     await this.startSlot(slot);
   }
 
