@@ -78,6 +78,7 @@ export async function openDataPath(opts: {
     username: config.clickhouse.username,
     password: config.clickhouse.password,
     requestTimeoutMs: config.clickhouse.timeoutMs,
+    cluster: config.clickhouse.cluster?.name,
   });
   // The embedded engine writes Parquet natively, several times faster than parquetjs; a server cannot write our files.
   const parquet = new ParquetSink({ rootDir: config.paths.parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
