@@ -127,6 +127,23 @@ describe('cluster-mode client on a 2 x 3 ClickHouse 18.16 cluster', { skip, time
     assert.equal(engine.standings().find((s) => s.url === dead)!.state, 'up');
   });
 
+  it('a stream the consumer leaves early ends its query on the node', async () => {
+    for await (const row of engine.queryStream("SELECT number AS n, 'early-break-probe' AS tag FROM system.numbers")) {
+      assert.equal(row.n, '0');
+      break;
+    }
+    await eventually(
+      'no node still runs the abandoned query',
+      async () => {
+        const outcomes = await engine.onEveryNode((e) =>
+          e.query<{ c: string }>("SELECT count() AS c FROM system.processes WHERE query LIKE '%early-break-probe%' AND query NOT LIKE '%system.processes%'"),
+        );
+        return outcomes.reduce((sum, o) => sum + (o.ok ? Number(o.value[0]!.c) : 1), 0);
+      },
+      (running) => running === 0,
+    );
+  });
+
   it('with no node reachable a call fails once, naming every node', async () => {
     const nowhere = new MultiNodeEngine({ urls: ['http://127.0.0.1:9', 'http://127.0.0.1:10'], database: DB, requestTimeoutMs: 2000 });
     await assert.rejects(nowhere.open(), (err: unknown) => {

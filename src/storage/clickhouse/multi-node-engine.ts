@@ -97,7 +97,13 @@ export class MultiNodeEngine implements ClickHouseEngine {
         continue;
       }
       this.rotation.release(node);
-      for (let r = first; !r.done; r = await rows.next()) yield r.value;
+      try {
+        for (let r = first; !r.done; r = await rows.next()) yield r.value;
+      } finally {
+        // A consumer that stops early ends this generator at its yield; the
+        // node's stream must end too, or its socket stays open.
+        await rows.return?.();
+      }
       return;
     }
     throw this.noNodeError('stream', failures);
