@@ -86,6 +86,7 @@ export function declareModules(boot: BootContext, observability: Observability):
       start: async ({ catalog }) => {
         const engine = createClickHouseEngine({
           url: config.clickhouse.url,
+          cluster: config.clickhouse.cluster?.name,
           dataDir: config.paths.chdbPath,
           database: config.clickhouse.database,
           username: config.clickhouse.username,

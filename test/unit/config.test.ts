@@ -105,3 +105,57 @@ test('APPROVAL_REQUIRED_FOR names known operations only', () => {
   assert.match(problemsOf({ APPROVAL_REQUIRED_FOR: 'tenant-delete,drop-everything' }).join('\n'), /APPROVAL_REQUIRED_FOR.*drop-everything/);
   assert.match(problemsOf({ APPROVAL_TTL_SECONDS: '0' }).join('\n'), /APPROVAL_TTL_SECONDS/);
 });
+
+test('one CLICKHOUSE_URL without a cluster is today\'s single server; no cluster slice', () => {
+  const cfg = parseConfig({ CLICKHOUSE_URL: 'http://ch:8123' });
+  assert.equal(cfg.clickhouse.url, 'http://ch:8123');
+  assert.deepEqual(cfg.clickhouse.urls, ['http://ch:8123']);
+  assert.equal(cfg.clickhouse.cluster, undefined);
+  const embedded = parseConfig({});
+  assert.equal(embedded.clickhouse.url, undefined);
+  assert.deepEqual(embedded.clickhouse.urls, []);
+  assert.equal(embedded.clickhouse.cluster, undefined);
+});
+
+test('cluster mode: several URLs, defaults for quorum, sharding key and ZooKeeper prefix', () => {
+  const cfg = parseConfig({ CLICKHOUSE_CLUSTER: 'cp_cluster', CLICKHOUSE_URL: 'http://a:8123, http://b:8123,http://c:8123' });
+  assert.deepEqual(cfg.clickhouse.urls, ['http://a:8123', 'http://b:8123', 'http://c:8123']);
+  assert.equal(cfg.clickhouse.url, 'http://a:8123');
+  assert.deepEqual(cfg.clickhouse.cluster, {
+    name: 'cp_cluster',
+    insertQuorum: 'majority',
+    shardingKey: 'murmurHash3_32(data_id)',
+    zkPathPrefix: '/clickhouse/control_plane',
+  });
+  const custom = parseConfig({
+    CLICKHOUSE_CLUSTER: 'prod.eu-1',
+    CLICKHOUSE_URL: 'https://a:8443',
+    CLICKHOUSE_INSERT_QUORUM: '3',
+    CLICKHOUSE_SHARDING_KEY: 'cityHash64(data_id, ts_ms % 7)',
+    CLICKHOUSE_ZK_PATH_PREFIX: '/ch/cp-1',
+  });
+  assert.deepEqual(custom.clickhouse.cluster, { name: 'prod.eu-1', insertQuorum: 3, shardingKey: 'cityHash64(data_id, ts_ms % 7)', zkPathPrefix: '/ch/cp-1' });
+});
+
+test('cluster keys: bad combinations fail at start with the key named', () => {
+  assert.match(problemsOf({ CLICKHOUSE_CLUSTER: 'c' }).join('\n'), /CLICKHOUSE_CLUSTER: cluster mode needs CLICKHOUSE_URL/);
+  assert.match(problemsOf({ CLICKHOUSE_URL: 'http://a:1,http://b:1' }).join('\n'), /CLICKHOUSE_URL: names 2 servers.*CLICKHOUSE_CLUSTER/);
+  for (const key of ['CLICKHOUSE_INSERT_QUORUM', 'CLICKHOUSE_SHARDING_KEY', 'CLICKHOUSE_ZK_PATH_PREFIX']) {
+    const value = key === 'CLICKHOUSE_INSERT_QUORUM' ? '2' : key === 'CLICKHOUSE_SHARDING_KEY' ? 'rand()' : '/x';
+    assert.match(problemsOf({ CLICKHOUSE_URL: 'http://a:1', [key]: value }).join('\n'), new RegExp(`${key}: only applies in cluster mode`));
+  }
+  const cluster = { CLICKHOUSE_CLUSTER: 'c', CLICKHOUSE_URL: 'http://a:1' };
+  assert.match(problemsOf({ ...cluster, CLICKHOUSE_URL: 'http://a:1,http://a:1' }).join('\n'), /CLICKHOUSE_URL.*same server twice/);
+  assert.match(problemsOf({ ...cluster, CLICKHOUSE_URL: 'http://a:1,tcp://b:9000' }).join('\n'), /CLICKHOUSE_URL.*tcp:\/\/b:9000/);
+  assert.match(problemsOf({ ...cluster, CLICKHOUSE_CLUSTER: 'bad name' }).join('\n'), /CLICKHOUSE_CLUSTER/);
+  for (const q of ['0', '-1', '1.5', 'two', '65']) {
+    assert.match(problemsOf({ ...cluster, CLICKHOUSE_INSERT_QUORUM: q }).join('\n'), /CLICKHOUSE_INSERT_QUORUM/, q);
+  }
+  for (const key of ["data_id'); DROP TABLE x --", 'f(data_id', 'f(data_id))(', 'a;b', 'x -- c', '`x`']) {
+    assert.match(problemsOf({ ...cluster, CLICKHOUSE_SHARDING_KEY: key }).join('\n'), /CLICKHOUSE_SHARDING_KEY/, key);
+  }
+  for (const prefix of ['relative/path', '/a/../b', '/a/', '/a b', "/a'b", '/.']) {
+    assert.match(problemsOf({ ...cluster, CLICKHOUSE_ZK_PATH_PREFIX: prefix }).join('\n'), /CLICKHOUSE_ZK_PATH_PREFIX/, prefix);
+  }
+  assert.deepEqual(problemsOf({ ...cluster, CLICKHOUSE_INSERT_QUORUM: '1' }), []);
+});

@@ -19,7 +19,17 @@ export interface AppConfig {
   services: readonly ServiceId[];
   ports: Readonly<Record<ServiceId, number>>;
   paths: { dataDir: string; statePath: string; walDir: string; parquetDir: string; chdbPath: string };
-  clickhouse: { url?: string; database: string; username?: string; password?: string; timeoutMs: number };
+  clickhouse: {
+    /** The first of `urls`: the one server outside cluster mode. */
+    url?: string;
+    urls: readonly string[];
+    database: string;
+    username?: string;
+    password?: string;
+    timeoutMs: number;
+    /** Present only in cluster mode (CLICKHOUSE_CLUSTER set). */
+    cluster?: ClickHouseClusterConfig;
+  };
   wal: { segmentBytes: number; skipCorrupt: boolean };
   applier: { batchRecords: number; intervalMs: number; renderAheadPendingRows: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
@@ -77,6 +87,21 @@ export interface AppConfig {
   };
 }
 
+export interface ClickHouseClusterConfig {
+  /** The cluster's name in the servers' remote_servers. */
+  name: string;
+  /** Replicas an insert must reach; 'majority' is resolved from system.clusters at start. */
+  insertQuorum: number | 'majority';
+  /** The Distributed tables' sharding key expression. */
+  shardingKey: string;
+  /** ZooKeeper path the replicated tables register under. */
+  zkPathPrefix: string;
+}
+
+/** A record's shard follows its data_id, so a retried record lands where its first attempt did. */
+export const DEFAULT_SHARDING_KEY = 'murmurHash3_32(data_id)';
+export const DEFAULT_ZK_PATH_PREFIX = '/clickhouse/control_plane';
+
 const PACKAGE_VERSION = process.env.npm_package_version ?? '0.1.0';
 
 /** Parses a raw environment into AppConfig; throws ConfigError naming every bad key. */
@@ -92,7 +117,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     throw new ConfigError(problems);
   }
   const env = parsed.data;
-  const problems = [...productionProblems(env), ...deliveryProblems(env)];
+  const problems = [...productionProblems(env), ...deliveryProblems(env), ...clickhouseProblems(env)];
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.DATA_DIR);
@@ -119,11 +144,22 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       chdbPath: inData(env.CHDB_PATH, 'chdb'),
     },
     clickhouse: {
-      url: env.CLICKHOUSE_URL,
+      url: env.CLICKHOUSE_URL[0],
+      urls: env.CLICKHOUSE_URL,
       database: env.CLICKHOUSE_DATABASE,
       username: env.CLICKHOUSE_USER,
       password: env.CLICKHOUSE_PASSWORD,
       timeoutMs: env.CLICKHOUSE_TIMEOUT_MS,
+      ...(env.CLICKHOUSE_CLUSTER !== undefined
+        ? {
+            cluster: {
+              name: env.CLICKHOUSE_CLUSTER,
+              insertQuorum: env.CLICKHOUSE_INSERT_QUORUM ?? 'majority',
+              shardingKey: env.CLICKHOUSE_SHARDING_KEY ?? DEFAULT_SHARDING_KEY,
+              zkPathPrefix: env.CLICKHOUSE_ZK_PATH_PREFIX ?? DEFAULT_ZK_PATH_PREFIX,
+            },
+          }
+        : {}),
     },
     wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
     applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS, renderAheadPendingRows: env.APPLIER_RENDER_AHEAD_PENDING_ROWS },
@@ -225,6 +261,33 @@ function deliveryProblems(env: Env): string[] {
   const problems: string[] = [];
   if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (every delivery is HMAC-signed)');
   if (env.ALERT_WEBHOOK_SECRET && env.ALERT_WEBHOOK_SECRET.length < 16) problems.push('ALERT_WEBHOOK_SECRET: at least 16 characters');
+  return problems;
+}
+
+/**
+ * Combinations of ClickHouse keys that cannot work. Without CLICKHOUSE_CLUSTER
+ * the cluster keys must stay empty, so a half-configured cluster fails at
+ * start instead of quietly writing to one server.
+ */
+function clickhouseProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.CLICKHOUSE_CLUSTER !== undefined) {
+    if (env.CLICKHOUSE_URL.length === 0) {
+      problems.push(
+        'CLICKHOUSE_CLUSTER: cluster mode needs CLICKHOUSE_URL (one or more HTTP URLs of the cluster\'s servers); the embedded engine cannot join a cluster',
+      );
+    }
+    return problems;
+  }
+  if (env.CLICKHOUSE_URL.length > 1) {
+    problems.push(
+      `CLICKHOUSE_URL: names ${env.CLICKHOUSE_URL.length} servers, but several servers only work as one cluster; set CLICKHOUSE_CLUSTER to its name in the servers' remote_servers, or give one URL`,
+    );
+  }
+  const clusterOnly = ['CLICKHOUSE_INSERT_QUORUM', 'CLICKHOUSE_SHARDING_KEY', 'CLICKHOUSE_ZK_PATH_PREFIX'] as const;
+  for (const key of clusterOnly) {
+    if (env[key] !== undefined) problems.push(`${key}: only applies in cluster mode; set CLICKHOUSE_CLUSTER or leave ${key} empty`);
+  }
   return problems;
 }
 

@@ -61,6 +61,45 @@ const alertmanagerUrls = optionalString.transform((v, ctx) => {
   return urls;
 });
 const webhookUrl = optionalString.transform((v, ctx) => (v === undefined || !deliveryUrl(v, ctx, 'URL') ? undefined : v));
+// CLICKHOUSE_URL: one server, or (cluster mode) several nodes of one cluster.
+const clickhouseUrls = optionalString.transform((v, ctx) => {
+  if (v === undefined) return [] as string[];
+  const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of urls) {
+    if (!/^https?:\/\/[^\s/,]+/.test(u)) ctx.addIssue({ code: 'custom', message: `not an http(s) URL: ${u}` });
+  }
+  if (new Set(urls).size !== urls.length) ctx.addIssue({ code: 'custom', message: 'names the same server twice' });
+  return urls;
+});
+// A name as it appears in the servers' <remote_servers> (an XML element name).
+const clusterName = optionalString.refine((v) => v === undefined || /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(v), {
+  message: 'must be the cluster name from the servers\' remote_servers (letters, digits, _ . -)',
+});
+const insertQuorum = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    ctx.addIssue({ code: 'custom', message: 'must be a whole number of replicas (1..64), or empty for a majority of each shard' });
+  }
+  return n;
+});
+// Goes verbatim into CREATE TABLE … ENGINE = Distributed(…, <key>): no quotes,
+// semicolons or comments (`--`), balanced parentheses, so it cannot end the statement.
+const shardingKey = optionalString.refine((v) => v === undefined || (v.length <= 200 && /^[A-Za-z0-9_(), +*%-]+$/.test(v) && !v.includes('--') && balanced(v)), {
+  message: 'must be a ClickHouse expression over the table\'s columns, e.g. murmurHash3_32(data_id) (letters, digits, _ ( ) , + - * %)',
+});
+const zkPathPrefix = optionalString.refine((v) => v === undefined || (/^(\/[A-Za-z0-9_.-]+)+$/.test(v) && !/\/\.\.?(\/|$)/.test(v)), {
+  message: 'must be an absolute ZooKeeper path such as /clickhouse/control_plane (segments of letters, digits, _ . -)',
+});
+
+function balanced(expr: string): boolean {
+  let depth = 0;
+  for (const ch of expr) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
 
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
 export const DEV_ADMIN_PASSWORD = 'admin-dev-password';
@@ -94,13 +133,17 @@ export const envSchema = z.object({
   WAL_DIR: optionalString,
   PARQUET_DIR: optionalString,
   CHDB_PATH: optionalString,
-  CLICKHOUSE_URL: optionalString,
+  CLICKHOUSE_URL: clickhouseUrls,
   // The base database; each tenant gets `<base>__<tenant>` (src/storage/physical-names.ts). At most
   // 48 characters, so that name stays a valid file name in ClickHouse's data dir for every tenant id.
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,47}$/, 'must match ^[A-Za-z_][A-Za-z0-9_]{0,47}$').default('control_plane'),
   CLICKHOUSE_USER: optionalString,
   CLICKHOUSE_PASSWORD: optionalString,
   CLICKHOUSE_TIMEOUT_MS: positiveInt(30_000),
+  CLICKHOUSE_CLUSTER: clusterName,
+  CLICKHOUSE_INSERT_QUORUM: insertQuorum,
+  CLICKHOUSE_SHARDING_KEY: shardingKey,
+  CLICKHOUSE_ZK_PATH_PREFIX: zkPathPrefix,
 
   WAL_SEGMENT_BYTES: positiveInt(64 * 1024 * 1024),
   WAL_SKIP_CORRUPT: bool(false),

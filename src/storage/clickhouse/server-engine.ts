@@ -3,7 +3,7 @@
 // than the HTTP interface, JSONEachRow and URL-passed settings.
 
 import { randomUUID } from 'node:crypto';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { Errors } from '../../platform/errors.js';
 import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
 import { throwIfAborted, toEngineError } from './engine-errors.js';
@@ -15,6 +15,16 @@ export interface ServerEngineOptions {
   username?: string;
   password?: string;
   requestTimeoutMs: number;
+}
+
+/**
+ * Settings for one call, sent with the request (URL parameters). Only the
+ * server engine takes them: cluster mode needs insert_quorum,
+ * insert_distributed_sync, select_sequential_consistency and the like per
+ * statement, which the embedded engine has no use for.
+ */
+export interface CallSettings {
+  settings?: ClickHouseSettings;
 }
 
 export class ServerEngine implements ClickHouseEngine {
@@ -48,13 +58,13 @@ export class ServerEngine implements ClickHouseEngine {
     if (!res.success) throw toEngineError(res.error, 'ping');
   }
 
-  async exec(sql: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async exec(sql: string, opts: { signal?: AbortSignal } & CallSettings = {}): Promise<void> {
     const client = this.requireClient();
     throwIfAborted(opts.signal);
     const queryId = randomUUID();
     const stopKill = this.killOnAbort(queryId, opts.signal);
     try {
-      await client.command({ query: sql, query_id: queryId, ...(opts.signal ? { abort_signal: opts.signal } : {}) });
+      await client.command({ query: sql, ...queryParams(opts, queryId) });
     } catch (err) {
       throw toEngineError(err, 'exec', opts.signal);
     } finally {
@@ -62,7 +72,7 @@ export class ServerEngine implements ClickHouseEngine {
     }
   }
 
-  async query<T = Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+  async query<T = Record<string, unknown>>(sql: string, opts: QueryOptions & CallSettings = {}): Promise<T[]> {
     const client = this.requireClient();
     throwIfAborted(opts.signal);
     const queryId = opts.queryId ?? randomUUID();
@@ -77,7 +87,7 @@ export class ServerEngine implements ClickHouseEngine {
     }
   }
 
-  async *queryStream(sql: string, opts: QueryOptions = {}): AsyncIterable<Record<string, unknown>> {
+  async *queryStream(sql: string, opts: QueryOptions & CallSettings = {}): AsyncIterable<Record<string, unknown>> {
     const client = this.requireClient();
     throwIfAborted(opts.signal);
     const signal = opts.signal;
@@ -110,11 +120,11 @@ export class ServerEngine implements ClickHouseEngine {
     }
   }
 
-  async insertJsonLines(table: string, lines: string): Promise<void> {
+  async insertJsonLines(table: string, lines: string, opts: CallSettings = {}): Promise<void> {
     if (lines.length === 0) return;
     // Over HTTP the rows follow the statement in the request body, which the
     // server reads as raw input: neither escaped nor bounded by max_query_size.
-    await this.exec(`INSERT INTO ${table} FORMAT JSONEachRow\n${lines}\n`);
+    await this.exec(`INSERT INTO ${table} FORMAT JSONEachRow\n${lines}\n`, opts);
   }
 
   async close(): Promise<void> {
@@ -159,6 +169,13 @@ export class ServerEngine implements ClickHouseEngine {
   }
 }
 
-function queryParams(opts: QueryOptions, queryId: string): { abort_signal?: AbortSignal; query_id: string } {
-  return { query_id: queryId, ...(opts.signal ? { abort_signal: opts.signal } : {}) };
+function queryParams(
+  opts: { signal?: AbortSignal } & CallSettings,
+  queryId: string,
+): { abort_signal?: AbortSignal; query_id: string; clickhouse_settings?: ClickHouseSettings } {
+  return {
+    query_id: queryId,
+    ...(opts.signal ? { abort_signal: opts.signal } : {}),
+    ...(opts.settings ? { clickhouse_settings: opts.settings } : {}),
+  };
 }
