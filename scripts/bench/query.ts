@@ -123,11 +123,11 @@ async function main() {
   });
   // The correctness corpus's data set (tenant acme), for the q-error of its estimates.
   await loadTenant({ tables, parquet: new ParquetSink({ rootDir: parquetRoot }), catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
-  const columnStats = new ColumnStatsStore({ state: () => state, catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+  const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
   await columnStats.refreshStale();
   console.log(`loaded in ${f((performance.now() - t) / 1000, 1)} s (ClickHouse table, ${parts.length} Parquet parts, catalog, column stats)`);
 
-  const config = new CboConfigStore(() => state);
+  const config = new CboConfigStore(() => catalog);
   const planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
   const executor = new QueryExecutor({ planner, registry: new QueryRegistry({ maxConcurrentPerTenant: 8 }), engine: () => engine, tables: () => tables, parquetRoot, defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000, logger });
 

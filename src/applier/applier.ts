@@ -14,7 +14,6 @@ import type { PendingRecords, WalBatch } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
-import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { idIndexKey, idIndexRange, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
@@ -26,7 +25,6 @@ import { packEntries, type GroupToRender, type RenderedGroup } from './row-rende
 
 export interface ApplierDeps {
   wal: WriteAheadLog;
-  state: StateStore;
   catalog: CatalogStore;
   schemas: TableSchemas;
   tables: TenantTableStore;
@@ -65,8 +63,6 @@ const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export const idKey = idIndexKey;
 /** Every id-index key of one tenant table, as a key range of the `ingest` sublevel. */
 export const idKeyRange = idIndexRange;
-/** Deleted tenants → the last LSN of theirs that must never be applied (meta sublevel). */
-const PURGED_KEY = 'applier.purgedTenants';
 
 export class Applier {
   private checkpointLsn = 0;
@@ -133,7 +129,7 @@ export class Applier {
 
   /** LSN under which each id key was committed (undefined when it was not). */
   async committedLsns(keys: string[]): Promise<Array<number | undefined>> {
-    return this.deps.state.getMany<number>('ingest', keys);
+    return this.deps.catalog.committedLsns(keys);
   }
 
   /**
@@ -151,7 +147,7 @@ export class Applier {
   }
 
   private savePurged(): Promise<void> {
-    return this.deps.state.writeBatch([{ type: 'put', sublevel: 'meta', key: PURGED_KEY, value: Object.fromEntries(this.purged) }], { sync: true });
+    return this.deps.catalog.setPurgedTenants(Object.fromEntries(this.purged));
   }
 
   /** Called by ingest after an append so the applier need not wait for its tick. */
@@ -184,7 +180,7 @@ export class Applier {
 
   /** Tombstones of deleted tenants; those the checkpoint has passed can never be replayed and are dropped. */
   private async loadPurged(): Promise<void> {
-    const stored = (await this.deps.state.sublevel<Record<string, number>>('meta').get(PURGED_KEY)) ?? {};
+    const stored = await this.deps.catalog.purgedTenants();
     this.purged.clear();
     for (const [tenant, through] of Object.entries(stored)) if (through > this.checkpointLsn) this.purged.set(tenant, through);
     if (Object.keys(stored).length !== this.purged.size) await this.savePurged();
@@ -277,7 +273,7 @@ export class Applier {
 
     const tableUpdates: TableEntry[] = [];
     const parts: PartEntry[] = [];
-    const indexPuts: Array<{ key: string; value: number }> = [];
+    const indexPuts: Array<{ key: string; lsn: number }> = [];
     let applied = 0;
     for (const [i, g] of groups.entries()) {
       const groupParts = written[i]!;
@@ -296,11 +292,11 @@ export class Applier {
       };
       tableUpdates.push(entry);
       for (const p of groupParts) parts.push(partEntryOf(p));
-      for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), value: r.lsn });
+      for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), lsn: r.lsn });
       applied += g.records.length;
     }
 
-    await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts });
+    await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, ids: indexPuts });
     this.checkpointLsn = lastLsn;
     this.sinksMayHoldUncommitted = false;
     // Past a deleted tenant's last LSN, its tombstone has nothing left to stop (the stored copy goes at the next start).

@@ -9,7 +9,6 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { IngestPath } from '../ingest/ingest-path.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import type { AppConfig } from '../platform/config/load-config.js';
-import type { StateStore } from '../platform/state-store.js';
 import type { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import type { TenantSinks } from '../storage/tenant-sinks.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
@@ -29,7 +28,6 @@ export interface RunningApplier {
 export async function startApplier(deps: {
   settings: Pick<AppConfig, 'applier' | 'compaction'>;
   wal: WriteAheadLog;
-  state: StateStore;
   catalog: CatalogStore;
   schemas: TableSchemas;
   sinks: TenantSinks;
@@ -44,7 +42,6 @@ export async function startApplier(deps: {
   const renderer = sinks.parquet.takesRenderedRows ? new RowRenderer() : undefined;
   const applier = new Applier({
     wal: deps.wal,
-    state: deps.state,
     catalog: deps.catalog,
     schemas: deps.schemas,
     tables: sinks.tables,

@@ -8,12 +8,10 @@
 // (if it fails nothing else changed and the delete can be retried), then the
 // catalog (readers stop seeing the table), then files and index entries.
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import { idempotencyKeyRange } from '../ingest/ingest-pipeline.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
-import type { StateStore } from '../platform/state-store.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
-import { idKeyRange, type Applier } from './applier.js';
+import type { Applier } from './applier.js';
 
 export interface TenantPurgeDeps {
   applier: Applier;
@@ -21,9 +19,8 @@ export interface TenantPurgeDeps {
   tables: TenantTableStore;
   parquet: ParquetSink;
   schemas: TableSchemas;
-  state: StateStore;
-  /** Keys derived from a table that live beside it in the catalog sublevel (column statistics). */
-  derivedKeys?: (tenant: string, table: string) => string[];
+  /** Stored Idempotency-Key answers of the tenant (the ingest path owns them). */
+  idempotency: { forgetTenant(tenant: string): Promise<number> };
 }
 
 export interface TenantPurgeResult {
@@ -37,7 +34,6 @@ export interface TenantPurgeResult {
   idempotencyKeysForgotten: number;
 }
 
-const DELETE_SLICE = 10_000;
 
 export function purgeTenant(deps: TenantPurgeDeps, tenant: string): Promise<TenantPurgeResult> {
   return deps.applier.exclusive(async () => {
@@ -57,34 +53,17 @@ export function purgeTenant(deps: TenantPurgeDeps, tenant: string): Promise<Tena
     for (const table of tables) {
       const entry = await deps.catalog.getTable(tenant, table);
       await deps.tables.dropTable(tenant, table);
-      const parts = await deps.catalog.dropTable(tenant, table, deps.derivedKeys?.(tenant, table) ?? []);
+      const parts = await deps.catalog.dropTable(tenant, table);
       const files = await deps.parquet.dropTable(tenant, table);
       deps.schemas.forget(tenant, table);
       result.rowsDeleted += entry?.rowCount ?? 0;
       result.bytesFreed += entry?.bytes ?? parts.reduce((s, p) => s + p.bytes, 0);
       result.partsDeleted += Math.max(files, parts.length);
-      result.idsForgotten += await deleteRange(deps.state, idKeyRange(tenant, table));
+      result.idsForgotten += await deps.catalog.dropDataIds(tenant, table);
     }
-    result.idempotencyKeysForgotten = await deleteRange(deps.state, idempotencyKeyRange(tenant));
+    result.idempotencyKeysForgotten = await deps.idempotency.forgetTenant(tenant);
     // Rows acknowledged while this ran (by requests authorised before the tenant was disabled).
     result.pendingRowsDropped += (await deps.applier.forgetTenant(tenant)).pendingRowsDropped;
     return result;
   });
-}
-
-/** Deletes every key of a range of the `ingest` sublevel, a synced batch per slice. */
-async function deleteRange(state: StateStore, range: { gte: string; lt: string }): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const keys: string[] = [];
-    for await (const key of state.sublevel('ingest').keys({ ...range, limit: DELETE_SLICE })) keys.push(key);
-    if (keys.length === 0) break;
-    await state.writeBatch(
-      keys.map((key) => ({ type: 'del' as const, sublevel: 'ingest' as const, key })),
-      { sync: true },
-    );
-    deleted += keys.length;
-    if (keys.length < DELETE_SLICE) break;
-  }
-  return deleted;
 }

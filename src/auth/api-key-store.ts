@@ -5,7 +5,7 @@
 // short TTL (and a wrong one too, so garbage cannot make us run scrypt in a
 // loop). Revocation purges the cache at once.
 import { randomBytes } from 'node:crypto';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import { hashSecret, verifySecret } from './password-hash.js';
 import type { ApiKeyRole, Principal } from '../platform/http/principal.js';
 import { sha256 } from './session-store.js';
@@ -48,7 +48,7 @@ export class ApiKeyStore {
   private readonly revoked = new Set<string>();
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     private readonly cacheTtlMs: number,
     private readonly onCheck: (cache: 'hit' | 'miss') => void = () => {},
   ) {}

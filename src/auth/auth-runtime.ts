@@ -11,7 +11,7 @@ import { AuditLog } from './governance/audit-log.js';
 import { Errors } from '../platform/errors.js';
 import type { LeaseRequirement, RouteAuth } from '../platform/http/route.js';
 import { isValidTenantId, resolveTenant, tenantRoleOf } from '../platform/http/tenant-id.js';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import { AccessTokens, principalOf } from './access-token.js';
 import { ApiKeyStore, looksLikeApiKey } from './api-key-store.js';
 import type { AppConfig } from '../platform/config/load-config.js';
@@ -57,7 +57,7 @@ export class AuthRuntime {
 
   constructor(
     private readonly settings: AuthSettings,
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     logger: Logger,
     registry?: Registry,
   ) {
@@ -85,7 +85,7 @@ export class AuthRuntime {
   /** On first start, creates the admin from ADMIN_USERNAME/ADMIN_PASSWORD; later starts leave users alone. */
   ensureBootstrapped(): Promise<void> {
     this.bootstrapped ??= (async () => {
-      const meta = this.state().sublevel<{ at: number; username: string }>('meta');
+      const meta = this.state().sublevel<{ at: number; username: string }>('authMeta');
       if (await meta.get(BOOTSTRAP_KEY)) return;
       const { adminUsername: username, adminPassword } = this.settings;
       if (!(await this.users.get(username))) {

@@ -7,7 +7,7 @@
 // so a restart neither forgives a locked-out attacker nor resets a count; an
 // in-memory copy serves reads. prune() deletes counters that no longer matter
 // (lock over and window passed); the auth maintenance loop runs it.
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 
 export interface LoginLimits {
   maxFailuresPerUser: number;
@@ -43,7 +43,7 @@ export interface LimiterPruneResult {
 /** Counters kept in memory; beyond this the least recently loaded are forgotten (the store still has them). */
 const MAX_CACHED = 100_000;
 
-export function stateStoreCounters(state: () => StateStore): LoginCounterStore {
+export function stateStoreCounters(state: () => StateAccess): LoginCounterStore {
   const db = () => state().sublevel<LoginCounter>('loginAttempts');
   return {
     get: (key) => db().get(key),

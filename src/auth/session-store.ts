@@ -11,7 +11,7 @@
 // ended session (refresh expired, or revoked) is deleted by prune(), which the
 // auth maintenance loop runs on a schedule.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import type { Memberships, UserRole } from '../platform/http/principal.js';
 
 export interface SessionRecord {
@@ -74,7 +74,7 @@ export class SessionStore {
   private indexed?: Promise<void>;
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     private readonly refreshTtlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
@@ -230,7 +230,7 @@ export class SessionStore {
   /** Sessions written before the index existed get their entries once (first use after an upgrade). */
   private ensureIndexed(): Promise<void> {
     this.indexed ??= (async () => {
-      const meta = this.state().sublevel<{ at: number }>('meta');
+      const meta = this.state().sublevel<{ at: number }>('authMeta');
       if (await meta.get(INDEX_BUILT_KEY)) return;
       let batch = this.state().batch();
       for await (const s of this.db.values()) {

@@ -2,7 +2,7 @@
 // shape the ingest limiter reads. The auth guard asks "does this tenant exist
 // and is it enabled" on every tenant-scoped request, so answers are cached for
 // a few seconds and dropped at once when this process changes a tenant.
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 
 export interface TenantLimitsEntry {
   ingestRowsPerSecond?: number;
@@ -25,7 +25,7 @@ const TTL_MS = 5_000;
 export class TenantStore {
   private readonly cache = new Map<string, { tenant: TenantRecord | null; at: number }>();
 
-  constructor(private readonly state: () => StateStore) {}
+  constructor(private readonly state: () => StateAccess) {}
 
   private get db() {
     return this.state().sublevel<TenantRecord>('tenants');

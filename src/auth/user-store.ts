@@ -2,7 +2,7 @@
 // A writer/reader user is a member of one or more tenants with a role in each
 // (`tenants`); `role` is then the strongest of those, and `tenant` is kept for
 // a member of exactly one tenant (how single-tenant users were always stored).
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import { membershipsOf, strongestRole, type Memberships, type UserRole } from '../platform/http/principal.js';
 
 export interface UserRecord {
@@ -41,7 +41,7 @@ export function assignRole(user: UserRecord, to: RoleAssignment): void {
 }
 
 export class UserStore {
-  constructor(private readonly state: () => StateStore) {}
+  constructor(private readonly state: () => StateAccess) {}
 
   private get db() {
     return this.state().sublevel<UserRecord>('users');

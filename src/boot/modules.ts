@@ -5,6 +5,7 @@
 import { RetentionScheduler } from '../applier/retention-scheduler.js';
 import { startApplier } from '../applier/running-applier.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
+import { migrateStateLayout, STATE_LAYOUT } from '../catalog/state-layout.js';
 import { createIngestPath } from '../ingest/ingest-path.js';
 import { TableSchemas } from '../ingest/table-schemas.js';
 import { AlertingRuntime } from '../monitoring/alerting.js';
@@ -23,9 +24,7 @@ import { createClickHouseEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
 import { createTenantSinks } from '../storage/tenant-sinks.js';
-import { queryColumnStatsKey, workerColumnStatsKey } from '../storage/physical-names.js';
 import { WalMetrics, WriteAheadLog } from '../storage/wal/index.js';
-import { jobLease } from '../workers/lease-verifier.js';
 import { withWorkers } from '../workers/with-workers.js';
 import { WorkersRuntime } from '../workers/worker-runtime.js';
 import type { ModuleSpec } from './module-graph.js';
@@ -48,20 +47,28 @@ export function declareModules(boot: BootContext, observability: Observability):
     defineModule({
       name: 'stateStore',
       needs: [],
-      start: () => StateStore.open(config.paths.statePath),
+      // Opened with the declared layout: each owner below gets only its own sublevels (scoped).
+      start: async () => {
+        const store = await StateStore.open(config.paths.statePath, STATE_LAYOUT);
+        await migrateStateLayout(store, logger.child({ component: 'state-store' }));
+        return store;
+      },
       stop: (state) => state.close(),
       stopTimeoutMs: 5000,
     }),
     defineModule({
       name: 'auth',
       needs: ['stateStore'],
-      start: ({ stateStore }) => new AuthRuntime(config.auth, () => stateStore, logger, registry),
+      start: ({ stateStore }) => {
+        const state = stateStore.scoped('auth');
+        return new AuthRuntime(config.auth, () => state, logger, registry);
+      },
     }),
     defineModule({
       name: 'catalog',
       needs: ['stateStore'],
       start: async ({ stateStore }) => {
-        const store = new CatalogStore(stateStore);
+        const store = new CatalogStore(stateStore.scoped('catalog'));
         const schemas = new TableSchemas(store);
         await schemas.load();
         return { store, schemas };
@@ -121,7 +128,7 @@ export function declareModules(boot: BootContext, observability: Observability):
         createIngestPath({
           settings: config.ingest,
           wal,
-          state: stateStore,
+          state: stateStore.scoped('ingest'),
           schemas: catalog.schemas,
           registry,
           tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
@@ -129,9 +136,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'applier',
-      needs: ['wal', 'stateStore', 'catalog', 'sinks', 'ingest', 'clickhouse'],
-      start: ({ wal, stateStore, catalog, sinks, ingest, clickhouse }) =>
-        startApplier({ settings: config, wal, state: stateStore, catalog: catalog.store, schemas: catalog.schemas, sinks, ingest, connection: clickhouse, registry, logger }),
+      needs: ['wal', 'catalog', 'sinks', 'ingest', 'clickhouse'],
+      start: ({ wal, catalog, sinks, ingest, clickhouse }) =>
+        startApplier({ settings: config, wal, catalog: catalog.store, schemas: catalog.schemas, sinks, ingest, connection: clickhouse, registry, logger }),
       health: (a) => a.health(),
       stop: (a) => a.close(),
     }),
@@ -171,12 +178,11 @@ export function declareModules(boot: BootContext, observability: Observability):
   const features = [
     defineModule({
       name: 'planner',
-      needs: ['stateStore', 'catalog', 'clickhouse', 'sinks'],
-      start: ({ stateStore, catalog, clickhouse, sinks }) =>
+      needs: ['catalog', 'clickhouse', 'sinks'],
+      start: ({ catalog, clickhouse, sinks }) =>
         createPlannerRuntime({
           settings: config.query,
           parquetRoot: config.paths.parquetDir,
-          state: stateStore,
           catalog: catalog.store,
           engine: clickhouse.engine,
           tables: sinks.tables,
@@ -202,9 +208,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'workers',
-      needs: ['stateStore'],
-      start: async ({ stateStore }) => {
-        const workers = new WorkersRuntime(config.workers, stateStore, registry, logger);
+      needs: ['stateStore', 'catalog'],
+      start: async ({ stateStore, catalog }) => {
+        const workers = new WorkersRuntime(config.workers, stateStore.scoped('workers'), catalog.store, registry, logger);
         await workers.start();
         return workers;
       },
@@ -228,12 +234,12 @@ export function declareModules(boot: BootContext, observability: Observability):
       name: 'auth-gateway',
       needs: ['auth'],
       // Tenant delete and approved sweeps act on the data path where this process runs it.
-      uses: ['applier', 'catalog', 'sinks', 'clickhouse', 'stateStore'],
-      build: ({ auth, applier, catalog, sinks, clickhouse, stateStore }) =>
+      uses: ['applier', 'catalog', 'sinks', 'clickhouse', 'ingest'],
+      build: ({ auth, applier, catalog, sinks, clickhouse, ingest }) =>
         createAuthGatewayService({
           auth,
           approvalSettings: config.auth.approvals,
-          ...(applier && catalog && sinks && clickhouse && stateStore
+          ...(applier && catalog && sinks && clickhouse && ingest
             ? {
                 tenantData: {
                   purge: {
@@ -242,8 +248,7 @@ export function declareModules(boot: BootContext, observability: Observability):
                     tables: sinks.tables,
                     parquet: sinks.parquet,
                     schemas: catalog.schemas,
-                    state: stateStore,
-                    derivedKeys: (t, table) => [queryColumnStatsKey(t, table), workerColumnStatsKey(t, table)],
+                    idempotency: ingest.pipeline,
                   },
                   retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
                 },
@@ -253,8 +258,8 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     serviceModule({
       name: 'tenant-node',
-      needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers', 'stateStore'],
-      build: ({ auth, ingest, applier, catalog, sinks, clickhouse, executor, workers, stateStore }) =>
+      needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers'],
+      build: ({ auth, ingest, applier, catalog, sinks, clickhouse, executor, workers }) =>
         withWorkers(
           createTenantNodeService({
             ingest,
@@ -264,7 +269,7 @@ export function declareModules(boot: BootContext, observability: Observability):
             retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
             executor: executor.executor,
             maxJsonRows: config.query.maxJsonRows,
-            sweepLease: jobLease('retention-sweep', () => stateStore),
+            sweepLease: workers.leaseOf('retention-sweep'),
             tenants: auth.tenants,
             approvals: auth.approvals,
           }),

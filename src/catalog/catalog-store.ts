@@ -2,8 +2,9 @@
 // tenant table (schema, row count, bytes, time range) and one per Parquet part.
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
-import type { StateStore, StoreWrite } from '../platform/state-store.js';
-import { catalogPartKey, catalogPartPrefix, catalogTableKey, catalogTablePrefix } from '../storage/physical-names.js';
+import type { StateAccess, StoreWrite } from '../platform/state-store.js';
+import { OPTIMIZER_WEIGHTS_KEY } from './state-layout.js';
+import { catalogPartKey, catalogPartPrefix, catalogTableKey, catalogTablePrefix, idIndexRange, queryColumnStatsKey, workerColumnStatsKey } from '../storage/physical-names.js';
 import type { WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec } from '../storage/record-types.js';
 
@@ -44,6 +45,10 @@ export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: 
 
 // Keys and listing prefixes come from physical-names.ts: injective in (tenant, table).
 const CHECKPOINT_KEY = 'applier.checkpoint';
+const PURGED_KEY = 'applier.purgedTenants';
+const DELETE_SLICE = 10_000;
+const statsKeyOf = (source: 'computed' | 'worker', tenant: string, table: string) =>
+  source === 'computed' ? queryColumnStatsKey(tenant, table) : workerColumnStatsKey(tenant, table);
 
 export class CatalogStore {
   /**
@@ -56,7 +61,8 @@ export class CatalogStore {
    */
   private readonly listings = new Map<string, Promise<readonly (TableEntry | PartEntry)[]>>();
 
-  constructor(private readonly state: StateStore) {}
+  /** `state`: the catalog's own sublevels (see state-layout.ts). */
+  constructor(private readonly state: StateAccess) {}
 
   private get catalog() {
     return this.state.sublevel<TableEntry | PartEntry>('catalog');
@@ -105,16 +111,17 @@ export class CatalogStore {
   }
 
   /**
-   * Forgets a tenant table: its entry, every part entry and `derivedKeys`
-   * (statistics kept next to them in this sublevel), in one synced batch.
+   * Forgets a tenant table: its entry, every part entry and its column
+   * statistics, in one synced batch.
    * Returns the part entries that were removed.
    */
-  async dropTable(tenant: string, table: string, derivedKeys: readonly string[] = []): Promise<readonly PartEntry[]> {
+  async dropTable(tenant: string, table: string): Promise<readonly PartEntry[]> {
     const parts = await this.listParts(tenant, table);
     const writes: StoreWrite[] = [
       { type: 'del', sublevel: 'catalog', key: catalogTableKey(tenant, table) },
       ...parts.map((p): StoreWrite => ({ type: 'del', sublevel: 'catalog', key: catalogPartKey(p) })),
-      ...derivedKeys.map((key): StoreWrite => ({ type: 'del', sublevel: 'catalog', key })),
+      { type: 'del', sublevel: 'catalog', key: statsKeyOf('computed', tenant, table) },
+      { type: 'del', sublevel: 'catalog', key: statsKeyOf('worker', tenant, table) },
     ];
     try {
       await this.state.writeBatch(writes, { sync: true });
@@ -124,17 +131,62 @@ export class CatalogStore {
     return parts;
   }
 
+  /** The LSN each data_id key (physical-names idIndexKey) was committed under; undefined where none was. */
+  committedLsns(keys: readonly string[]): Promise<Array<number | undefined>> {
+    return this.state.getMany<number>('dataIds', keys);
+  }
+
+  /** Forgets the data_id index of one tenant table (its data is gone), a synced batch per slice. */
+  async dropDataIds(tenant: string, table: string): Promise<number> {
+    const range = idIndexRange(tenant, table);
+    let deleted = 0;
+    for (;;) {
+      const keys: string[] = [];
+      for await (const key of this.state.sublevel('dataIds').keys({ ...range, limit: DELETE_SLICE })) keys.push(key);
+      if (keys.length === 0) return deleted;
+      await this.state.writeBatch(keys.map((key): StoreWrite => ({ type: 'del', sublevel: 'dataIds', key })), { sync: true });
+      deleted += keys.length;
+    }
+  }
+
+  /** Deleted tenants and the last LSN of theirs that must never be applied (the applier's tombstones). */
+  async purgedTenants(): Promise<Record<string, number>> {
+    return ((await this.state.sublevel<Record<string, number>>('meta').get(PURGED_KEY)) as Record<string, number> | undefined) ?? {};
+  }
+
+  async setPurgedTenants(purged: Record<string, number>): Promise<void> {
+    await this.state.writeBatch([{ type: 'put', sublevel: 'meta', key: PURGED_KEY, value: purged }], { sync: true });
+  }
+
+  /** Column statistics of a table: computed by the query path, or posted by a worker's column-stats job. */
+  getColumnStats<T>(source: 'computed' | 'worker', tenant: string, table: string): Promise<T | undefined> {
+    return this.state.sublevel<T>('catalog').get(statsKeyOf(source, tenant, table)) as Promise<T | undefined>;
+  }
+
+  async putColumnStats<T>(source: 'computed' | 'worker', tenant: string, table: string, stats: T): Promise<void> {
+    await this.state.sublevel<T>('catalog').put(statsKeyOf(source, tenant, table), stats);
+  }
+
+  /** The optimizer's cost weights as stored (the query path validates them). */
+  getOptimizerWeights<T>(): Promise<T | undefined> {
+    return this.state.sublevel<T>('optimizer').get(OPTIMIZER_WEIGHTS_KEY) as Promise<T | undefined>;
+  }
+
+  async putOptimizerWeights<T>(value: T): Promise<void> {
+    await this.state.sublevel<T>('optimizer').put(OPTIMIZER_WEIGHTS_KEY, value);
+  }
+
   async checkpoint(): Promise<number> {
     return (await this.meta.get(CHECKPOINT_KEY)) ?? 0;
   }
 
   /** One atomic commit of an applied batch: catalog entries, id index and checkpoint together. */
-  async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; extra?: Array<{ key: string; value: number }> }): Promise<void> {
+  async commitBatch(change: { tables: TableEntry[]; parts: PartEntry[]; removedParts?: PartEntry[]; checkpoint: number; ids?: Array<{ key: string; lsn: number }> }): Promise<void> {
     const writes: StoreWrite[] = [];
     for (const t of change.tables) writes.push({ type: 'put', sublevel: 'catalog', key: catalogTableKey(t.tenant, t.table), value: t });
     for (const p of change.parts) writes.push({ type: 'put', sublevel: 'catalog', key: catalogPartKey(p), value: p });
     for (const p of change.removedParts ?? []) writes.push({ type: 'del', sublevel: 'catalog', key: catalogPartKey(p) });
-    for (const e of change.extra ?? []) writes.push({ type: 'put', sublevel: 'ingest', key: e.key, value: e.value });
+    for (const e of change.ids ?? []) writes.push({ type: 'put', sublevel: 'dataIds', key: e.key, value: e.lsn });
     writes.push({ type: 'put', sublevel: 'meta', key: CHECKPOINT_KEY, value: change.checkpoint });
     // sync: the WAL is truncated right after this commit, so it must survive a power cut.
     // The bulk path: a batch carries one id-index entry per row.

@@ -1,8 +1,7 @@
-// Where column statistics computed by workers land, for the CBO to read: the
-// `catalog` sublevel under `colstats\0<tenant>\0<table>` (physical-names.ts).
+// Where column statistics computed by workers land, for the CBO to read: in the
+// catalog, beside the table (CatalogStore.putColumnStats 'worker').
 import { z } from 'zod';
-import type { StateStore } from '../platform/state-store.js';
-import { workerColumnStatsKey } from '../storage/physical-names.js';
+import type { CatalogStore } from './catalog-store.js';
 
 export interface ColumnStat {
   distinct: number;
@@ -31,16 +30,15 @@ export const columnStatsResult = z.object({
   sampledRows: z.number().int().nonnegative(),
 });
 
-export const columnStatsKey = workerColumnStatsKey;
 
-export class StateStoreColumnStatsSink implements ColumnStatsSink {
-  constructor(private readonly state: () => StateStore) {}
+export class CatalogColumnStatsSink implements ColumnStatsSink {
+  constructor(private readonly catalog: CatalogStore) {}
 
   async write(tenant: string, table: string, stats: ColumnStats): Promise<void> {
-    await this.state().sublevel<ColumnStats>('catalog').put(columnStatsKey(tenant, table), stats);
+    await this.catalog.putColumnStats('worker', tenant, table, stats);
   }
 
   async read(tenant: string, table: string): Promise<ColumnStats | undefined> {
-    return this.state().sublevel<ColumnStats>('catalog').get(columnStatsKey(tenant, table));
+    return this.catalog.getColumnStats<ColumnStats>('worker', tenant, table);
   }
 }

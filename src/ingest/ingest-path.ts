@@ -4,7 +4,7 @@
 // (the applier) subscribes with onAccepted instead of being known here.
 import type { Registry } from 'prom-client';
 import type { AppConfig } from '../platform/config/load-config.js';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import { IngestLimiter, type TenantLimits } from './ingest-limiter.js';
 import { IngestPipeline } from './ingest-pipeline.js';
@@ -25,7 +25,7 @@ export interface IngestPath {
 export function createIngestPath(deps: {
   settings: AppConfig['ingest'];
   wal: WriteAheadLog;
-  state: StateStore;
+  state: StateAccess;
   schemas: TableSchemas;
   registry: Registry;
   /** A tenant's ingest limit overrides (from its tenant record). */

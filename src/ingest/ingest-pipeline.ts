@@ -2,7 +2,7 @@
 // tenant's limits, check/extend the table schemas, append one WAL record
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess, StoreWrite } from '../platform/state-store.js';
 import { idempotencyKey, idempotencyRange } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
@@ -21,7 +21,8 @@ export interface IngestAck {
 
 export interface IngestDeps {
   wal: () => WriteAheadLog;
-  state: () => StateStore;
+  /** The ingest path's own sublevel: `idempotency`. */
+  state: () => StateAccess;
   schemas: TableSchemas;
   limiter: IngestLimiter;
   pending: PendingRecords;
@@ -34,12 +35,23 @@ export interface IngestDeps {
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Every stored Idempotency-Key answer of a tenant (in the `ingest` sublevel), as a key range. */
-export const idempotencyKeyRange = idempotencyRange;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export class IngestPipeline {
   constructor(private readonly deps: IngestDeps) {}
+
+  /** Forgets every stored Idempotency-Key answer of a tenant (deleted), a synced batch per slice. */
+  async forgetTenant(tenant: string): Promise<number> {
+    const state = this.deps.state();
+    let deleted = 0;
+    for (;;) {
+      const keys: string[] = [];
+      for await (const key of state.sublevel('idempotency').keys({ ...idempotencyRange(tenant), limit: 10_000 })) keys.push(key);
+      if (keys.length === 0) return deleted;
+      await state.writeBatch(keys.map((key): StoreWrite => ({ type: 'del', sublevel: 'idempotency', key })), { sync: true });
+      deleted += keys.length;
+    }
+  }
 
   async ingest(tenant: string, records: unknown[], opts: { table?: string; idempotencyKey?: string }): Promise<IngestAck> {
     const { deps } = this;
@@ -48,7 +60,7 @@ export class IngestPipeline {
       throw Errors.validation('Idempotency-Key must match ^[A-Za-z0-9._:-]{1,128}$');
     }
     const rows = validateRecords(records, opts.table ?? 'events', deps.limits);
-    const idem = deps.state().sublevel<IngestAck & { at: number }>('ingest');
+    const idem = deps.state().sublevel<IngestAck & { at: number }>('idempotency');
     if (idemKey !== undefined) {
       const prior = await idem.get(idempotencyKey(tenant, idemKey));
       if (prior && Date.now() - prior.at < IDEMPOTENCY_TTL_MS) {

@@ -96,20 +96,39 @@ export class StateStore implements StateAccess {
       },
       // Chained batches write through sublevel objects, which only this scope's own names yield.
       batch: () => this.batch(),
-      writeBatch: (writes, options) => {
+      writeBatch: async (writes, options) => {
         for (const w of writes) check(w.sublevel);
         return this.writeBatch(writes, options);
       },
-      getMany: <V>(name: SublevelName, keys: readonly string[]) => {
+      getMany: async <V>(name: SublevelName, keys: readonly string[]) => {
         check(name);
         return this.getMany<V>(name, keys);
       },
     };
   }
 
+  /**
+   * Every sublevel, declared or not, for the one migration that moves keys of
+   * an earlier layout to their owners at start. Nothing else may use it.
+   */
+  migrationView(): Pick<StateAccess, 'sublevel' | 'writeBatch'> {
+    return {
+      sublevel: <V>(name: SublevelName) => this.anySublevel<V>(name),
+      writeBatch: (writes, options) => this.writeBatch(writes, options, false),
+    };
+  }
+
   /** A typed view of one concern's keyspace. */
   sublevel<V>(name: SublevelName): JsonSublevel<V> {
+    this.assertDeclared(name);
+    return this.anySublevel<V>(name);
+  }
+
+  private assertDeclared(name: SublevelName): void {
     if (this.layout && !(name in this.layout)) throw new Error(`state store: sublevel ${name} is not declared in the state layout`);
+  }
+
+  private anySublevel<V>(name: SublevelName): JsonSublevel<V> {
     let sub = this.sublevels.get(name);
     if (!sub) {
       sub = this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' }) as unknown as JsonSublevel<unknown>;
@@ -128,8 +147,9 @@ export class StateStore implements StateAccess {
    * and JSON values are encoded as the sublevels encode them (a unit test
    * reads each through the other); no hooks or write events fire (none are used).
    */
-  async writeBatch(writes: readonly StoreWrite[], options: { sync: boolean }): Promise<void> {
+  async writeBatch(writes: readonly StoreWrite[], options: { sync: boolean }, declaredOnly = true): Promise<void> {
     this.assertOpen();
+    if (declaredOnly) for (const w of writes) this.assertDeclared(w.sublevel);
     for (const w of writes) {
       // Same rule as the public API: a put needs a value.
       if (w.type === 'put' && (w.value === undefined || w.value === null)) throw new TypeError(`writeBatch: no value for ${w.sublevel} key ${JSON.stringify(w.key)}`);
@@ -154,6 +174,7 @@ export class StateStore implements StateAccess {
   /** Many keys of one sublevel, a slice per native call; undefined where a key is absent. */
   async getMany<V>(sublevel: SublevelName, keys: readonly string[]): Promise<Array<V | undefined>> {
     this.assertOpen();
+    this.assertDeclared(sublevel);
     const prefix = prefixOf(sublevel);
     const out: Array<V | undefined> = [];
     for (let i = 0; i < keys.length; i += SLICE_ROWS) {

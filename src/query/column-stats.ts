@@ -8,12 +8,11 @@
 // at once when the row count moved by more than 20 %, else at most once a minute.
 import type { Logger } from 'pino';
 import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
-import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { queryColumnStatsKey } from '../storage/physical-names.js';
-import { columnStatsKey, type ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
+import type { ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './binder.js';
 
 export interface ColumnStat {
@@ -61,7 +60,6 @@ export class ColumnStatsStore {
 
   constructor(
     private readonly deps: {
-      state: () => StateStore;
       catalog: () => CatalogStore;
       engine: () => ClickHouseEngine;
       tables: () => TenantTableStore;
@@ -69,21 +67,18 @@ export class ColumnStatsStore {
     },
   ) {}
 
-  private get sub() {
-    return this.deps.state().sublevel<TableStats>('catalog');
-  }
 
   /** Stored stats (possibly stale), or undefined. */
   async get(tenant: string, table: string): Promise<TableStats | undefined> {
     const key = statsKey(tenant, table);
     const cached = this.memo.get(key);
     if (cached) return cached;
-    const stored = (await this.sub.get(key)) as TableStats | undefined;
+    const stored = await this.deps.catalog().getColumnStats<TableStats>('computed', tenant, table);
     if (stored) {
       this.memo.set(key, stored);
       return stored;
     }
-    const fromWorker = (await this.sub.get(columnStatsKey(tenant, table))) as unknown as WorkerStats | undefined;
+    const fromWorker = await this.deps.catalog().getColumnStats<WorkerStats>('worker', tenant, table);
     if (!fromWorker?.columns) return undefined;
     // tableUpdatedAt -1: never fresh, so our own refresh still runs.
     return { tenant, table, rowCount: fromWorker.sampledRows, columns: fromWorker.columns, computedAt: fromWorker.at, tableUpdatedAt: -1 };
@@ -172,7 +167,7 @@ export class ColumnStatsStore {
     });
     const stats: TableStats = { tenant: entry.tenant, table: entry.table, rowCount: n, columns, computedAt: Date.now(), tableUpdatedAt: entry.updatedAt };
     const key = statsKey(entry.tenant, entry.table);
-    await this.sub.put(key, stats);
+    await this.deps.catalog().putColumnStats('computed', entry.tenant, entry.table, stats);
     this.memo.set(key, stats);
     this.failedAt.delete(key);
     this.refreshes++;

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { AppConfig } from '../platform/config/load-config.js';
-import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
 import { CboConfigStore } from './cbo/cbo-config.js';
@@ -32,7 +31,6 @@ export interface PlannerRuntime {
 export function createPlannerRuntime(deps: {
   settings: AppConfig['query'];
   parquetRoot: string;
-  state: StateStore;
   catalog: CatalogStore;
   engine: ClickHouseEngine;
   tables: TenantTableStore;
@@ -41,13 +39,12 @@ export function createPlannerRuntime(deps: {
 }): PlannerRuntime {
   const logger = deps.logger.child({ component: 'query' });
   const columnStats = new ColumnStatsStore({
-    state: () => deps.state,
     catalog: () => deps.catalog,
     engine: () => deps.engine,
     tables: () => deps.tables,
     logger,
   });
-  const cboConfig = new CboConfigStore(() => deps.state);
+  const cboConfig = new CboConfigStore(() => deps.catalog);
   const planner = new QueryPlanner({
     catalog: () => deps.catalog,
     columnStats,

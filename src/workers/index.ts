@@ -2,4 +2,4 @@
 export { withWorkers, CALLBACK_SERVICE } from './with-workers.js';
 export { DESIGNATED_ROUTES } from './designated-routes.js';
 export { WorkersRuntime } from './worker-runtime.js';
-export { StateStoreColumnStatsSink, columnStatsKey, type ColumnStats, type ColumnStatsSink } from '../catalog/column-stats-sink.js';
+export { CatalogColumnStatsSink, type ColumnStats, type ColumnStatsSink } from '../catalog/column-stats-sink.js';

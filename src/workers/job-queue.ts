@@ -7,7 +7,7 @@
 // finished ones. All mutations run one at a time.
 import { randomBytes } from 'node:crypto';
 import { Errors } from '../platform/errors.js';
-import type { JsonSublevel, StateStore } from '../platform/state-store.js';
+import type { JsonSublevel, StateAccess } from '../platform/state-store.js';
 
 export type JobStatus = 'queued' | 'leased' | 'completed' | 'failed';
 
@@ -59,7 +59,7 @@ export class JobQueue {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     private readonly opts: { leaseMs: number; maxAttempts: number; now?: () => number },
   ) {}
 

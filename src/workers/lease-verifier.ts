@@ -8,7 +8,7 @@ import type { Request } from 'express';
 import { principalName, type Principal } from '../platform/http/principal.js';
 import { Errors } from '../platform/errors.js';
 import type { LeaseRequirement } from '../platform/http/route.js';
-import type { StateStore } from '../platform/state-store.js';
+import type { StateAccess } from '../platform/state-store.js';
 import type { JobRecord } from './job-queue.js';
 import type { WorkerRecord } from './worker-registry.js';
 
@@ -37,7 +37,7 @@ function header(req: Request, name: string): string | undefined {
 
 /** Checks one lease claim; returns what the lease allows. */
 export async function verifyLease(
-  state: StateStore,
+  state: StateAccess,
   claim: { jobType: string; jobId: string; leaseId: string; tenant: string; owner: string },
   now = Date.now(),
 ): Promise<LeaseGrant> {
@@ -54,7 +54,7 @@ export async function verifyLease(
 }
 
 /** The lease requirement of a route that a worker calls while it runs a job of `jobType`. */
-export function jobLease(jobType: string, state: () => StateStore): LeaseRequirement {
+export function jobLease(jobType: string, state: () => StateAccess): LeaseRequirement {
   return {
     jobType,
     async verify(req: Request, principal: Principal, tenant: string) {

@@ -4,7 +4,7 @@
 // restart (a worker whose heartbeat is older than the TTL comes back expired).
 import { randomBytes } from 'node:crypto';
 import type { ServiceId } from '../platform/config/schema.js';
-import type { JsonSublevel, StateStore } from '../platform/state-store.js';
+import type { JsonSublevel, StateAccess } from '../platform/state-store.js';
 
 export interface WorkerRoute {
   method: string;
@@ -49,7 +49,7 @@ export class WorkerRegistry {
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     readonly ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {}

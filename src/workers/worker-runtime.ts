@@ -8,8 +8,11 @@ import type { Agent } from 'undici';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
-import type { StateStore } from '../platform/state-store.js';
-import { StateStoreColumnStatsSink, type ColumnStatsSink } from '../catalog/column-stats-sink.js';
+import type { StateAccess } from '../platform/state-store.js';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { CatalogColumnStatsSink, type ColumnStatsSink } from '../catalog/column-stats-sink.js';
+import { jobLease } from './lease-verifier.js';
+import type { LeaseRequirement } from '../platform/http/route.js';
 import { designatedRoutesOf } from './designated-routes.js';
 import { ServiceForwarder } from './forwarder.js';
 import { JobQueue, type JobRecord } from './job-queue.js';
@@ -32,7 +35,10 @@ export class WorkersRuntime {
 
   constructor(
     private readonly settings: AppConfig['workers'],
-    stateStore: StateStore,
+    /** The workers' own sublevels (registrations and jobs). */
+    private readonly stateStore: StateAccess,
+    /** Where column-stats job results land. */
+    catalog: CatalogStore,
     metricsRegistry: Registry,
     logger: Logger,
   ) {
@@ -41,7 +47,7 @@ export class WorkersRuntime {
     this.log = logger.child({ component: 'workers' });
     this.registry = new WorkerRegistry(state, cfg.heartbeatTtlMs);
     this.queue = new JobQueue(state, { leaseMs: cfg.jobLeaseMs, maxAttempts: cfg.jobMaxAttempts });
-    this.columnStats = new StateStoreColumnStatsSink(state);
+    this.columnStats = new CatalogColumnStatsSink(catalog);
     this.metrics = registerWorkerMetrics(metricsRegistry, {
       liveWorkers: () => {
         const out: Record<string, number> = {};
@@ -130,6 +136,11 @@ export class WorkersRuntime {
       forwarding: Object.fromEntries([...this.forwarders].map(([s, f]) => [s, f.snapshot()])),
       jobs: this.queue.openCounts(),
     };
+  }
+
+  /** What a route a worker calls inside a job of `jobType` must check: a live lease of that type, held by the caller. */
+  leaseOf(jobType: string): LeaseRequirement {
+    return jobLease(jobType, () => this.stateStore);
   }
 
   /** Whether a live worker has declared it takes jobs of this type. */

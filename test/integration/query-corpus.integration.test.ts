@@ -67,9 +67,9 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
       for (const t of ['acme', 'globex']) for (const tb of ['events', 'users']) await tables.dropTable(t, tb);
       await loadTenant({ tables, parquet, catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
       await loadTenant({ tables, parquet, catalog }, makeTenantData('globex', { events: 1500, users: 60, hostile: true, seed: 2 }));
-      const columnStats = new ColumnStatsStore({ state: () => state, catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+      const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
       assert.ok((await columnStats.refreshStale()) >= 4);
-      config = new CboConfigStore(() => state);
+      config = new CboConfigStore(() => catalog);
       planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
       executor = new QueryExecutor({
         planner,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApprovalAction } from '../../platform/config/schema.js';
 import { Errors } from '../../platform/errors.js';
-import type { JsonSublevel, StateStore } from '../../platform/state-store.js';
+import type { JsonSublevel, StateAccess } from '../../platform/state-store.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 
@@ -45,7 +45,7 @@ export class ApprovalStore {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     private readonly settings: { requiredFor: readonly ApprovalAction[]; ttlSeconds: number },
     private readonly now: () => number = Date.now,
   ) {}

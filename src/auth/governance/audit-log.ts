@@ -9,7 +9,7 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { principalName, type Principal } from '../../platform/http/principal.js';
 import type { AuditDetails, AuditNote, AuditOutcome } from '../../platform/http/audit-note.js';
-import type { JsonSublevel, StateStore } from '../../platform/state-store.js';
+import type { JsonSublevel, StateAccess } from '../../platform/state-store.js';
 
 export type { AuditDetails, AuditNote, AuditOutcome } from '../../platform/http/audit-note.js';
 export { noteAudit } from '../../platform/http/audit-note.js';
@@ -74,7 +74,7 @@ export class AuditLog {
   private readonly log: Logger;
 
   constructor(
-    private readonly state: () => StateStore,
+    private readonly state: () => StateAccess,
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'audit' });
