@@ -145,7 +145,7 @@ test('sessions written before the index existed are indexed on first use, so rev
     const sessions = new SessionStore(() => store, 3600);
     assert.equal(await sessions.revokeUser('gina', 'user_disabled'), 1);
     assert.equal(await sessions.isActive(legacy.id), false);
-    assert.ok(await store.sublevel('meta').get('auth.sessionsByUser.v1'), 'built once, remembered');
+    assert.ok(await store.sublevel('authMeta').get('auth.sessionsByUser.v1'), 'built once, remembered');
   } finally {
     await store.close();
     removeTempDir(dir2);
