@@ -172,22 +172,8 @@ export async function spawnServer(found: ServerBinary, dir: string, httpPort: nu
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4000);
   });
-  // Safety net: a test process that exits without stop() must not leave a server behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${httpPort}`;
-  const handle: ServerProcess = {
-    url,
-    async stop() {
-      await stopChild(child, 'SIGTERM');
-      process.removeListener('exit', killOnExit);
-    },
-    async kill() {
-      await stopChild(child, 'SIGKILL');
-      process.removeListener('exit', killOnExit);
-    },
-    alive: () => child.exitCode === null && child.signalCode === null,
-  };
+  const handle: ServerProcess = { url, ...supervise(child) };
   try {
     await waitForPing(url, child, dir);
   } catch (err) {
@@ -216,6 +202,24 @@ async function waitForPing(url: string, child: ChildProcess, dir: string): Promi
 }
 
 /** Signals a child and waits for its exit; SIGTERM escalates to SIGKILL after 10 s. */
+/** A spawned test server's lifecycle: stop, kill, alive; killed anyway if the test process exits first. */
+export interface Supervised {
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  alive(): boolean;
+}
+
+export function supervise(child: ChildProcess): Supervised {
+  // Safety net: a test process that exits without stop() must not leave a server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const end = async (signal: 'SIGTERM' | 'SIGKILL') => {
+    await stopChild(child, signal);
+    process.removeListener('exit', killOnExit);
+  };
+  return { stop: () => end('SIGTERM'), kill: () => end('SIGKILL'), alive: () => child.exitCode === null && child.signalCode === null };
+}
+
 export async function stopChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

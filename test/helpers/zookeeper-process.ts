@@ -9,7 +9,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { stopChild } from './clickhouse-process.js';
+import { supervise } from './clickhouse-process.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const JAR_CANDIDATES = ['/usr/share/java/zookeeper.jar', '/usr/share/zookeeper/zookeeper.jar'];
@@ -93,20 +93,7 @@ export async function spawnZooKeeper(found: ZooKeeperBinary, dir: string, port: 
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4000);
   });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const handle: ZooKeeperProcess = {
-    port,
-    async stop() {
-      await stopChild(child, 'SIGTERM');
-      process.removeListener('exit', killOnExit);
-    },
-    async kill() {
-      await stopChild(child, 'SIGKILL');
-      process.removeListener('exit', killOnExit);
-    },
-    alive: () => child.exitCode === null && child.signalCode === null,
-  };
+  const handle: ZooKeeperProcess = { port, ...supervise(child) };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while ((await fourLetterWord(port, 'ruok').catch(() => '')) !== 'imok') {
     if (!handle.alive() || Date.now() > deadline) {
