@@ -15,7 +15,7 @@ import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
 import type { StateStore } from '../platform/state-store.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { idIndexKey, idIndexRange, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
@@ -29,7 +29,7 @@ export interface ApplierDeps {
   state: StateStore;
   catalog: CatalogStore;
   schemas: TableSchemas;
-  tables: TenantTableStore;
+  tables: TenantTables;
   parquet: ParquetSink;
   pending: PendingRecords;
   metrics: ApplierMetrics;

@@ -11,14 +11,14 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import { idempotencyKeyRange } from '../ingest/ingest-pipeline.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import type { StateStore } from '../platform/state-store.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
 import { idKeyRange, type Applier } from './applier.js';
 
 export interface TenantPurgeDeps {
   applier: Applier;
   catalog: CatalogStore;
-  tables: TenantTableStore;
+  tables: TenantTables;
   parquet: ParquetSink;
   schemas: TableSchemas;
   state: StateStore;

@@ -140,7 +140,7 @@ export function declareModules(boot: BootContext, observability: Observability):
       needs: ['applier', 'catalog', 'sinks', 'clickhouse', 'auth', 'workers'],
       start: ({ applier, catalog, sinks, clickhouse, auth, workers }) => {
         const scheduler = new RetentionScheduler({
-          sinks: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+          sinks: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
           tenants: () => auth.tenants.list(),
           // In distributed mode a worker that takes retention jobs does the sweep (it calls back POST /data/retention/sweep).
           delegate: async (tenant, before) => {
@@ -245,7 +245,7 @@ export function declareModules(boot: BootContext, observability: Observability):
                     state: stateStore,
                     derivedKeys: (t, table) => [queryColumnStatsKey(t, table), workerColumnStatsKey(t, table)],
                   },
-                  retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+                  retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
                 },
               }
             : {}),
@@ -261,7 +261,7 @@ export function declareModules(boot: BootContext, observability: Observability):
             records: { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
             catalog: catalog.store,
             applier: applier.applier,
-            retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+            retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
             executor: executor.executor,
             maxJsonRows: config.query.maxJsonRows,
             sweepLease: jobLease('retention-sweep', () => stateStore),

@@ -11,7 +11,7 @@ import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { queryColumnStatsKey } from '../storage/physical-names.js';
 import { columnStatsKey, type ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './binder.js';
@@ -64,7 +64,7 @@ export class ColumnStatsStore {
       state: () => StateStore;
       catalog: () => CatalogStore;
       engine: () => ClickHouseEngine;
-      tables: () => TenantTableStore;
+      tables: () => TenantTables;
       logger: Logger;
     },
   ) {}

@@ -11,7 +11,7 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { StateStore } from '../platform/state-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { CboConfigStore } from './cbo/cbo-config.js';
 import { ColumnStatsStore } from './column-stats.js';
 import { QueryExecutor } from './executor.js';
@@ -35,7 +35,7 @@ export function createPlannerRuntime(deps: {
   state: StateStore;
   catalog: CatalogStore;
   engine: ClickHouseEngine;
-  tables: TenantTableStore;
+  tables: TenantTables;
   registry: Registry;
   logger: Logger;
 }): PlannerRuntime {
@@ -88,7 +88,7 @@ export function createExecutorRuntime(deps: {
   parquetRoot: string;
   planner: QueryPlanner;
   engine: ClickHouseEngine;
-  tables: TenantTableStore;
+  tables: TenantTables;
   registry: Registry;
   logger: Logger;
 }): ExecutorRuntime {

@@ -16,21 +16,10 @@ import { isUnknownTableError } from './engine-errors.js';
 import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
 import { columnDdl, tableRowLine, utcDay, validateColumns } from './tenant-table-schema.js';
+import type { ReadQuery, TenantTables } from './tenant-tables.js';
 
 export type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-
-export interface ReadQuery {
-  dataId?: string;
-  /** Inclusive lower bound on ts_ms. */
-  fromMs?: number;
-  /** Exclusive upper bound on ts_ms. */
-  toMs?: number;
-  /** Only records with lsn > afterLsn. */
-  afterLsn?: number;
-  /** Keyset cursor: only records after (lsn, dataId) in (lsn, data_id) order. */
-  after?: { lsn: number; dataId: string };
-  limit: number;
-}
+export type { ReadQuery } from './tenant-tables.js';
 
 /** How every tenant table is laid out: the DDL below and the catalog's /metadata/indexes both read this. */
 export const TABLE_LAYOUT = {
@@ -51,7 +40,7 @@ interface RawRow {
   payload: string;
 }
 
-export class TenantTableStore {
+export class TenantTableStore implements TenantTables {
   // Per table: promoted column name → type as known to exist in ClickHouse.
   private readonly known = new Map<string, Map<string, ColumnType>>();
   // Tenant databases known to exist (created before a tenant's first table).
@@ -223,6 +212,29 @@ export class TenantTableStore {
     );
   }
 
+
+  /**
+   * ALTER … DELETE of the days before the cutoff, waited for: its partitions
+   * are months (toYYYYMM), so a day cannot be dropped alone. Cluster mode
+   * drops whole days instead (ClusterTableStore).
+   */
+  async deleteDaysBefore(tenant: string, table: string, cutoffDate: string): Promise<void> {
+    await this.engine.exec(`ALTER TABLE ${this.tableName(tenant, table)} DELETE WHERE date < toDate(${quoteString(cutoffDate)})`);
+    await this.waitForMutations(this.location(tenant, table));
+  }
+
+  /** ALTER … DELETE is asynchronous on every version we run; wait until it is done (mutations_sync does not exist on 18.16). */
+  private async waitForMutations(loc: ClickHouseLocation, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.engine.query<{ n: string }>(
+        `SELECT count() AS n FROM system.mutations WHERE database = ${quoteString(loc.database)} AND table = ${quoteString(loc.table)} AND is_done = 0`,
+      );
+      if (Number(rows[0]?.n ?? 0) === 0) return;
+      if (Date.now() > deadline) throw Errors.storageFailure(`retention delete on ${loc.database}.${loc.table} still running after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   async dropTable(tenant: string, table: string): Promise<void> {
     const name = this.tableName(tenant, table);
