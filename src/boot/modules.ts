@@ -97,7 +97,7 @@ export function declareModules(boot: BootContext, observability: Observability):
             database: ch.database,
             username: ch.username,
             password: ch.password,
-            logger: log,
+            logger: logger.child({ component: 'clickhouse-cluster' }),
             registry,
             statusIntervalMs: ch.cluster.statusIntervalMs,
           });

@@ -47,7 +47,7 @@ export class ClickHouseCluster {
 
   constructor(private readonly opts: ClickHouseClusterOptions) {
     this.engine = opts.engine;
-    const log = opts.logger.child({ component: 'clickhouse-cluster' });
+    const log = opts.logger;
     this.schema = new ClusterSchema({
       engine: opts.engine,
       base: opts.database,

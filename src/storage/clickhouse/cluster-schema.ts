@@ -82,7 +82,20 @@ const DEFAULT_RETRY_DEADLINE_MS = 30_000;
 const ALREADY_EXISTS = 44; // ILLEGAL_COLUMN: "Cannot add column …: column with this name already exists"
 const ALTER_ASYNC = 341; // UNFINISHED: "Alter will be done asynchronously" (a replica did not confirm in time)
 
+// How long a live replica gets to apply a new column before it is restarted, and after.
+const APPLY_WAIT_MS = 1000;
+const RESTARTED_APPLY_WAIT_MS = 10_000;
+
 const key = (l: ClickHouseLocation) => `${l.database}.${l.table}`;
+
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export class ClusterSchema {
   private readonly tables = new Map<string, ClusterTableState>();
@@ -266,23 +279,26 @@ export class ClusterSchema {
     const local = this.localLocation(state.tenant, state.table);
     const dist = this.distLocation(state.tenant, state.table);
     const alter = { settings: { replication_alter_columns_timeout: this.opts.alterTimeoutSeconds ?? DEFAULT_ALTER_TIMEOUT_SECONDS } };
-    for (const s of layout.topology.shards) {
-      await withClusterRetry(
+    // Shards in parallel: with a replica down (or its alter thread stuck) each ALTER waits out its timeout.
+    const retry = { retriable: RETRIABLE_WRITE, deadlineMs: this.opts.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS };
+    const addOnShard = (shard: number) =>
+      withClusterRetry(
         () =>
-          this.onShard(s.shard, async (e) => {
+          this.onShard(shard, async (e) => {
             try {
               await e.exec(`ALTER TABLE ${quoted(local)} ADD COLUMN ${columnDdl(col)}`, alter);
             } catch (err) {
               const codes = clickhouseErrorCodes(err);
-              // 341: in place on the live replicas, the others take it from the log.
+              // 341: in ZooKeeper; the replicas apply it from there (awaited below), one that is down when it returns.
               if (codes.includes(ALTER_ASYNC)) return;
               if (!codes.includes(ALREADY_EXISTS)) throw err;
               await this.checkColumnType(e, local, col);
             }
           }),
-        { retriable: RETRIABLE_WRITE, deadlineMs: this.opts.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS },
+        retry,
       );
-    }
+    await Promise.all(layout.topology.shards.map((s) => addOnShard(s.shard)));
+    await Promise.all(layout.topology.shards.map((s) => this.awaitColumnOnShard(s.shard, local, col)));
     const outcomes = await engine.onEveryNode(async (e) => {
       try {
         await e.exec(`ALTER TABLE ${quoted(dist)} ADD COLUMN ${columnDdl(col)}`);
@@ -294,6 +310,33 @@ export class ClusterSchema {
     this.holdFailed(outcomes, `missed column ${col.name} of ${state.tenant}/${state.table}`);
     state.columns.set(col.name, col.type);
     this.opts.logger.info({ tenant: state.tenant, table: state.table, column: col.name, type: col.type }, 'cluster column added');
+  }
+
+  /**
+   * Waits until every live replica of the shard has the column in its local
+   * table. After its ZooKeeper session was lost and renewed, an 18.16 replica
+   * stops applying ALTERs from ZooKeeper (the column is there, its table never
+   * gets it) until the replica is restarted: SYSTEM RESTART REPLICA does that
+   * for the one table. A replica still without it is held until reconciled.
+   */
+  private async awaitColumnOnShard(shard: number, local: ClickHouseLocation, col: ColumnSpec): Promise<void> {
+    const { engine } = this.opts;
+    const nodes = [...this.opts.layout().identities.values()].filter((i) => i.shard === shard && !engine.isQuarantined(i.url));
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          const has = () => engine.onNode(n.url, async (e) => (await columnsOf(e, local)).has(col.name));
+          if (await pollUntil(has, APPLY_WAIT_MS)) return;
+          await engine.onNode(n.url, (e) => e.exec(`SYSTEM RESTART REPLICA ${quoted(local)}`));
+          if (await pollUntil(has, RESTARTED_APPLY_WAIT_MS)) return;
+          engine.hold(n.url, `its replica of ${key(local)} has not applied column ${col.name}`);
+          this.opts.logger.warn({ node: n.url, table: key(local), column: col.name }, 'a replica did not apply a new column; it stays out of rotation until it has');
+        } catch (err) {
+          // A replica that does not answer is held by the engine and reconciled when it returns.
+          if (!isNodeUnreachable(err)) this.opts.logger.warn({ node: n.url, err }, 'could not check a replica for a new column');
+        }
+      }),
+    );
   }
 
   /**
@@ -345,7 +388,14 @@ export class ClusterSchema {
         }
       }
     }
-    return [...state.columns.keys()].filter((name) => !localColumns.has(name)).length;
+    let missing = [...state.columns.keys()].filter((name) => !localColumns.has(name));
+    if (missing.length > 0 && localColumns.size > 0) {
+      // They are in ZooKeeper; a replica that lost its session may have stopped applying them (see awaitColumnOnShard).
+      await e.exec(`SYSTEM RESTART REPLICA ${quoted(local)}`);
+      const have = await columnsOf(e, local);
+      missing = missing.filter((name) => !have.has(name));
+    }
+    return missing.length;
   }
 
   private async dropOn(e: ServerEngine, ref: TableRef): Promise<void> {
