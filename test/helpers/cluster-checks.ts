@@ -143,43 +143,66 @@ export interface ExactlyOnce {
   perReplica: Record<string, number>;
 }
 
+export interface TableOnCluster {
+  base: string;
+  tenant: string;
+  table: string;
+  /** Replicas per shard to read (a cluster over the first N replicas of each); default all. */
+  replicas?: number;
+  where?: string;
+}
+
 /**
- * Reads the table straight from the nodes: every live replica synced, rows
- * per replica, and every data_id through the Distributed table with its count.
- * Asserts that the live replicas of each shard agree and that the shards add
- * up to what Distributed answers; returns lost and duplicated against `acked`.
+ * Syncs every live replica of each shard and counts its rows; asserts the
+ * live replicas of a shard agree. Returns rows per replica (`shard.replica`)
+ * and their sum over shards.
  */
-export async function checkExactlyOnce(
-  nodes: NodeClients,
-  cluster: RunningClickHouseCluster,
-  opts: { base: string; tenant: string; table: string; acked: ReadonlySet<string>; replicas?: number; where?: string },
-): Promise<ExactlyOnce> {
-  const local = clusterLocalLocation(opts.base, opts.tenant, opts.table);
-  const dist = clickhouseLocation(opts.base, opts.tenant, opts.table);
+export async function convergedCounts(nodes: NodeClients, cluster: RunningClickHouseCluster, t: TableOnCluster): Promise<{ perReplica: Record<string, number>; total: number }> {
+  const local = clusterLocalLocation(t.base, t.tenant, t.table);
   const localName = `${quoteIdentifier(local.database)}.${quoteIdentifier(local.table)}`;
-  const distName = `${quoteIdentifier(dist.database)}.${quoteIdentifier(dist.table)}`;
-  const where = opts.where ?? '1';
   const perReplica: Record<string, number> = {};
-  let shardSum = 0;
+  let total = 0;
   for (let s = 1; s <= cluster.shards; s++) {
     const counts: number[] = [];
-    for (let r = 1; r <= (opts.replicas ?? cluster.replicas); r++) {
+    for (let r = 1; r <= (t.replicas ?? cluster.replicas); r++) {
       if (!cluster.node(s, r).alive()) continue;
       const e = await nodes.on(s, r);
       // Fetches what the shard's log holds (replicas that just returned may still be catching up).
       await e.exec(`SYSTEM SYNC REPLICA ${localName}`, { settings: { receive_timeout: 120 } });
-      const [row] = await e.query<{ c: string }>(`SELECT count() AS c FROM ${localName} WHERE ${where}`);
+      const [row] = await e.query<{ c: string }>(`SELECT count() AS c FROM ${localName} WHERE ${t.where ?? '1'}`);
       perReplica[`${s}.${r}`] = Number(row!.c);
       counts.push(Number(row!.c));
     }
     assert.ok(counts.length > 0, `no live replica of shard ${s}`);
     assert.equal(new Set(counts).size, 1, `the live replicas of shard ${s} disagree: ${JSON.stringify(perReplica)}`);
-    shardSum += counts[0]!;
+    total += counts[0]!;
   }
-  const first = cluster.nodes.find((n) => n.alive())!;
+  return { perReplica, total };
+}
+
+/** Every data_id through the Distributed table, with how often it is stored. */
+export async function idCounts(nodes: NodeClients, cluster: RunningClickHouseCluster, t: TableOnCluster): Promise<Map<string, number>> {
+  const dist = clickhouseLocation(t.base, t.tenant, t.table);
+  const first = cluster.nodes.find((n) => n.alive() && n.replica <= (t.replicas ?? cluster.replicas))!;
   const e = await nodes.on(first.shard, first.replica);
-  const rows = await e.query<{ id: string; n: string }>(`SELECT data_id AS id, count() AS n FROM ${distName} WHERE ${where} GROUP BY data_id`);
-  const found = new Map(rows.map((r) => [r.id, Number(r.n)]));
+  const rows = await e.query<{ id: string; n: string }>(
+    `SELECT data_id AS id, count() AS n FROM ${quoteIdentifier(dist.database)}.${quoteIdentifier(dist.table)} WHERE ${t.where ?? '1'} GROUP BY data_id`,
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.n)]));
+}
+
+/**
+ * Reads the table straight from the nodes: the live replicas of each shard
+ * agree, the shards add up to what the Distributed table answers, and
+ * against `acked`: how many are missing (lost) and how many stored twice.
+ */
+export async function checkExactlyOnce(
+  nodes: NodeClients,
+  cluster: RunningClickHouseCluster,
+  opts: TableOnCluster & { acked: ReadonlySet<string> },
+): Promise<ExactlyOnce> {
+  const { perReplica, total: shardSum } = await convergedCounts(nodes, cluster, opts);
+  const found = await idCounts(nodes, cluster, opts);
   const total = [...found.values()].reduce((a, b) => a + b, 0);
   assert.equal(total, shardSum, 'the shards add up to what the Distributed table answers');
   let lost = 0;
