@@ -338,7 +338,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'monitoring',
       needs: ['auth', 'observability', 'alerting', 'catalog'],
-      build: ({ auth, observability: o, alerting, catalog }) =>
+      // The cluster's replicas, where this process runs the data path.
+      uses: ['clickhouse'],
+      build: ({ auth, observability: o, alerting, catalog, clickhouse }) =>
         createMonitoringService({
           config,
           governance: auth,
@@ -348,6 +350,7 @@ export function declareModules(boot: BootContext, observability: Observability):
           startedAt: boot.startedAt,
           alerting,
           catalog: catalog.store,
+          ...(clickhouse?.cluster ? { cluster: clickhouse.cluster } : {}),
         }),
     }),
     serviceModule({

@@ -98,6 +98,13 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
     await sleep(3000);
     await cluster.killReplica(1, 2);
     await eventually('the status page sees the replica down', () => replicaStatus(1, 2), (r) => !r.up && r.inRotation === false);
+    const snapshot = await eventually(
+      'the dashboard lists every replica, this one down',
+      async () => (await (await fetch(plane.url('monitoring', '/dashboard/api/snapshot'), { headers: admin })).json()) as { cluster: { shards: Array<{ replicas: Array<{ replica: number; shard: number; up: boolean }> }> } | null },
+      (s) => s.cluster?.shards.flatMap((x) => x.replicas).some((r) => r.shard === 1 && r.replica === 2 && !r.up) === true,
+    );
+    assert.equal(snapshot.cluster!.shards.flatMap((x) => x.replicas).length, 6);
+    await eventually('the replica-down alert', firing, (a) => a.includes('clickhouse_replica_down'));
     await sleep(4000);
     await cluster.restartReplica(1, 2);
     await sleep(3000);
