@@ -19,8 +19,12 @@ export interface IngestLoadOptions {
   clients: number;
   /** Prefix of every data_id, so runs against one table do not collide. */
   prefix: string;
-  /** Rows of one request: every fifth request is a batch of this many, the others one record. */
+  /** Rows of a batch request (default 3). */
   batchRows?: number;
+  /** Every how many requests one is a batch (default 5: the others are one record; 1: all batches). */
+  batchEvery?: number;
+  /** Stop after this many requests per client (default: until stop()). */
+  requestsPerClient?: number;
   /** Payload of the record with this data_id (default: a few promoted fields). */
   payload?: (id: string, n: number) => Record<string, unknown>;
   /** Record timestamp (default: arrival). */
@@ -52,14 +56,21 @@ export class IngestLoad {
     await Promise.all(this.clients);
   }
 
+  /** Resolves once every client has sent its requestsPerClient. */
+  async done(): Promise<void> {
+    await Promise.all(this.clients);
+    this.running = false;
+  }
+
   acksBetween(fromMs: number, toMs: number): number {
     return this.ackTimes.filter((t) => t >= fromMs && t < toMs).length;
   }
 
   private async client(c: number): Promise<void> {
-    for (let i = 0; this.running; i++) {
-      const n = this.seq++;
-      const size = i % 5 === 0 ? (this.opts.batchRows ?? 3) : 1;
+    for (let i = 0; this.running && i < (this.opts.requestsPerClient ?? Infinity); i++) {
+      const size = i % (this.opts.batchEvery ?? 5) === 0 ? (this.opts.batchRows ?? 3) : 1;
+      const n = this.seq;
+      this.seq += size;
       const ids = Array.from({ length: size }, (_, k) => `${this.opts.prefix}-c${c}-${i}-${k}`);
       const body = JSON.stringify(
         ids.map((id, k) => {
