@@ -21,6 +21,7 @@ import { createQueryInterpreterService } from '../services/query-interpreter/ind
 import { createTenantNodeService } from '../services/tenant-node/index.js';
 import { ClusterMembershipError } from '../storage/clickhouse/cluster-membership.js';
 import { ClickHouseCluster } from '../storage/clickhouse/cluster-runtime.js';
+import { clusterTableLayout } from '../storage/clickhouse/cluster-schema.js';
 import { createClickHouseEngine, createClusterEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
@@ -333,7 +334,16 @@ export function declareModules(boot: BootContext, observability: Observability):
       name: 'metadata-catalog',
       needs: ['auth', 'catalog', 'applier', 'wal', 'workers'],
       build: ({ catalog, applier, wal, workers }) =>
-        withWorkers(createMetadataCatalogService({ catalog: catalog.store, applier: applier.applier, wal }), workers, boot.readiness),
+        withWorkers(
+          createMetadataCatalogService({
+            catalog: catalog.store,
+            applier: applier.applier,
+            wal,
+            ...(config.clickhouse.cluster ? { tableLayout: clusterTableLayout(config.clickhouse.cluster.shardingKey) } : {}),
+          }),
+          workers,
+          boot.readiness,
+        ),
     }),
     serviceModule({
       name: 'monitoring',

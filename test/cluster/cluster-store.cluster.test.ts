@@ -56,6 +56,13 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
   let nodes: NodeClients;
   let dir: string;
   const opened: Array<{ close(): Promise<void> }> = [];
+  let first: Awaited<ReturnType<typeof processView>>;
+  const batch = records(0, 252); // whole LSNs (four rows each), as the applier's batches hold whole WAL entries
+  const idsOf = (rs: StoredRecord[]) => new Set(rs.map((r) => r.dataId));
+  const once = async (acked: Set<string>, base = BASE) => {
+    const r = await checkExactlyOnce(nodes, cluster, { base, tenant: 'acme', table: 'events', acked });
+    assert.deepEqual([r.lost, r.duplicated, r.found], [0, 0, acked.size], JSON.stringify(r));
+  };
 
   /** A process's view of the cluster: its own engine (nodes in the given order), cluster runtime and state store. */
   async function processView(name: string, urls: readonly string[], base = BASE) {
@@ -90,15 +97,9 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
   });
 
   it('the same batch applied twice through different nodes, re-sent after a lost acknowledgement, and grown on a retry, is stored once', async () => {
-    const a = await processView('a', cluster.urls);
-    // 252 rows: whole LSNs (four rows each), as the applier's batches hold whole WAL entries.
-    const batch = records(0, 252);
+    const a = (first = await processView('a', cluster.urls));
     await a.store(100).insertIdempotent('acme', 'events', COLUMNS, batch);
-    const ids = new Set(batch.map((r) => r.dataId));
-    const once = async (acked: Set<string>) => {
-      const r = await checkExactlyOnce(nodes, cluster, { base: BASE, tenant: 'acme', table: 'events', acked });
-      assert.deepEqual([r.lost, r.duplicated, r.found], [0, 0, acked.size], JSON.stringify(r));
-    };
+    const ids = idsOf(batch);
     await once(ids);
 
     // Another process (no intent of the first), whose engine starts at another node of another shard.
@@ -107,6 +108,7 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
     assert.notEqual(b.engine.nodes[0]!.url, a.engine.nodes[0]!.url);
     await b.store(100).insertIdempotent('acme', 'events', COLUMNS, batch);
     await once(ids);
+    b.runtime.stop();
 
     // The first process was killed after its chunks landed but before it recorded them: all are sent again.
     const intents = new InsertIntents(a.state);
@@ -125,7 +127,7 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
     const store = a.store(100);
     await store.ensureTable('acme', 'events', wider);
     await store.insertIdempotent('acme', 'events', wider, grown);
-    const all = new Set(grown.map((r) => r.dataId));
+    const all = idsOf(grown);
     await once(all);
     const colored = await a.engine.query<{ n: string }>(`SELECT count() AS n FROM ${store.tableName('acme', 'events')} WHERE color IN ('red', 'blue')`);
     assert.equal(Number(colored[0]!.n), 148);
@@ -134,6 +136,27 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
     assert.equal(await store.count('acme', 'events'), 400);
     assert.equal((await store.read('acme', 'events', { dataId: 'r399', limit: 10 }))[0]?.payload.color, 'red');
     assert.deepEqual([...(await store.existingIds('acme', 'events', ['r1', 'r399', 'nope']))].sort(), ['r1', 'r399']);
+  });
+
+  it('a table dropped while a replica is down and created again starts afresh: the same rows are stored (not taken for the old blocks), and the returning replica drops its old copy', async () => {
+    const a = first;
+    await cluster.killReplica(2, 3);
+    await a.store(100).dropTable('acme', 'events');
+    // The down replica keeps the old table's ZooKeeper path alive, block hashes and all; the new table has its own.
+    const store = a.store(100);
+    await store.ensureTable('acme', 'events', COLUMNS);
+    await store.insertIdempotent('acme', 'events', COLUMNS, batch);
+    const generation = a.runtime.schema.state('acme', 'events')!.generation;
+    await cluster.restartReplica(2, 3);
+    const returned = cluster.node(2, 3).url;
+    for (let t = Date.now(); a.engine.isHeld(returned); ) {
+      assert.ok(Date.now() - t < 90_000, 'the returning replica is brought up to date and back in rotation');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await once(idsOf(batch));
+    const local = a.runtime.schema.localLocation('acme', 'events');
+    const [create] = await (await nodes.on(2, 3)).query<{ q: string }>(`SELECT create_table_query AS q FROM system.tables WHERE database = '${local.database}' AND name = '${local.table}'`);
+    assert.match(create!.q, new RegExp(`/${generation}'`), 'the returning replica holds the new table, not its old copy');
   });
 
   it('queries through the Distributed tables answer like the same data on one server (query corpus)', async (t) => {

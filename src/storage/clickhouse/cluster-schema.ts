@@ -37,6 +37,16 @@ import type { ServerEngine } from './server-engine.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
 import { FIXED_COLUMNS_DDL, columnDdl, columnTypeOf, validateColumns } from './tenant-table-schema.js';
 
+/** How cluster-mode tables are laid out (for /metadata/indexes); queries name the Distributed table. */
+export function clusterTableLayout(shardingKey: string) {
+  return {
+    engine: 'Distributed over ReplicatedReplacingMergeTree(lsn)',
+    partitionKey: 'date',
+    sortKey: ['data_id'],
+    shardingKey,
+  } as const;
+}
+
 /** What the cluster is and which node is which, known once the connection is prepared. */
 export interface ClusterLayout {
   readonly topology: ClusterTopology;
