@@ -65,7 +65,7 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
   };
 
   /** A process's view of the cluster: its own engine (nodes in the given order), cluster runtime and state store. */
-  async function processView(name: string, urls: readonly string[], base = BASE) {
+  async function processView(name: string, urls: readonly string[], base = BASE, catalog = [{ tenant: 'acme', table: 'events' }]) {
     const engine = createClusterEngine({ urls, database: base });
     const runtime = new ClickHouseCluster({
       engine,
@@ -76,7 +76,7 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
       statusIntervalMs: 60_000,
     });
     await engine.open();
-    await runtime.prepare(async () => [{ tenant: 'acme', table: 'events' }]);
+    await runtime.prepare(async () => catalog);
     const state = await StateStore.open(path.join(dir, name));
     const store = (chunkRows: number) =>
       new ClusterTableStore({ engine, schema: runtime.schema, layout: () => runtime.layout, state, requestTimeoutMs: 30_000, logger, chunkRows });
@@ -109,6 +109,13 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
     await b.store(100).insertIdempotent('acme', 'events', COLUMNS, batch);
     await once(ids);
     b.runtime.stop();
+
+    // A process whose catalog does not name the table (a restored state store) adopts the one every node holds.
+    const c = await processView('c', cluster.urls, BASE, []);
+    await c.store(100).insertIdempotent('acme', 'events', COLUMNS, batch);
+    await once(ids);
+    assert.equal(c.runtime.schema.state('acme', 'events')!.generation, a.runtime.schema.state('acme', 'events')!.generation);
+    c.runtime.stop();
 
     // The first process was killed after its chunks landed but before it recorded them: all are sent again.
     const intents = new InsertIntents(a.state);

@@ -255,9 +255,16 @@ export class ClusterSchema {
   private async create(tenant: string, table: string, columns: ColumnSpec[]): Promise<ClusterTableState> {
     const { engine } = this.opts;
     const layout = this.opts.layout();
-    const state: ClusterTableState = { tenant, table, generation: newTableGeneration(), columns: new Map(columns.map((c) => [c.name, c.type])) };
     const local = this.localLocation(tenant, table);
     const dist = this.distLocation(tenant, table);
+    const adopted = await this.adoptableGeneration(local, dist);
+    const state: ClusterTableState = {
+      tenant,
+      table,
+      generation: adopted ?? newTableGeneration(),
+      // An adopted table's columns are added (or found present) one by one by ensure().
+      columns: adopted ? new Map() : new Map(columns.map((c) => [c.name, c.type])),
+    };
     const outcomes = await engine.onEveryNode(async (e, url) => {
       const id = layout.identities.get(url);
       if (!id) throw Errors.storageFailure(`${url} has not been identified as a node of the cluster yet`);
@@ -280,6 +287,27 @@ export class ClusterSchema {
     this.tables.set(tableRefKey(tenant, table), state);
     this.opts.logger.info({ tenant, table, generation: state.generation, nodes: ok.size }, 'cluster table created');
     return state;
+  }
+
+  /**
+   * A table this process does not know but most nodes that answer already
+   * hold (its catalog entry came back, or the state store was restored) is
+   * adopted, rows and all. One only a minority holds is what a drop missed on
+   * nodes that were down: a new generation replaces it there.
+   */
+  private async adoptableGeneration(local: ClickHouseLocation, dist: ClickHouseLocation): Promise<string | undefined> {
+    const inventories = (await this.opts.engine.onEveryNode((e) => readInventory(e, this.opts.base, [local.database, dist.database]))).flatMap((o) =>
+      o.ok ? [o.value] : [],
+    );
+    const held = new Map<string, number>();
+    for (const inv of inventories) {
+      const g = this.generationIn(inv, local);
+      if (g !== undefined) held.set(g, (held.get(g) ?? 0) + 1);
+    }
+    const [best] = [...held].sort((a, b) => b[1] - a[1]);
+    if (!best || best[1] * 2 <= inventories.length) return undefined;
+    this.opts.logger.info({ table: key(local), generation: best[0], nodes: best[1] }, 'adopting a replicated table most nodes already hold');
+    return best[0];
   }
 
   /** ADD COLUMN once per shard (on a live replica), then on the Distributed table of every node. */
