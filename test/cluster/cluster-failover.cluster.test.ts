@@ -155,6 +155,13 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
     });
     assert.equal(q.status, 200, await q.clone().text());
     assert.equal(((await q.json()) as { rows: Array<{ n: number }> }).rows[0]!.n, red);
+    const plan = await fetch(plane.url('operation-node', '/query/plan'), {
+      method: 'POST',
+      headers: { ...tenant, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: "SELECT count() FROM events WHERE color = 'red'" }),
+    });
+    const shards = ((await plan.json()) as { shards: { count: number; touched: Array<{ shard: number }> } }).shards;
+    assert.deepEqual(shards.touched.map((t) => t.shard), [1, 2], 'EXPLAIN names the shards a query through Distributed reads: all of them');
 
     // One column behind: the replica returns by itself and is brought up to date before it takes calls.
     await cluster.restartReplica(2, 3);

@@ -46,7 +46,7 @@ export class ClusterMetrics {
         this.columnsBehind.set(labels, r.columnsBehind);
       }
     }
-    if (status.zooKeeper !== 'unknown') this.zooKeeper.set(status.zooKeeper === 'ok' ? 1 : 0);
-    else this.zooKeeper.set(0);
+    // 'unknown' (no replica answers) counts as unreachable: nothing can write either way.
+    this.zooKeeper.set(status.zooKeeper === 'ok' ? 1 : 0);
   }
 }

@@ -92,7 +92,8 @@ export class ClickHouseCluster {
    * work) is fatal; anything else is retried by the connection.
    */
   async prepare(catalogTables: () => Promise<readonly TableRef[]>): Promise<void> {
-    const { engine, config } = { engine: this.engine, config: this.opts.config };
+    const { engine } = this;
+    const { config } = this.opts;
     const named = await engine.query<{ n: string }>(`SELECT count() AS n FROM system.clusters WHERE cluster = ${quoteString(config.name)}`);
     if (Number(named[0]?.n ?? 0) === 0) {
       const known = await engine.query<{ cluster: string }>('SELECT DISTINCT cluster FROM system.clusters ORDER BY cluster');
