@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chunkStarts } from '../../src/storage/clickhouse/cluster-insert-intents.js';
 import { checkJoiningNode, checkMembership, ClusterMembershipError, type NodeIdentity } from '../../src/storage/clickhouse/cluster-membership.js';
-import { compareGenerations, parseZooKeeperColumns, zooKeeperColumnNames } from '../../src/storage/clickhouse/cluster-schema.js';
+import { compareGenerations, parseZooKeeperColumns, zooKeeperColumnNames } from '../../src/storage/clickhouse/cluster-inventory.js';
 import type { ClusterTopology } from '../../src/storage/clickhouse/cluster-topology.js';
 import { newTableGeneration } from '../../src/storage/physical-names.js';
 import type { StoredRecord } from '../../src/storage/record-types.js';

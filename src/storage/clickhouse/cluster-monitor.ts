@@ -10,7 +10,8 @@
 // columns each replica has registered), every STATUS interval and on demand.
 import type { Logger } from 'pino';
 import type { ClusterMetrics } from './cluster-metrics.js';
-import { zooKeeperColumnNames, type ClusterLayout, type ClusterSchema, type ClusterTableState } from './cluster-schema.js';
+import { zooKeeperColumnNames } from './cluster-inventory.js';
+import type { ClusterLayout, ClusterSchema, ClusterTableState } from './cluster-schema.js';
 import { readReplicaHealth, type ReplicaHealth } from './cluster-topology.js';
 import type { MultiNodeEngine } from './multi-node-engine.js';
 import { quoteString } from './sql-literal.js';

@@ -20,7 +20,6 @@ import {
   clickhouseLocation,
   clusterLocalLocation,
   newTableGeneration,
-  parseReplicatedTablePath,
   replicatedTablePath,
   tableRefKey,
   type ClickHouseLocation,
@@ -36,6 +35,7 @@ import type { MultiNodeEngine } from './multi-node-engine.js';
 import type { ServerEngine } from './server-engine.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
 import { FIXED_COLUMNS_DDL, columnDdl, columnTypeOf, validateColumns } from './tenant-table-schema.js';
+import { columnsOf, compareGenerations, generationIn, parseZooKeeperColumns, readInventory, type NodeInventory } from './cluster-inventory.js';
 
 /** How cluster-mode tables are laid out (for /metadata/indexes); queries name the Distributed table. */
 export function clusterTableLayout(shardingKey: string) {
@@ -78,14 +78,6 @@ export interface ClusterTableState extends TableRef {
   columns: Map<string, ColumnType>;
 }
 
-/** What one node holds in the product's databases. */
-interface NodeInventory {
-  databases: Set<string>;
-  /** `<db>.<table>` → CREATE statement, for local (replicated) tables. */
-  localTables: Map<string, string>;
-  /** `<db>.<table>` → column name → ClickHouse type. */
-  columns: Map<string, Map<string, string>>;
-}
 
 const DEFAULT_ALTER_TIMEOUT_SECONDS = 3;
 const DEFAULT_RETRY_DEADLINE_MS = 30_000;
@@ -191,14 +183,14 @@ export class ClusterSchema {
         const dist = this.distLocation(ref.tenant, ref.table);
         let generation: string | undefined;
         for (const inv of inventories) {
-          const g = this.generationIn(inv, local);
+          const g = generationIn(inv, local, this.opts.zkPathPrefix);
           if (g !== undefined && (generation === undefined || compareGenerations(g, generation) > 0)) generation = g;
         }
         if (generation === undefined) continue;
         // A column counts as in place only where every node that has the table has it.
         let columns: Map<string, ColumnType> | undefined;
         for (const inv of inventories) {
-          if (this.generationIn(inv, local) !== generation) continue;
+          if (generationIn(inv, local, this.opts.zkPathPrefix) !== generation) continue;
           for (const loc of [local, dist]) {
             const cols = inv.columns.get(key(loc));
             if (!cols) continue;
@@ -301,7 +293,7 @@ export class ClusterSchema {
     );
     const held = new Map<string, number>();
     for (const inv of inventories) {
-      const g = this.generationIn(inv, local);
+      const g = generationIn(inv, local, this.opts.zkPathPrefix);
       if (g !== undefined) held.set(g, (held.get(g) ?? 0) + 1);
     }
     const [best] = [...held].sort((a, b) => b[1] - a[1]);
@@ -388,7 +380,7 @@ export class ClusterSchema {
       if (!inv.databases.has(db)) await e.exec(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(db)}`);
     }
     let localColumns = inv.columns.get(key(local));
-    const generation = this.generationIn(inv, local);
+    const generation = generationIn(inv, local, this.opts.zkPathPrefix);
     if (generation !== undefined && generation !== state.generation) {
       if (compareGenerations(generation, state.generation) > 0) {
         throw Errors.storageFailure(`${key(local)} on this node is of a newer generation (${generation}) than this process knows (${state.generation})`);
@@ -495,14 +487,7 @@ export class ClusterSchema {
     return value === undefined ? undefined : parseZooKeeperColumns(value);
   }
 
-  private generationIn(inv: NodeInventory, local: ClickHouseLocation): string | undefined {
-    const create = inv.localTables.get(key(local));
-    if (create === undefined) return undefined;
-    const path = /ReplicatedReplacingMergeTree\('((?:[^'\\]|\\.)*)'/.exec(create)?.[1];
-    const parsed = path === undefined ? undefined : parseReplicatedTablePath(this.opts.zkPathPrefix, path);
-    // A table of ours under another prefix or of another shape: not one this schema made, so treated as absent.
-    return parsed && parsed.database === local.database && parsed.table === local.table ? parsed.generation : undefined;
-  }
+
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
@@ -511,63 +496,6 @@ export class ClusterSchema {
   }
 }
 
-/** `columns format version: 1\nN columns:\n`a` T\n…` → ['`a` T', …] (the definitions, as CREATE takes them). */
-export function parseZooKeeperColumns(value: string): string[] {
-  const lines = value.split('\n');
-  const start = lines.findIndex((l) => /^\d+ columns:$/.test(l));
-  if (start < 0) throw Errors.storageFailure(`unreadable column list in ZooKeeper: ${value.slice(0, 200)}`);
-  return lines.slice(start + 1).filter((l) => l.length > 0);
-}
-
-/** Promoted column names of a ZooKeeper column list. */
-export function zooKeeperColumnNames(value: string): string[] {
-  return parseZooKeeperColumns(value).flatMap((def) => {
-    const m = /^`((?:[^`\\]|\\.)*)`/.exec(def);
-    return m ? [m[1]!] : [];
-  });
-}
-
-/** Orders generations by creation time (their base-36 suffix). */
-export function compareGenerations(a: string, b: string): number {
-  return parseInt(a.slice(1), 36) - parseInt(b.slice(1), 36);
-}
-
 function quoted(loc: ClickHouseLocation): string {
   return `${quoteIdentifier(loc.database)}.${quoteIdentifier(loc.table)}`;
-}
-
-async function columnsOf(e: ServerEngine, loc: ClickHouseLocation): Promise<Map<string, string>> {
-  const rows = await e.query<{ name: string; type: string }>(
-    `SELECT name, type FROM system.columns WHERE database = ${quoteString(loc.database)} AND table = ${quoteString(loc.table)}`,
-  );
-  return new Map(rows.map((r) => [r.name, r.type]));
-}
-
-/** The product's databases on one node (all of them, or only `databases`), with local tables and columns. */
-async function readInventory(e: ServerEngine, base: string, databases?: readonly string[]): Promise<NodeInventory> {
-  const ours = (column: string) =>
-    databases
-      ? `${column} IN (${databases.map(quoteString).join(', ')})`
-      : `(${prefixed(column, `${base}__`)} OR ${prefixed(column, `${base}_local__`)})`;
-  const [dbs, tables, columns] = await Promise.all([
-    e.query<{ name: string }>(`SELECT name FROM system.databases WHERE ${ours('name')}`),
-    e.query<{ database: string; name: string; q: string }>(
-      `SELECT database, name, create_table_query AS q FROM system.tables WHERE ${ours('database')} AND engine = 'ReplicatedReplacingMergeTree'`,
-    ),
-    e.query<{ database: string; table: string; name: string; type: string }>(`SELECT database, table, name, type FROM system.columns WHERE ${ours('database')}`),
-  ]);
-  const inv: NodeInventory = { databases: new Set(dbs.map((d) => d.name)), localTables: new Map(), columns: new Map() };
-  for (const t of tables) inv.localTables.set(`${t.database}.${t.name}`, t.q);
-  for (const c of columns) {
-    const k = `${c.database}.${c.table}`;
-    let cols = inv.columns.get(k);
-    if (!cols) inv.columns.set(k, (cols = new Map()));
-    cols.set(c.name, c.type);
-  }
-  return inv;
-}
-
-// substring() counts bytes, hence byteLength (18.16 has no startsWith).
-function prefixed(column: string, prefix: string): string {
-  return `substring(${column}, 1, ${Buffer.byteLength(prefix)}) = ${quoteString(prefix)}`;
 }
