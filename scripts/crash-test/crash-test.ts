@@ -18,6 +18,10 @@ export interface CrashTestOptions {
   minUptimeMs: number;
   maxUptimeMs: number;
   log?: (line: string) => void;
+  /** More environment for the plane (cluster mode: CLICKHOUSE_URL, CLICKHOUSE_CLUSTER, …). */
+  env?: Record<string, string>;
+  /** Counts per data_id in ClickHouse when it is not the embedded engine in the data dir (cluster mode). */
+  countClickHouse?: (tenant: string) => Promise<Map<string, number>>;
 }
 
 export interface CrashTestResult {
@@ -55,7 +59,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
   let headers: Record<string, string> | undefined;
   try {
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-      plane = await startPlane({ dataDir, env: PLANE_ENV });
+      plane = await startPlane({ dataDir, env: { ...PLANE_ENV, ...opts.env } });
       headers ??= { ...(await tenantKeyHeaders(plane, TENANT)).headers, 'content-type': 'application/json' };
       const url = plane.url('tenant-node', '/data');
       const uptime = opts.minUptimeMs + Math.random() * (opts.maxUptimeMs - opts.minUptimeMs);
@@ -108,7 +112,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
       log(`cycle ${cycle}/${opts.cycles}: killed after ${Math.round(uptime)} ms; acknowledged so far ${acked.size}`);
     }
     // Final start: replay, resend what was in flight, let the applier drain, stop cleanly.
-    plane = await startPlane({ dataDir, env: PLANE_ENV });
+    plane = await startPlane({ dataDir, env: { ...PLANE_ENV, ...opts.env } });
     headers ??= { ...(await tenantKeyHeaders(plane, TENANT)).headers, 'content-type': 'application/json' };
     for (const batch of pendingRetries.splice(0)) {
       const res = await fetch(plane.url('tenant-node', '/data'), {
@@ -121,7 +125,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
     const code = await plane.stop('SIGTERM');
     if (code !== 0) throw new Error(`final graceful stop exited with ${code}:\n${plane.logs().slice(-3000)}`);
 
-    const counts = await countInSinks(dataDir);
+    const counts = await countInSinks(dataDir, opts.countClickHouse);
     const check = (found: Map<string, number>) => {
       let lost = 0;
       let duplicated = 0;
@@ -149,7 +153,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
 }
 
 
-async function countInSinks(dataDir: string) {
+async function countInSinks(dataDir: string, countClickHouse?: (tenant: string) => Promise<Map<string, number>>) {
   const session = new Session(path.join(dataDir, 'chdb'));
   try {
     const read = async (sql: string) => {
@@ -164,7 +168,9 @@ async function countInSinks(dataDir: string) {
     };
     // Physical names from the one module that owns them (the default CLICKHOUSE_DATABASE is the base).
     const table = clickhouseLocation('control_plane', TENANT, 'events');
-    const clickhouse = await read(`SELECT data_id, count() AS n FROM ${quoteIdentifier(table.database)}.${quoteIdentifier(table.table)} GROUP BY data_id`);
+    const clickhouse = countClickHouse
+      ? await countClickHouse(TENANT)
+      : await read(`SELECT data_id, count() AS n FROM ${quoteIdentifier(table.database)}.${quoteIdentifier(table.table)} GROUP BY data_id`);
     const glob = path.join(dataDir, 'parquet', ...parquetTableSegments(TENANT, 'events'), '*', '*.parquet');
     const parquet = await read(`SELECT data_id, count() AS n FROM file(${quoteString(glob)}, Parquet) GROUP BY data_id`);
     return { clickhouse, parquet };

@@ -4,7 +4,8 @@
 //  - rows whose (tenant, table, data_id) is already in the committed index are
 //    skipped (client retries, replays of committed batches);
 //  - ClickHouse inserts skip ids already present (a crash after the insert but
-//    before the commit);
+//    before the commit); in cluster mode the store re-sends the identical
+//    block instead, which the replicas deduplicate;
 //  - Parquet parts past the checkpoint are deleted before a batch is (re)tried,
 //    and part names are LSN ranges, so a replay rewrites rather than adds.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -14,7 +15,7 @@ import type { PendingRecords, WalBatch } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { idIndexKey, idIndexRange, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
@@ -27,7 +28,7 @@ export interface ApplierDeps {
   wal: WriteAheadLog;
   catalog: CatalogStore;
   schemas: TableSchemas;
-  tables: TenantTableStore;
+  tables: TenantTables;
   parquet: ParquetSink;
   pending: PendingRecords;
   metrics: ApplierMetrics;
@@ -405,9 +406,14 @@ export class Applier {
    */
   private async nextBatch(): Promise<WalBatch[]> {
     const from = this.checkpointLsn + 1;
-    const buffered = this.deps.pending.contiguousFrom(from, this.deps.batchRecords);
+    // Cluster mode: an interrupted insert is re-sent as the identical block, so the batch must reach as far as it did.
+    const through = await this.deps.tables.resumeThroughLsn?.(this.checkpointLsn);
+    let buffered = this.deps.pending.contiguousFrom(from, this.deps.batchRecords);
+    if (through !== undefined && buffered.length > 0 && buffered[buffered.length - 1]!.lsn < through) {
+      buffered = this.deps.pending.contiguousFrom(from, Number.MAX_SAFE_INTEGER).filter((e) => e.lsn <= through);
+    }
     if (buffered.length > 0 || this.deps.wal.lastLsn < from) return buffered;
-    const entries = await this.deps.wal.read(from, { maxRecords: 1000, maxBytes: MAX_BATCH_BYTES });
+    const entries = await this.deps.wal.read(from, { maxRecords: Math.max(1000, (through ?? 0) - from + 1), maxBytes: MAX_BATCH_BYTES });
     return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload), payload: e.payload }));
   }
 

@@ -3,18 +3,14 @@
 // (Parquet `date=` directories, ClickHouse's `date` column), so the two stay
 // equal and catalog row counts stay exact. Runs between applier batches.
 import type { CatalogStore, PartEntry, TableEntry } from '../catalog/catalog-store.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
-import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
-import type { ClickHouseLocation } from '../storage/physical-names.js';
-import { quoteString } from '../storage/clickhouse/sql-literal.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
 import type { Applier } from './applier.js';
 
 export interface RetentionDeps {
   applier: Applier;
   catalog: CatalogStore;
-  tables: TenantTableStore;
-  engine: ClickHouseEngine;
+  tables: TenantTables;
   parquet: ParquetSink;
 }
 
@@ -73,8 +69,7 @@ export async function sweepRetention(deps: RetentionDeps, tenant: string, table:
     for (const { entry: t, parts } of doomed) {
       if (parts.length === 0) continue;
       // ClickHouse first: if it fails, nothing else changed and the sweep can be retried.
-      await deps.engine.exec(`ALTER TABLE ${deps.tables.tableName(tenant, t.table)} DELETE WHERE date < toDate(${quoteString(cutoffDate)})`);
-      await waitForMutations(deps.engine, deps.tables.location(tenant, t.table));
+      await deps.tables.deleteDaysBefore(tenant, t.table, cutoffDate);
       const rows = sum(parts, 'rows');
       const bytes = sum(parts, 'bytes');
       const remaining = (await deps.catalog.listParts(tenant, t.table)).filter((p) => p.date >= cutoffDate);
@@ -96,19 +91,6 @@ export async function sweepRetention(deps: RetentionDeps, tenant: string, table:
     }
     return result;
   });
-}
-
-/** ALTER … DELETE is asynchronous on every version we run; wait until it is done (mutations_sync does not exist on 18.16). */
-async function waitForMutations(engine: ClickHouseEngine, loc: ClickHouseLocation, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await engine.query<{ n: string }>(
-      `SELECT count() AS n FROM system.mutations WHERE database = ${quoteString(loc.database)} AND table = ${quoteString(loc.table)} AND is_done = 0`,
-    );
-    if (Number(rows[0]?.n ?? 0) === 0) return;
-    if (Date.now() > deadline) throw new Error(`retention delete on ${loc.database}.${loc.table} still running after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function sum(parts: PartEntry[], key: 'rows' | 'bytes'): number {

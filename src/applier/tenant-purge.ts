@@ -9,14 +9,14 @@
 // catalog (readers stop seeing the table), then files and index entries.
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import type { ParquetSink } from '../storage/parquet/index.js';
 import type { Applier } from './applier.js';
 
 export interface TenantPurgeDeps {
   applier: Applier;
   catalog: CatalogStore;
-  tables: TenantTableStore;
+  tables: TenantTables;
   parquet: ParquetSink;
   schemas: TableSchemas;
   /** Stored Idempotency-Key answers of the tenant (the ingest path owns them). */

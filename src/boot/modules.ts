@@ -20,7 +20,10 @@ import { createMonitoringService } from '../services/monitoring/index.js';
 import { createOperationNodeService } from '../services/operation-node/index.js';
 import { createQueryInterpreterService } from '../services/query-interpreter/index.js';
 import { createTenantNodeService } from '../services/tenant-node/index.js';
-import { createClickHouseEngine } from '../storage/clickhouse/create-engine.js';
+import { ClusterMembershipError } from '../storage/clickhouse/cluster-membership.js';
+import { ClickHouseCluster } from '../storage/clickhouse/cluster-runtime.js';
+import { clusterTableLayout } from '../storage/clickhouse/cluster-schema.js';
+import { createClickHouseEngine, createClusterEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
 import { createTenantSinks } from '../storage/tenant-sinks.js';
@@ -91,16 +94,41 @@ export function declareModules(boot: BootContext, observability: Observability):
       name: 'clickhouse',
       needs: ['catalog'],
       start: async ({ catalog }) => {
-        const engine = createClickHouseEngine({
-          url: config.clickhouse.url,
-          cluster: config.clickhouse.cluster?.name,
-          dataDir: config.paths.chdbPath,
-          database: config.clickhouse.database,
-          username: config.clickhouse.username,
-          password: config.clickhouse.password,
-          requestTimeoutMs: config.clickhouse.timeoutMs,
-        });
+        const ch = config.clickhouse;
         const log = logger.child({ component: 'data-path' });
+        if (ch.cluster) {
+          // Cluster mode: every node of CLICKHOUSE_URL; the cluster is checked (and its tables learnt) before first use.
+          const engine = createClusterEngine({ urls: ch.urls, database: ch.database, username: ch.username, password: ch.password, requestTimeoutMs: ch.timeoutMs });
+          const cluster = new ClickHouseCluster({
+            engine,
+            config: ch.cluster,
+            database: ch.database,
+            username: ch.username,
+            password: ch.password,
+            logger: logger.child({ component: 'clickhouse-cluster' }),
+            registry,
+            statusIntervalMs: ch.cluster.statusIntervalMs,
+          });
+          const connection = new EngineConnection(
+            engine,
+            log,
+            {
+              run: () => cluster.prepare(async () => (await catalog.store.listTables()).map((t) => ({ tenant: t.tenant, table: t.table }))),
+              isFatal: (err) => err instanceof ClusterMembershipError,
+            },
+            cluster,
+          );
+          await connection.start();
+          return connection;
+        }
+        const engine = createClickHouseEngine({
+          url: ch.url,
+          dataDir: config.paths.chdbPath,
+          database: ch.database,
+          username: ch.username,
+          password: ch.password,
+          requestTimeoutMs: ch.timeoutMs,
+        });
         // Tables of the old naming move to their tenant's database before anything uses the engine, or boot is refused.
         const connection = new EngineConnection(engine, log, {
           run: (e) => migrateLegacyLayout({ engine: e, catalogTables: () => catalog.store.listTables(), logger: log }),
@@ -114,8 +142,15 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'sinks',
-      needs: ['clickhouse'],
-      start: ({ clickhouse }) => createTenantSinks(clickhouse.engine, config.paths.parquetDir),
+      needs: ['clickhouse', 'stateStore'],
+      start: ({ clickhouse, stateStore }) =>
+        createTenantSinks(
+          clickhouse.engine,
+          config.paths.parquetDir,
+          clickhouse.cluster
+            ? { cluster: clickhouse.cluster, state: stateStore.scoped('sinks'), requestTimeoutMs: config.clickhouse.timeoutMs, logger: logger.child({ component: 'data-path' }) }
+            : undefined,
+        ),
       stop: (sinks) => sinks.close(),
     }),
   ];
@@ -145,9 +180,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     defineModule({
       name: 'retention',
       needs: ['applier', 'catalog', 'sinks', 'clickhouse', 'auth', 'workers'],
-      start: ({ applier, catalog, sinks, clickhouse, auth, workers }) => {
+      start: ({ applier, catalog, sinks, auth, workers }) => {
         const scheduler = new RetentionScheduler({
-          sinks: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+          sinks: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
           tenants: () => auth.tenants.list(),
           // In distributed mode a worker that takes retention jobs does the sweep (it calls back POST /data/retention/sweep).
           delegate: async (tenant, before) => {
@@ -250,7 +285,7 @@ export function declareModules(boot: BootContext, observability: Observability):
                     schemas: catalog.schemas,
                     idempotency: ingest.pipeline,
                   },
-                  retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+                  retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
                 },
               }
             : {}),
@@ -259,14 +294,14 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'tenant-node',
       needs: ['auth', 'ingest', 'applier', 'catalog', 'sinks', 'clickhouse', 'executor', 'retention', 'workers'],
-      build: ({ auth, ingest, applier, catalog, sinks, clickhouse, executor, workers }) =>
+      build: ({ auth, ingest, applier, catalog, sinks, executor, workers }) =>
         withWorkers(
           createTenantNodeService({
             ingest,
             records: { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
             catalog: catalog.store,
             applier: applier.applier,
-            retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, engine: clickhouse.engine, parquet: sinks.parquet },
+            retention: { applier: applier.applier, catalog: catalog.store, tables: sinks.tables, parquet: sinks.parquet },
             executor: executor.executor,
             maxJsonRows: config.query.maxJsonRows,
             sweepLease: workers.leaseOf('retention-sweep'),
@@ -282,7 +317,14 @@ export function declareModules(boot: BootContext, observability: Observability):
       needs: ['auth', 'executor', 'clickhouse', 'workers', 'ingest', 'applier', 'sinks'],
       build: ({ auth, executor, clickhouse, workers, ingest, applier, sinks }) =>
         withWorkers(
-          createOperationNodeService({ query: executor, engine: clickhouse.engine, workers, audit: auth.audit, maxJsonRows: config.query.maxJsonRows }),
+          createOperationNodeService({
+            query: executor,
+            engine: clickhouse.engine,
+            ...(clickhouse.cluster ? { cluster: clickhouse.cluster } : {}),
+            workers,
+            audit: auth.audit,
+            maxJsonRows: config.query.maxJsonRows,
+          }),
           workers,
           boot.readiness,
           { tables: sinks.tables, pending: ingest.pending, applier: applier.applier },
@@ -297,12 +339,23 @@ export function declareModules(boot: BootContext, observability: Observability):
       name: 'metadata-catalog',
       needs: ['auth', 'catalog', 'applier', 'wal', 'workers'],
       build: ({ catalog, applier, wal, workers }) =>
-        withWorkers(createMetadataCatalogService({ catalog: catalog.store, applier: applier.applier, wal }), workers, boot.readiness),
+        withWorkers(
+          createMetadataCatalogService({
+            catalog: catalog.store,
+            applier: applier.applier,
+            wal,
+            ...(config.clickhouse.cluster ? { tableLayout: clusterTableLayout(config.clickhouse.cluster.shardingKey) } : {}),
+          }),
+          workers,
+          boot.readiness,
+        ),
     }),
     serviceModule({
       name: 'monitoring',
       needs: ['auth', 'observability', 'alerting', 'catalog'],
-      build: ({ auth, observability: o, alerting, catalog }) =>
+      // The cluster's replicas, where this process runs the data path.
+      uses: ['clickhouse'],
+      build: ({ auth, observability: o, alerting, catalog, clickhouse }) =>
         createMonitoringService({
           config,
           governance: auth,
@@ -312,6 +365,7 @@ export function declareModules(boot: BootContext, observability: Observability):
           startedAt: boot.startedAt,
           alerting,
           catalog: catalog.store,
+          ...(clickhouse?.cluster ? { cluster: clickhouse.cluster } : {}),
         }),
     }),
     serviceModule({

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { StateLayout, StateStore, StoreWrite } from '../platform/state-store.js';
 
-export type StateOwner = 'auth' | 'catalog' | 'ingest' | 'workers';
+export type StateOwner = 'auth' | 'catalog' | 'ingest' | 'sinks' | 'workers';
 
 export const STATE_LAYOUT = {
   // auth: who may do what, and the record of what they did
@@ -33,10 +33,16 @@ export const STATE_LAYOUT = {
   // ingest
   /** Stored answers of requests sent with an Idempotency-Key (24 h). */
   idempotency: 'ingest',
+  // sinks
+  /** Cluster mode: what each table's in-flight quorum insert covers, so a re-sent block is identical. */
+  insertIntents: 'sinks',
   // workers
   workers: 'workers',
   jobs: 'workers',
 } as const satisfies StateLayout & Record<string, StateOwner>;
+
+/** Sublevels written only in some modes (the on-disk test does not expect them after an embedded run). */
+export const MODE_SPECIFIC_SUBLEVELS: ReadonlySet<keyof typeof STATE_LAYOUT> = new Set(['insertIntents']);
 
 export type SublevelOf<O extends StateOwner> = { [K in keyof typeof STATE_LAYOUT]: (typeof STATE_LAYOUT)[K] extends O ? K : never }[keyof typeof STATE_LAYOUT];
 

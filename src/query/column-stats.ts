@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { queryColumnStatsKey } from '../storage/physical-names.js';
 import type { ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './binder.js';
@@ -62,7 +62,7 @@ export class ColumnStatsStore {
     private readonly deps: {
       catalog: () => CatalogStore;
       engine: () => ClickHouseEngine;
-      tables: () => TenantTableStore;
+      tables: () => TenantTables;
       logger: Logger;
     },
   ) {}

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
 import { isUnknownTableError } from '../storage/clickhouse/engine-errors.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { Errors } from '../platform/errors.js';
 import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
@@ -36,7 +36,7 @@ export interface ExecutorDeps {
   planner: QueryPlanner;
   registry: QueryRegistry;
   engine: () => ClickHouseEngine;
-  tables: () => TenantTableStore;
+  tables: () => TenantTables;
   parquetRoot: string;
   defaultTimeoutMs: number;
   maxTimeoutMs: number;

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { AppConfig } from '../platform/config/load-config.js';
 import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { CboConfigStore } from './cbo/cbo-config.js';
 import { ColumnStatsStore } from './column-stats.js';
 import { QueryExecutor } from './executor.js';
@@ -33,7 +33,7 @@ export function createPlannerRuntime(deps: {
   parquetRoot: string;
   catalog: CatalogStore;
   engine: ClickHouseEngine;
-  tables: TenantTableStore;
+  tables: TenantTables;
   registry: Registry;
   logger: Logger;
 }): PlannerRuntime {
@@ -85,7 +85,7 @@ export function createExecutorRuntime(deps: {
   parquetRoot: string;
   planner: QueryPlanner;
   engine: ClickHouseEngine;
-  tables: TenantTableStore;
+  tables: TenantTables;
   registry: Registry;
   logger: Logger;
 }): ExecutorRuntime {

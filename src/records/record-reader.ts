@@ -3,14 +3,14 @@
 // once, at its first acknowledged position.
 import type { Applier } from '../applier/applier.js';
 import type { PendingRecords } from '../ingest/pending-records.js';
-import type { TenantTableStore } from '../storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { idIndexKey } from '../storage/physical-names.js';
 import type { StoredRecord } from '../storage/record-types.js';
 import { compareRows, isAfter, type CursorPosition } from './read-cursor.js';
 
 /** Where a tenant's records are: applied (ClickHouse) and acknowledged but not yet applied. */
 export interface RecordSources {
-  tables: TenantTableStore;
+  tables: TenantTables;
   pending: PendingRecords;
   applier: Pick<Applier, 'committedLsns'>;
 }

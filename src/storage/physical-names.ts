@@ -18,7 +18,8 @@
 // structurally, never by a separator that a component could contain:
 //  - ClickHouse: one database per tenant, `<base>__<ench(tenant)>` (a fixed
 //    prefix, so the tail alone decides the tenant), holding `<ench(table)>`,
-//    where ench is enc unless that is too long for ClickHouse (see below);
+//    where ench is enc unless that is too long for ClickHouse (see below); in
+//    cluster mode also `<base>_local__<ench(tenant)>` for the replicated tables;
 //  - Parquet: `<enc(tenant)>/<enc(table)>` below PARQUET_DIR;
 //  - state-store keys: `<tag>\0<enc(c1)>\0<enc(c2)>…[\0<tail>]`, where encoded
 //    components never contain NUL and only the last (free-form) part is raw.
@@ -205,6 +206,68 @@ export function parseClickHouseLocation(base: string, loc: ClickHouseLocation): 
   const tenant = parseTenantDatabase(base, loc.database);
   const table = parseClickHouseComponent(loc.table);
   return tenant === undefined || table === undefined ? undefined : { tenant, table };
+}
+
+// Cluster mode: the tenant database holds Distributed tables (what queries
+// name, so the SQL generator does not change) and a sibling database holds the
+// replicated tables they read, one per replica. `<base>_local__` and
+// `<base>__` differ at the character after the base ('l' against '_'), so no
+// local database is a tenant database or the base, for any tenant.
+const LOCAL_DB_SEP = '_local__';
+// A table's ZooKeeper path ends in a generation, so a table created again
+// after a drop (a tenant deleted while a replica was down leaves that
+// replica's nodes behind) never meets the old table's replicas or its block
+// hashes, which would swallow identical rows as duplicates.
+const GENERATION = /^g[0-9a-z]{1,16}$/;
+
+/** Cluster mode: the database of a tenant's replicated local tables. */
+export function localDatabase(base: string, tenant: string): string {
+  checkBase(base);
+  const database = `${base}${LOCAL_DB_SEP}${clickhouseComponent('tenant', tenant)}`;
+  checkQualified({ database, table: 'x' }, { tenant });
+  return database;
+}
+
+/** The tenant of a database named by localDatabase(base, …), or undefined. */
+export function parseLocalDatabase(base: string, database: string): string | undefined {
+  const prefix = `${base}${LOCAL_DB_SEP}`;
+  if (!database.startsWith(prefix)) return undefined;
+  return parseClickHouseComponent(database.slice(prefix.length));
+}
+
+/** Cluster mode: where the replicated local table of (tenant, table) lives on every replica. */
+export function clusterLocalLocation(base: string, tenant: string, table: string): ClickHouseLocation {
+  return checkQualified({ database: localDatabase(base, tenant), table: clickhouseComponent('table', table) }, { tenant, table });
+}
+
+/** The inverse of clusterLocalLocation, or undefined for a name it never produces. */
+export function parseClusterLocalLocation(base: string, loc: ClickHouseLocation): TableRef | undefined {
+  const tenant = parseLocalDatabase(base, loc.database);
+  const table = parseClickHouseComponent(loc.table);
+  return tenant === undefined || table === undefined ? undefined : { tenant, table };
+}
+
+/** A new table generation: `g` and the creation time in base 36 (ordered by time, so the newest wins a disagreement). */
+export function newTableGeneration(nowMs = Date.now()): string {
+  return `g${Math.max(0, Math.floor(nowMs)).toString(36)}`;
+}
+
+/**
+ * The ZooKeeper path of a replicated local table, `{shard}` left for each
+ * server to fill from its macros: `<prefix>/{shard}/<local db>/<table>/<generation>`.
+ */
+export function replicatedTablePath(prefix: string, loc: ClickHouseLocation, generation: string): string {
+  if (!GENERATION.test(generation)) throw Errors.validation('a table generation must look like g<base 36>', { generation });
+  return `${prefix}/{shard}/${loc.database}/${loc.table}/${generation}`;
+}
+
+/** The location and generation in a path made by replicatedTablePath(prefix, …), or undefined. */
+export function parseReplicatedTablePath(prefix: string, zkPath: string): (ClickHouseLocation & { generation: string }) | undefined {
+  const head = `${prefix}/{shard}/`;
+  if (!zkPath.startsWith(head)) return undefined;
+  const parts = zkPath.slice(head.length).split('/');
+  if (parts.length !== 3 || !GENERATION.test(parts[2]!)) return undefined;
+  return { database: parts[0]!, table: parts[1]!, generation: parts[2]! };
 }
 
 /**

@@ -28,6 +28,12 @@ export interface ClusterOptions {
   replicas?: number;
   /** The name in every node's remote_servers (CLICKHOUSE_CLUSTER). */
   name?: string;
+  /**
+   * More clusters in every node's remote_servers, each over the first
+   * `replicas` replicas of every shard: e.g. a 2-replica cluster on the same
+   * servers (tests give it its own CLICKHOUSE_DATABASE and ZooKeeper prefix).
+   */
+  subsets?: ReadonlyArray<{ name: string; replicas: number }>;
 }
 
 export interface ClusterNode {
@@ -101,7 +107,9 @@ export async function startClickHouseCluster(opts: ClusterOptions = {}): Promise
   const shards = opts.shards ?? 2;
   const replicas = opts.replicas ?? 3;
   const name = opts.name ?? 'cp_cluster';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad cluster name ${name}`);
+  const subsets = opts.subsets ?? [];
+  for (const n of [name, ...subsets.map((x) => x.name)]) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new Error(`bad cluster name ${n}`);
+  for (const x of subsets) if (x.replicas < 1 || x.replicas > replicas) throw new Error(`cluster ${x.name}: 1..${replicas} replicas per shard`);
 
   const root = await mkdtemp(path.join(os.tmpdir(), 'ch-cluster-test-'));
   try {
@@ -125,7 +133,7 @@ export async function startClickHouseCluster(opts: ClusterOptions = {}): Promise
     }
     const zkDir = path.join(root, 'zookeeper');
     await prepareZooKeeperDir(zkDir, zkPort);
-    const remoteServers = remoteServersXml(name, shards, slots);
+    const remoteServers = remoteServersXml([{ name, replicas }, ...subsets], shards, slots);
     for (const slot of slots) {
       const extraXml = nodeXml(slot, remoteServers, zkPort);
       await prepareServerDir(
@@ -143,18 +151,21 @@ export async function startClickHouseCluster(opts: ClusterOptions = {}): Promise
   }
 }
 
-function remoteServersXml(name: string, shards: number, slots: NodeSlot[]): string {
-  const shardXml: string[] = [];
-  for (let s = 1; s <= shards; s++) {
-    const replicas = slots
-      .filter((n) => n.shard === s)
-      .map((n) => `<replica><host>127.0.0.1</host><port>${n.tcpPort}</port></replica>`)
-      .join('');
-    // internal_replication: a Distributed insert writes one replica per shard
-    // and the replicated table copies it, instead of writing every replica itself.
-    shardXml.push(`<shard><internal_replication>true</internal_replication>${replicas}</shard>`);
-  }
-  return `<remote_servers><${name}>${shardXml.join('')}</${name}></remote_servers>`;
+function remoteServersXml(clusters: ReadonlyArray<{ name: string; replicas: number }>, shards: number, slots: NodeSlot[]): string {
+  const defs = clusters.map(({ name, replicas: perShard }) => {
+    const shardXml: string[] = [];
+    for (let s = 1; s <= shards; s++) {
+      const replicas = slots
+        .filter((n) => n.shard === s && n.replica <= perShard)
+        .map((n) => `<replica><host>127.0.0.1</host><port>${n.tcpPort}</port></replica>`)
+        .join('');
+      // internal_replication: a Distributed insert writes one replica per shard
+      // and the replicated table copies it, instead of writing every replica itself.
+      shardXml.push(`<shard><internal_replication>true</internal_replication>${replicas}</shard>`);
+    }
+    return `<${name}>${shardXml.join('')}</${name}>`;
+  });
+  return `<remote_servers>${defs.join('')}</remote_servers>`;
 }
 
 function nodeXml(slot: NodeSlot, remoteServers: string, zkPort: number): string {

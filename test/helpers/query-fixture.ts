@@ -5,7 +5,7 @@
 // in `acme` (negative amounts, country 'ZZ', names starting 'globex-'), so a
 // leaked row is easy to spot.
 import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog/catalog-store.js';
-import type { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
+import type { TenantTables } from '../../src/storage/clickhouse/tenant-tables.js';
 import type { ParquetSink } from '../../src/storage/parquet/index.js';
 import type { ColumnSpec, StoredRecord } from '../../src/storage/record-types.js';
 
@@ -71,7 +71,7 @@ export function makeTenantData(tenant: string, opts: { events: number; users: nu
 
 /** Writes one tenant table to ClickHouse, Parquet and the catalog, like one applier batch. */
 export async function loadTable(
-  deps: { tables: TenantTableStore; parquet: ParquetSink; catalog: CatalogStore },
+  deps: { tables: TenantTables; parquet: ParquetSink; catalog: CatalogStore },
   tenant: string,
   table: string,
   columns: ColumnSpec[],

@@ -58,7 +58,21 @@ describe('monitoring routes', () => {
     assert.equal(res.status, 200);
     const body = (await res.json()) as { alerts: Array<Record<string, unknown>>; firing: number; evaluationIntervalMs: number };
     const names = body.alerts.map((a) => a.name).sort();
-    assert.deepEqual(names, ['applier_lag', 'applier_stalled', 'circuit_breaker_open', 'disk_free_low', 'http_5xx_ratio', 'wal_lag', 'worker_down']);
+    assert.deepEqual(names, [
+      'applier_lag',
+      'applier_stalled',
+      'circuit_breaker_open',
+      'clickhouse_replica_columns_behind',
+      'clickhouse_replica_delay',
+      'clickhouse_replica_down',
+      'clickhouse_replica_readonly',
+      'clickhouse_replication_queue',
+      'clickhouse_zookeeper_unreachable',
+      'disk_free_low',
+      'http_5xx_ratio',
+      'wal_lag',
+      'worker_down',
+    ]);
     for (const a of body.alerts) {
       assert.ok(['inactive', 'pending', 'firing'].includes(a.state as string));
       assert.ok(!Number.isNaN(Date.parse(a.since as string)));
@@ -179,7 +193,7 @@ describe('monitoring routes', () => {
     );
     for (const c of snap.charts) for (const s of c.series) assert.equal(s.values.length, c.times.length);
     assert.ok((snap.counters.rowsAcknowledged ?? 0) >= MAX_TENANT_LABELS + 5);
-    assert.equal(snap.alerts.length, 7);
+    assert.equal(snap.alerts.length, 13);
     assert.ok(snap.logs.length <= 5);
     assert.equal((await get('/dashboard/api/snapshot?points=0')).status, 400);
   });

@@ -10,12 +10,28 @@ import { evaluate } from '../../src/monitoring/metric-expression.js';
 import { captureSnapshot } from '../../src/monitoring/metric-snapshot.js';
 import { redactEntry } from '../../src/monitoring/log-redaction.js';
 import { parseConfig } from '../../src/platform/config/load-config.js';
+import { ClusterMetrics } from '../../src/storage/clickhouse/cluster-metrics.js';
+import type { ReplicaStatus } from '../../src/storage/clickhouse/cluster-monitor.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
-test('defaults cover lag, stall, 5xx, workers, breakers and disk, with thresholds from config', () => {
+test('defaults cover lag, stall, 5xx, workers, breakers, disk and the ClickHouse cluster, with thresholds from config', () => {
   const cfg = parseConfig({ ALERT_WAL_LAG_RECORDS: '42', ALERT_FOR_MS: '0', ALERT_DISK_FREE_RATIO: '0.2' });
   const rules = new Map(loadAlertRules(cfg.monitoring.alerts).map((r) => [r.name, r]));
-  assert.deepEqual([...rules.keys()].sort(), ['applier_lag', 'applier_stalled', 'circuit_breaker_open', 'disk_free_low', 'http_5xx_ratio', 'wal_lag', 'worker_down']);
+  assert.deepEqual([...rules.keys()].sort(), [
+    'applier_lag',
+    'applier_stalled',
+    'circuit_breaker_open',
+    'clickhouse_replica_columns_behind',
+    'clickhouse_replica_delay',
+    'clickhouse_replica_down',
+    'clickhouse_replica_readonly',
+    'clickhouse_replication_queue',
+    'clickhouse_zookeeper_unreachable',
+    'disk_free_low',
+    'http_5xx_ratio',
+    'wal_lag',
+    'worker_down',
+  ]);
   assert.equal(rules.get('wal_lag')!.threshold, 42);
   assert.equal(rules.get('wal_lag')!.forMs, 0);
   assert.equal(rules.get('disk_free_low')!.op, '<');
@@ -81,4 +97,34 @@ test('log entries are scrubbed of secret keys and bearer credentials at any dept
   for (const secret of ['abc.def.ghi', 'eyJhbGci', '"p"', '"r"', 'Zm9vOmJhcg', '"k"', ':pw@']) assert.ok(!out.includes(secret), `${secret} redacted in ${out}`);
   assert.match(out, /"ok":"fine"/);
   assert.match(out, /"tokenType":"Bearer"/);
+});
+
+test('cluster rules: inactive without a cluster, and fire on a replica down, read-only, behind on columns or without ZooKeeper', async () => {
+  const cfg = parseConfig({ ALERT_REPLICA_QUEUE_SIZE: '10', ALERT_REPLICA_DELAY_SECONDS: '30' });
+  const rules = new Map(loadAlertRules(cfg.monitoring.alerts).map((r) => [r.name, r]));
+  const value = (name: string, snapshot: Awaited<ReturnType<typeof captureSnapshot>>) => evaluate(rules.get(name)!.expr, { latest: () => snapshot, atOrAfter: () => undefined });
+  const names = ['clickhouse_replica_down', 'clickhouse_replica_readonly', 'clickhouse_replication_queue', 'clickhouse_replica_delay', 'clickhouse_zookeeper_unreachable', 'clickhouse_replica_columns_behind'];
+  const none = await captureSnapshot(new Registry(), 0);
+  for (const n of names) assert.equal(value(n, none), null, `${n} has no data without a cluster`);
+
+  const registry = new Registry();
+  const metrics = new ClusterMetrics(registry);
+  const replica = (replica: number, over: Partial<ReplicaStatus> = {}): ReplicaStatus => ({
+    shard: 1, replica, host: '127.0.0.1', port: 9000 + replica, up: true, zooKeeper: 'ok', tables: 2, readOnly: false, queueSize: 0, absoluteDelaySeconds: 0, columnsBehind: 0, ...over,
+  });
+  const status = (replicas: ReplicaStatus[], zooKeeper: 'ok' | 'unreachable' = 'ok') => ({ cluster: 'c', insertQuorum: 2, checkedAt: '', zooKeeper, shards: [{ shard: 1, replicas }] });
+  metrics.set(status([replica(1), replica(2), replica(3)]));
+  const healthy = await captureSnapshot(registry, 0);
+  const fires = (n: string, s: typeof healthy) => {
+    const r = rules.get(n)!;
+    const v = value(n, s);
+    return v !== null && (r.op === '>' ? v > r.threshold : v < r.threshold);
+  };
+  for (const n of names) assert.equal(fires(n, healthy), false, `${n} quiet on a healthy cluster`);
+
+  metrics.set(status([replica(1), replica(2, { up: false, zooKeeper: 'unknown', columnsBehind: 3 }), replica(3, { readOnly: true, queueSize: 11, absoluteDelaySeconds: 31 })]));
+  const troubled = await captureSnapshot(registry, 1000);
+  for (const n of names.filter((x) => x !== 'clickhouse_zookeeper_unreachable')) assert.equal(fires(n, troubled), true, `${n} fires`);
+  metrics.set(status([replica(1, { zooKeeper: 'unreachable' })], 'unreachable'));
+  assert.equal(fires('clickhouse_zookeeper_unreachable', await captureSnapshot(registry, 2000)), true);
 });

@@ -47,3 +47,28 @@ test('an empty rotation or a foreign node is a programming error', () => {
   const { r } = rotation();
   assert.throws(() => r.quarantine('z', 'x'), /not part of this rotation/);
 });
+
+test('a held node takes no calls, answered or not, until released; held nodes are tried only when no other node is left', () => {
+  const { r, clock } = rotation(1000);
+  r.hold('b', 'missed a column');
+  assert.equal(r.isHeld('b'), true);
+  assert.deepEqual(r.order(), ['a', 'c']);
+  assert.deepEqual(r.order(), ['c', 'a']);
+  // A held node that also failed is still quarantined, and its hold outlives the quarantine.
+  r.quarantine('b', 'ECONNREFUSED');
+  assert.equal(r.isQuarantined('b'), true);
+  clock.advance(1000);
+  assert.equal(r.isQuarantined('b'), false);
+  assert.ok(!r.order().includes('b'));
+  assert.equal(r.standings().find((s) => s.url === 'b')?.held, 'missed a column');
+  // A quarantined free node is still preferred over a held one.
+  r.quarantine('a', 'x');
+  r.quarantine('c', 'x');
+  assert.deepEqual(r.order().sort(), ['a', 'c']);
+  r.hold('a', 'x');
+  r.hold('c', 'x');
+  assert.deepEqual(r.order().sort(), ['a', 'b', 'c'], 'all held: better to try them than to fail');
+  r.unhold('b');
+  assert.deepEqual(r.order(), ['b']);
+  assert.equal(r.standings().find((s) => s.url === 'b')?.held, undefined);
+});

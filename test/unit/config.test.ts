@@ -126,6 +126,7 @@ test('cluster mode: several URLs, defaults for quorum, sharding key and ZooKeepe
     insertQuorum: 'majority',
     shardingKey: 'murmurHash3_32(data_id)',
     zkPathPrefix: '/clickhouse/control_plane',
+    statusIntervalMs: 10_000,
   });
   const custom = parseConfig({
     CLICKHOUSE_CLUSTER: 'prod.eu-1',
@@ -133,8 +134,9 @@ test('cluster mode: several URLs, defaults for quorum, sharding key and ZooKeepe
     CLICKHOUSE_INSERT_QUORUM: '3',
     CLICKHOUSE_SHARDING_KEY: 'cityHash64(data_id, ts_ms % 7)',
     CLICKHOUSE_ZK_PATH_PREFIX: '/ch/cp-1',
+    CLICKHOUSE_STATUS_INTERVAL_MS: '2500',
   });
-  assert.deepEqual(custom.clickhouse.cluster, { name: 'prod.eu-1', insertQuorum: 3, shardingKey: 'cityHash64(data_id, ts_ms % 7)', zkPathPrefix: '/ch/cp-1' });
+  assert.deepEqual(custom.clickhouse.cluster, { name: 'prod.eu-1', insertQuorum: 3, shardingKey: 'cityHash64(data_id, ts_ms % 7)', zkPathPrefix: '/ch/cp-1', statusIntervalMs: 2500 });
 });
 
 test('cluster keys: bad combinations fail at start with the key named', () => {

@@ -16,18 +16,25 @@ import {
   catalogTablePrefix,
   clickhouseFileBytes,
   clickhouseLocation,
+  clusterLocalLocation,
   decodeComponent,
   encodeComponent,
   idIndexKey,
   idempotencyKey,
   legacyClickHouseTable,
+  localDatabase,
+  newTableGeneration,
   parquetTableDir,
   parquetTableSegments,
   parseClickHouseLocation,
+  parseClusterLocalLocation,
+  parseLocalDatabase,
   parseParquetTableSegments,
+  parseReplicatedTablePath,
   parseStateKey,
   parseTenantDatabase,
   queryColumnStatsKey,
+  replicatedTablePath,
   tableRefKey,
   tenantDatabase,
   tenantMetricLabel,
@@ -131,6 +138,7 @@ function fits(p: Pair): boolean {
   if (p.tenant.length > 63 || p.table.length > 63) return false;
   try {
     clickhouseLocation(BASE, p.tenant, p.table);
+    clusterLocalLocation(BASE, p.tenant, p.table);
     parquetTableDir(p.tenant, p.table);
     return true;
   } catch (err) {
@@ -152,6 +160,7 @@ function assertInjective<T>(kind: string, items: readonly T[], name: (x: T) => s
 
 const NAME_KINDS: Array<[string, (p: Pair) => string]> = [
   ['ClickHouse location', (p) => JSON.stringify(clickhouseLocation(BASE, p.tenant, p.table))],
+  ['cluster local location', (p) => JSON.stringify(clusterLocalLocation(BASE, p.tenant, p.table))],
   ['Parquet table dir', (p) => parquetTableDir(p.tenant, p.table)],
   ['catalog table key', (p) => catalogTableKey(p.tenant, p.table)],
   ['catalog part key', (p) => catalogPartKey({ ...p, date: '2026-01-02', relativePath: `${parquetTableDir(p.tenant, p.table)}/date=2026-01-02/part-1.parquet` })],
@@ -171,6 +180,10 @@ describe('physical names', () => {
       for (const [kind, name] of NAME_KINDS) assertInjective(kind, ps, name);
       const tenants = [...new Set(ps.map((p) => p.tenant))];
       assertInjective('tenant database', tenants, (t) => tenantDatabase(BASE, t));
+      // Cluster mode: tenant databases (Distributed tables) and local databases (replicated tables) share one namespace.
+      assertInjective('tenant or local database', [...tenants.map((t) => ['tenant', t]), ...tenants.map((t) => ['local', t])], ([kind, t]) =>
+        kind === 'tenant' ? tenantDatabase(BASE, t!) : localDatabase(BASE, t!),
+      );
       assertInjective('idempotency key', tenants, (t) => idempotencyKey(t, 'same-client-key'));
       assertInjective('metric label', [...tenants, 'other'], tenantMetricLabel);
       for (const t of [...tenants, 'other']) assert.notEqual(tenantMetricLabel(t), OVERFLOW_TENANT_LABEL);
@@ -186,6 +199,13 @@ describe('physical names', () => {
         const loc = clickhouseLocation(BASE, p.tenant, p.table);
         assert.deepEqual(parseClickHouseLocation(BASE, loc), p);
         assert.equal(parseTenantDatabase(BASE, loc.database), p.tenant);
+        const local = clusterLocalLocation(BASE, p.tenant, p.table);
+        assert.deepEqual(parseClusterLocalLocation(BASE, local), p);
+        assert.equal(parseLocalDatabase(BASE, local.database), p.tenant);
+        // Neither kind of database parses as the other.
+        assert.equal(parseLocalDatabase(BASE, loc.database), undefined);
+        assert.equal(parseTenantDatabase(BASE, local.database), undefined);
+        assert.deepEqual(parseReplicatedTablePath('/clickhouse/cp', replicatedTablePath('/clickhouse/cp', local, 'g1a2b')), { ...local, generation: 'g1a2b' });
         const [tenantDir, tableDir] = parquetTableSegments(p.tenant, p.table);
         assert.deepEqual(parseParquetTableSegments(tenantDir, tableDir), p);
         assert.deepEqual(parseStateKey(catalogTableKey(p.tenant, p.table), 2, false), { tag: 'table', components: [p.tenant, p.table] });
@@ -222,6 +242,9 @@ describe('physical names', () => {
         const loc = clickhouseLocation(BASE, p.tenant, p.table);
         assert.match(loc.table, /^[a-z0-9_~-]+$/);
         assert.match(loc.database, /^control_plane__[a-z0-9_~-]+$/);
+        const local = clusterLocalLocation(BASE, p.tenant, p.table);
+        assert.match(local.database, /^control_plane_local__[a-z0-9_~-]+$/);
+        assert.equal(local.table, loc.table);
       }
     });
   }
@@ -249,6 +272,22 @@ describe('physical names', () => {
     assert.equal(legacyClickHouseTable('acme__x', 'y'), legacyClickHouseTable('acme', 'x__y'));
     assert.notDeepEqual(clickhouseLocation(BASE, 'acme__x', 'y'), clickhouseLocation(BASE, 'acme', 'x__y'));
     assert.deepEqual(clickhouseLocation(BASE, 'acme', 'x__y'), { database: 'control_plane__acme', table: 'x__y' });
+  });
+
+  it('names a replicated table’s ZooKeeper path by shard macro, local table and generation, and parses it back', () => {
+    const local = clusterLocalLocation(BASE, 'acme', 'events');
+    assert.deepEqual(local, { database: 'control_plane_local__acme', table: 'events' });
+    const g = newTableGeneration(Date.UTC(2026, 0, 1));
+    assert.match(g, /^g[0-9a-z]+$/);
+    assert.ok(newTableGeneration(Date.UTC(2026, 0, 2)) > g, 'a later generation sorts after an earlier one');
+    const zk = replicatedTablePath('/clickhouse/control_plane', local, g);
+    assert.equal(zk, `/clickhouse/control_plane/{shard}/control_plane_local__acme/events/${g}`);
+    assert.deepEqual(parseReplicatedTablePath('/clickhouse/control_plane', zk), { ...local, generation: g });
+    assert.equal(parseReplicatedTablePath('/clickhouse/other', zk), undefined);
+    assert.equal(parseReplicatedTablePath('/clickhouse/control_plane', '/clickhouse/control_plane/{shard}/db/t'), undefined);
+    assert.throws(() => replicatedTablePath('/x', local, '../g1'), /generation/);
+    assert.equal(parseLocalDatabase(BASE, 'control_plane__acme'), undefined);
+    assert.equal(parseLocalDatabase(BASE, 'control_plane_local__~pab'), undefined);
   });
 
   it('decodes only what it encodes', () => {
@@ -279,6 +318,9 @@ describe('physical names', () => {
           assert.ok(clickhouseFileBytes(loc.database) + clickhouseFileBytes(loc.table) <= MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES, JSON.stringify(loc));
           assert.ok(Buffer.byteLength(loc.database) + Buffer.byteLength(loc.table) <= 200, JSON.stringify(loc));
           assert.deepEqual(parseClickHouseLocation(base, loc), { tenant, table });
+          const local = clusterLocalLocation(base, tenant, table);
+          assert.ok(clickhouseFileBytes(local.database) + clickhouseFileBytes(local.table) <= MAX_CLICKHOUSE_QUALIFIED_FILE_BYTES, JSON.stringify(local));
+          assert.deepEqual(parseClusterLocalLocation(base, local), { tenant, table });
           for (const seg of parquetTableSegments(tenant, table)) assert.ok(Buffer.byteLength(seg) <= 255);
         }
       }

@@ -48,6 +48,9 @@ export interface AppConfig {
       applierStallSeconds: number;
       errorRatio: number;
       diskFreeRatio: number;
+      /** Cluster mode: a replica's replication queue, and its delay, above which an alert fires. */
+      replicaQueueSize: number;
+      replicaDelaySeconds: number;
       rulesFile?: string;
     };
     delivery: {
@@ -96,6 +99,8 @@ export interface ClickHouseClusterConfig {
   shardingKey: string;
   /** ZooKeeper path the replicated tables register under. */
   zkPathPrefix: string;
+  /** How often every replica's status is read. */
+  statusIntervalMs: number;
 }
 
 /** A record's shard follows its data_id, so a retried record lands where its first attempt did. */
@@ -157,6 +162,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
               insertQuorum: env.CLICKHOUSE_INSERT_QUORUM ?? 'majority',
               shardingKey: env.CLICKHOUSE_SHARDING_KEY ?? DEFAULT_SHARDING_KEY,
               zkPathPrefix: env.CLICKHOUSE_ZK_PATH_PREFIX ?? DEFAULT_ZK_PATH_PREFIX,
+              statusIntervalMs: env.CLICKHOUSE_STATUS_INTERVAL_MS,
             },
           }
         : {}),
@@ -190,6 +196,8 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         applierStallSeconds: env.ALERT_APPLIER_STALL_SECONDS,
         errorRatio: env.ALERT_ERROR_RATIO,
         diskFreeRatio: env.ALERT_DISK_FREE_RATIO,
+        replicaQueueSize: env.ALERT_REPLICA_QUEUE_SIZE,
+        replicaDelaySeconds: env.ALERT_REPLICA_DELAY_SECONDS,
         rulesFile: env.ALERT_RULES_FILE,
       },
       delivery: {

@@ -144,6 +144,8 @@ export const envSchema = z.object({
   CLICKHOUSE_INSERT_QUORUM: insertQuorum,
   CLICKHOUSE_SHARDING_KEY: shardingKey,
   CLICKHOUSE_ZK_PATH_PREFIX: zkPathPrefix,
+  // Cluster mode: how often every replica's status is read (metrics, alerts, dashboard).
+  CLICKHOUSE_STATUS_INTERVAL_MS: positiveInt(10_000),
 
   WAL_SEGMENT_BYTES: positiveInt(64 * 1024 * 1024),
   WAL_SKIP_CORRUPT: bool(false),
@@ -178,6 +180,8 @@ export const envSchema = z.object({
   ALERT_APPLIER_STALL_SECONDS: z.coerce.number().nonnegative().default(60),
   ALERT_ERROR_RATIO: z.coerce.number().min(0).max(1).default(0.05),
   ALERT_DISK_FREE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+  ALERT_REPLICA_QUEUE_SIZE: z.coerce.number().nonnegative().default(100),
+  ALERT_REPLICA_DELAY_SECONDS: z.coerce.number().nonnegative().default(60),
   ALERT_RULES_FILE: optionalString,
   ALERTMANAGER_URL: alertmanagerUrls,
   ALERT_WEBHOOK_URL: webhookUrl,

@@ -1,13 +1,22 @@
 // How tenant tables are laid out in each sink, as the planner needs to know it.
 import { TABLE_LAYOUT } from '../../storage/clickhouse/tenant-table-store.js';
 
-export function describeIndexes(table: string) {
+/** The ClickHouse side: one server's layout, or cluster mode's (clusterTableLayout). */
+export interface TableLayout {
+  engine: string;
+  partitionKey: string;
+  sortKey: readonly string[];
+  shardingKey?: string;
+}
+
+export function describeIndexes(table: string, layout: TableLayout = TABLE_LAYOUT) {
   return {
     table,
     clickhouse: {
-      engine: TABLE_LAYOUT.engine,
-      partitionKey: TABLE_LAYOUT.partitionKey,
-      sortKey: [...TABLE_LAYOUT.sortKey],
+      engine: layout.engine,
+      partitionKey: layout.partitionKey,
+      sortKey: [...layout.sortKey],
+      ...(layout.shardingKey !== undefined ? { shardingKey: layout.shardingKey } : {}),
       skippingIndexes: [] as string[],
     },
     parquet: {

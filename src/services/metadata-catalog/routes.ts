@@ -87,7 +87,7 @@ export function metadataCatalogRoutes(deps: MetadataCatalogDeps) {
       handler: async ({ req, query }) => {
         const tenant = tenantIdOf(req);
         const tables = (await catalog().listTables(tenant)).filter((t) => !query.table || t.table === query.table);
-        return { tenant, indexes: tables.map((t) => describeIndexes(t.table)) };
+        return { tenant, indexes: tables.map((t) => describeIndexes(t.table, deps.tableLayout)) };
       },
     }),
     route({

@@ -11,6 +11,7 @@ import type { ChartData } from '../../monitoring/metric-history.js';
 import type { AlertingRuntime } from '../../monitoring/alerting.js';
 import { seriesOf } from '../../monitoring/metric-snapshot.js';
 import type { LogEntry } from '../../platform/log-buffer.js';
+import type { ClusterStatus } from '../../storage/clickhouse/cluster-monitor.js';
 import type { MonitoringDeps } from './index.js';
 
 export interface DashboardSnapshot {
@@ -20,6 +21,8 @@ export interface DashboardSnapshot {
   uptimeSeconds: number;
   services: Array<{ service: string; status: string; ready: boolean; port: number | null; reasons?: string[] }>;
   workers: Array<{ service: string; worker: string; up: boolean; circuit: string; failedCheckShare: number | null }>;
+  /** Cluster mode: every shard and replica as last read (null outside cluster mode or before the first read). */
+  cluster: ClusterStatus | null;
   counters: Record<string, number | null>;
   charts: ChartData[];
   tenants: Array<{ tenant: string; tables: number; rows: number; bytes: number; partitions: number; rowsPerSecond: number }>;
@@ -87,6 +90,7 @@ export async function buildSnapshot(deps: MonitoringDeps, opts: { points: number
     uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
     services,
     workers,
+    cluster: deps.cluster?.lastStatus() ?? null,
     counters,
     charts: mon.history.chartData(opts.points),
     tenants,

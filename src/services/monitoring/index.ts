@@ -9,6 +9,7 @@ import type { AppConfig } from '../../platform/config/load-config.js';
 import type { HealthBoard } from '../../platform/health-board.js';
 import type { LogBuffer } from '../../platform/log-buffer.js';
 import type { ServiceDefinition } from '../../platform/service.js';
+import type { ClickHouseCluster } from '../../storage/clickhouse/cluster-runtime.js';
 import { DashboardAssets } from './dashboard-assets.js';
 import { monitoringRoutes } from './routes.js';
 
@@ -24,6 +25,8 @@ export interface MonitoringDeps {
   catalog: CatalogStore;
   /** Pending approvals and recent audit entries, for the dashboard. */
   governance: Pick<AuthRuntime, 'approvals' | 'audit'>;
+  /** Cluster mode, where this process runs the data path: shards and replicas for the dashboard. */
+  cluster?: Pick<ClickHouseCluster, 'lastStatus'>;
 }
 
 export function createMonitoringService(deps: MonitoringDeps): ServiceDefinition {

@@ -2,6 +2,7 @@ import type { AuditLog } from '../../auth/governance/audit-log.js';
 import type { ServiceDefinition } from '../../platform/service.js';
 import type { ExecutorRuntime } from '../../query/query-runtime.js';
 import type { ClickHouseEngine } from '../../storage/clickhouse/clickhouse-engine.js';
+import type { ClickHouseCluster } from '../../storage/clickhouse/cluster-runtime.js';
 import type { WorkersRuntime } from '../../workers/worker-runtime.js';
 import { operationNodeRoutes } from './routes.js';
 
@@ -9,6 +10,8 @@ export interface OperationNodeDeps {
   query: ExecutorRuntime;
   /** For /nodes/status: the engine this node executes on. */
   engine: ClickHouseEngine;
+  /** Cluster mode: every shard and replica for /nodes/status, and the shards EXPLAIN names. */
+  cluster?: Pick<ClickHouseCluster, 'name' | 'status' | 'layout' | 'engine'>;
   /** For /nodes/status: registered workers and forwarding targets. */
   workers: Pick<WorkersRuntime, 'status'>;
   /** Cancels of someone else's query are audited. */

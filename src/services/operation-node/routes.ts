@@ -16,7 +16,8 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
 
   const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
     const tenant = tenantIdOf(req);
-    return rt().executor.explain(tenant, input, analyze, timeoutMs, req.principal ? principalName(req.principal) : undefined);
+    const plan = await rt().executor.explain(tenant, input, analyze, timeoutMs, req.principal ? principalName(req.principal) : undefined);
+    return deps.cluster ? { ...plan, shards: shardsTouched(deps.cluster) } : plan;
   };
 
   return [
@@ -134,8 +135,35 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
         engines.push({ name: 'parquet', kind: 'file', readable: engine.kind === 'embedded', healthy: true, note: engine.kind === 'embedded' ? 'read through file() by the embedded engine' : 'written only; the server cannot read this node’s files' });
         const registry = rt().registry;
         const workers = deps.workers.status();
-        return { engines, workers, queries: { running: registry.list({ state: 'running' }).length, ...registry.counters } };
+        const cluster = deps.cluster ? await clusterStatus(deps.cluster) : undefined;
+        return { engines, ...(cluster ? { cluster } : {}), workers, queries: { running: registry.list({ state: 'running' }).length, ...registry.counters } };
       },
     }),
   ];
+}
+
+type ClusterDeps = NonNullable<OperationNodeDeps['cluster']>;
+
+/**
+ * The shards a query through Distributed tables reads: every shard (18.16
+ * cannot skip shards by the sharding key), one replica of each.
+ */
+function shardsTouched(cluster: ClusterDeps) {
+  const shards = cluster.layout.topology.shards;
+  return {
+    cluster: cluster.name,
+    touched: shards.map((s) => ({ shard: s.shard, replicas: s.replicas.length })),
+    count: shards.length,
+    note: 'Distributed tables read one replica of every shard; ClickHouse 18.16 does not prune shards by the sharding key',
+  };
+}
+
+/** Every shard and replica as read now, with whether this process sends it calls. */
+async function clusterStatus(cluster: ClusterDeps) {
+  try {
+    return { name: cluster.name, ...(await cluster.status()) };
+  } catch (err) {
+    // No node answered: the replicas' own state is unknown, this process's view of them is not.
+    return { name: cluster.name, error: err instanceof Error ? err.message : String(err), nodes: cluster.engine.standings() };
+  }
 }

@@ -7,8 +7,12 @@
 // is told the engine is open (the old-layout migration). An error it marks as
 // fatal is never retried: the first attempt is made during boot and fails it;
 // on a later attempt the connection stays failed and logs why.
+//
+// In cluster mode the connection carries the cluster runtime (its prepare is
+// the cluster's), so what needs the cluster finds it beside the engine.
 import type { Logger } from 'pino';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
+import type { ClickHouseCluster } from './cluster-runtime.js';
 
 export type ConnectionState = 'pending' | 'open' | 'failed' | 'closed';
 
@@ -25,6 +29,8 @@ export class EngineConnection {
     readonly engine: ClickHouseEngine,
     private readonly log: Logger,
     private readonly prepare?: { run: (engine: ClickHouseEngine) => Promise<unknown>; isFatal: (err: unknown) => boolean },
+    /** Cluster mode: the cluster behind `engine`. */
+    readonly cluster?: ClickHouseCluster,
   ) {
     this.opened = new Promise((resolve) => (this.markOpen = resolve));
   }
@@ -61,6 +67,7 @@ export class EngineConnection {
     this.connecting ??= Promise.resolve();
     this.wake?.();
     await this.connecting;
+    this.cluster?.stop();
     await this.engine.close();
     this.state = 'closed';
     this.detail = undefined;

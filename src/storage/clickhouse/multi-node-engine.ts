@@ -24,6 +24,11 @@ export interface MultiNodeEngineOptions extends Omit<ServerEngineOptions, 'url'>
   urls: readonly string[];
   /** How long a node that did not answer is skipped. */
   quarantineMs?: number;
+  /**
+   * Cluster mode: every node starts held (out of rotation) and a node that
+   * stops answering is held again, until releaseHold(); see NodeRotation.
+   */
+  holdUntilChecked?: boolean;
   now?: () => number;
 }
 
@@ -43,11 +48,13 @@ export class MultiNodeEngine implements ClickHouseEngine {
   readonly nodes: readonly ClusterNodeEngine[];
   private readonly rotation: NodeRotation<ClusterNodeEngine>;
   private readonly opened = new Set<ClusterNodeEngine>();
+  private readonly holdUntilChecked: boolean;
   private closed = true;
 
   constructor(opts: MultiNodeEngineOptions) {
     if (opts.urls.length === 0) throw new Error('MultiNodeEngine needs at least one URL');
-    const { urls, quarantineMs, now, ...serverOpts } = opts;
+    const { urls, quarantineMs, now, holdUntilChecked, ...serverOpts } = opts;
+    this.holdUntilChecked = holdUntilChecked ?? false;
     this.database = opts.database;
     this.nodes = urls.map((url) => ({ url, engine: new ServerEngine({ ...serverOpts, url }) }));
     this.rotation = new NodeRotation(
@@ -55,6 +62,7 @@ export class MultiNodeEngine implements ClickHouseEngine {
       quarantineMs ?? DEFAULT_NODE_QUARANTINE_MS,
       now,
     );
+    if (this.holdUntilChecked) for (const n of this.nodes) this.rotation.hold(n, 'not checked yet');
   }
 
   /**
@@ -92,7 +100,7 @@ export class MultiNodeEngine implements ClickHouseEngine {
         first = await rows.next();
       } catch (err) {
         if (!isNodeUnreachable(err)) throw err;
-        this.rotation.quarantine(node, messageOf(err));
+        this.unreachable(node, err);
         failures.push({ url: node.url, ok: false, error: err });
         continue;
       }
@@ -128,11 +136,43 @@ export class MultiNodeEngine implements ClickHouseEngine {
           this.rotation.release(node);
           return { url: node.url, ok: true, value };
         } catch (err) {
-          if (isNodeUnreachable(err)) this.rotation.quarantine(node, messageOf(err));
+          if (isNodeUnreachable(err)) this.unreachable(node, err);
           return { url: node.url, ok: false, error: err };
         }
       }),
     );
+  }
+
+  /** Runs `fn` on one node, held or not; a node that does not answer is quarantined (and held) and the error thrown. */
+  async onNode<T>(url: string, fn: (engine: ServerEngine) => Promise<T>): Promise<T> {
+    const node = this.node(url);
+    try {
+      await this.ensureOpen(node);
+      const value = await fn(node.engine);
+      this.rotation.release(node);
+      return value;
+    } catch (err) {
+      if (isNodeUnreachable(err)) this.unreachable(node, err);
+      throw err;
+    }
+  }
+
+  /** Leaves the node out of rotation until releaseHold(url). */
+  hold(url: string, reason: string): void {
+    this.rotation.hold(this.node(url), reason);
+  }
+
+  releaseHold(url: string): void {
+    this.rotation.unhold(this.node(url));
+  }
+
+  isHeld(url: string): boolean {
+    return this.rotation.isHeld(this.node(url));
+  }
+
+  /** It failed to answer a moment ago (its quarantine has not run out). */
+  isQuarantined(url: string): boolean {
+    return this.rotation.isQuarantined(this.node(url));
   }
 
   /** Each node's standing as this engine sees it (for /nodes/status). */
@@ -156,11 +196,23 @@ export class MultiNodeEngine implements ClickHouseEngine {
         return value;
       } catch (err) {
         if (!isNodeUnreachable(err)) throw err;
-        this.rotation.quarantine(node, messageOf(err));
+        this.unreachable(node, err);
         failures.push({ url: node.url, ok: false, error: err });
       }
     }
     throw this.noNodeError(what, failures);
+  }
+
+  private unreachable(node: ClusterNodeEngine, err: unknown): void {
+    this.rotation.quarantine(node, messageOf(err));
+    // It may restart having missed schema changes: checked again before it takes calls.
+    if (this.holdUntilChecked) this.rotation.hold(node, 'stopped answering; waiting to be checked');
+  }
+
+  private node(url: string): ClusterNodeEngine {
+    const node = this.nodes.find((n) => n.url === url);
+    if (!node) throw new Error(`${url} is not a node of this engine`);
+    return node;
   }
 
   private async ensureOpen(node: ClusterNodeEngine): Promise<void> {
@@ -175,7 +227,7 @@ export class MultiNodeEngine implements ClickHouseEngine {
       await this.ensureOpen(node);
       return { url: node.url, ok: true, value: undefined };
     } catch (err) {
-      this.rotation.quarantine(node, messageOf(err));
+      this.unreachable(node, err);
       return { url: node.url, ok: false, error: err };
     }
   }

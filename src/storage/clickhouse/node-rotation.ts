@@ -3,6 +3,11 @@
 // no node is in good standing every node is still tried, soonest-released
 // first, because a stale verdict must not turn a recovered cluster into an
 // outage. Pure bookkeeping with an injected clock, so it is unit-tested alone.
+//
+// A node can also be held: left out of rotation, whether or not it answers,
+// until someone releases it. Cluster mode holds a node it has not yet checked
+// (at start, and after it stopped answering: it may have missed schema
+// changes while away) until the node has every table and column.
 
 export interface NodeStanding {
   readonly url: string;
@@ -12,6 +17,8 @@ export interface NodeStanding {
   /** Why the node was last quarantined (kept after it is released, for the status page). */
   readonly lastError?: string;
   readonly lastErrorAtMs?: number;
+  /** Left out of rotation until released, and why. */
+  readonly held?: string;
 }
 
 interface Slot<T> {
@@ -20,6 +27,7 @@ interface Slot<T> {
   until: number;
   lastError?: string;
   lastErrorAt?: number;
+  held?: string;
 }
 
 export class NodeRotation<T> {
@@ -37,16 +45,38 @@ export class NodeRotation<T> {
 
   /**
    * The order to try nodes in for one call: those in good standing from the
-   * next in turn, then the quarantined ones, soonest-released first.
+   * next in turn, then the quarantined ones, soonest-released first; held
+   * nodes only when no other node is left.
    */
   order(): T[] {
     const t = this.now();
     const start = this.cursor;
     this.cursor = (this.cursor + 1) % this.slots.length;
     const rotated = [...this.slots.slice(start), ...this.slots.slice(0, start)];
-    const up = rotated.filter((s) => s.until <= t);
-    const held = rotated.filter((s) => s.until > t).sort((a, b) => a.until - b.until);
-    return [...up, ...held].map((s) => s.node);
+    const free = rotated.filter((s) => s.held === undefined);
+    const up = free.filter((s) => s.until <= t);
+    const quarantined = free.filter((s) => s.until > t).sort((a, b) => a.until - b.until);
+    const held = rotated.filter((s) => s.held !== undefined);
+    const usable = [...up, ...quarantined];
+    return (usable.length > 0 ? usable : held).map((s) => s.node);
+  }
+
+  /** Leaves the node out of rotation until unhold(); a held node is still quarantined when it fails to answer. */
+  hold(node: T, reason: string): void {
+    this.slotOf(node).held = reason;
+  }
+
+  unhold(node: T): void {
+    this.slotOf(node).held = undefined;
+  }
+
+  isHeld(node: T): boolean {
+    return this.slotOf(node).held !== undefined;
+  }
+
+  /** Whether the node is in quarantine now (it did not answer a moment ago). */
+  isQuarantined(node: T): boolean {
+    return this.slotOf(node).until > this.now();
   }
 
   /** The node did not answer: skip it for a while. */
@@ -69,6 +99,7 @@ export class NodeRotation<T> {
       state: s.until > t ? 'quarantined' : 'up',
       ...(s.until > t ? { quarantinedUntilMs: s.until } : {}),
       ...(s.lastError !== undefined ? { lastError: s.lastError, lastErrorAtMs: s.lastErrorAt } : {}),
+      ...(s.held !== undefined ? { held: s.held } : {}),
     }));
   }
 

@@ -7,6 +7,7 @@ import { ownField, setRowField } from '../row-field.js';
 import { quoteIdentifier } from './sql-literal.js';
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const FIXED_COLUMNS = new Set(['data_id', 'ts_ms', 'date', 'lsn', 'payload']);
 const CH_TYPE: Record<ColumnType, string> = {
   Int64: 'Nullable(Int64)',
@@ -15,6 +16,13 @@ const CH_TYPE: Record<ColumnType, string> = {
   // 18.16 has no Bool type.
   Bool: 'Nullable(UInt8)',
 };
+
+/** Callers validate ids too; this keeps a slip there from reaching ClickHouse. */
+export function assertTableRef(tenant: string, table: string): void {
+  if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {
+    throw Errors.badRequest('tenant and table names must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+  }
+}
 
 export function validateColumns(columns: readonly ColumnSpec[]): void {
   const seen = new Set<string>();
@@ -30,6 +38,15 @@ export function validateColumns(columns: readonly ColumnSpec[]): void {
 export function columnDdl(c: ColumnSpec): string {
   return `${quoteIdentifier(c.name)} ${CH_TYPE[c.type]}`;
 }
+
+/** The promoted column type of a ClickHouse column type (as system.columns names it), or undefined for a fixed or foreign column. */
+export function columnTypeOf(clickhouseType: string): ColumnType | undefined {
+  for (const [t, ch] of Object.entries(CH_TYPE) as Array<[ColumnType, string]>) if (ch === clickhouseType) return t;
+  return undefined;
+}
+
+/** The fixed columns every tenant table starts with, before its promoted ones. */
+export const FIXED_COLUMNS_DDL = ['data_id String', 'ts_ms Int64', 'date Date', 'lsn UInt64', 'payload String'] as const;
 
 /**
  * The column value for a payload field, or null when the field is absent or of

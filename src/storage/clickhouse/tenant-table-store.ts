@@ -13,24 +13,14 @@ import { mapInSlices } from '../../platform/slices.js';
 import { clickhouseLocation, type ClickHouseLocation } from '../physical-names.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { isUnknownTableError } from './engine-errors.js';
-import { quoteIdentifier, quoteString, renderList, renderLiteral } from './sql-literal.js';
+import { quoteIdentifier, quoteString, renderList } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-import { columnDdl, tableRowLine, utcDay, validateColumns } from './tenant-table-schema.js';
+import { recordOfRow, recordsSql, type RecordRow } from './record-query.js';
+import { FIXED_COLUMNS_DDL, assertTableRef, columnDdl, columnTypeOf, tableRowLine, validateColumns } from './tenant-table-schema.js';
+import type { ReadQuery, TenantTables } from './tenant-tables.js';
 
 export type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-
-export interface ReadQuery {
-  dataId?: string;
-  /** Inclusive lower bound on ts_ms. */
-  fromMs?: number;
-  /** Exclusive upper bound on ts_ms. */
-  toMs?: number;
-  /** Only records with lsn > afterLsn. */
-  afterLsn?: number;
-  /** Keyset cursor: only records after (lsn, dataId) in (lsn, data_id) order. */
-  after?: { lsn: number; dataId: string };
-  limit: number;
-}
+export type { ReadQuery } from './tenant-tables.js';
 
 /** How every tenant table is laid out: the DDL below and the catalog's /metadata/indexes both read this. */
 export const TABLE_LAYOUT = {
@@ -39,19 +29,11 @@ export const TABLE_LAYOUT = {
   sortKey: ['data_id'],
 } as const;
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Bounded so an IN list stays far below max_query_size on both engines.
 const ID_LOOKUP_CHUNK = 1000;
 const INSERT_CHUNK = 10_000;
 
-interface RawRow {
-  data_id: string;
-  ts_ms: string | number;
-  lsn: string | number;
-  payload: string;
-}
-
-export class TenantTableStore {
+export class TenantTableStore implements TenantTables {
   // Per table: promoted column name → type as known to exist in ClickHouse.
   private readonly known = new Map<string, Map<string, ColumnType>>();
   // Tenant databases known to exist (created before a tenant's first table).
@@ -67,10 +49,7 @@ export class TenantTableStore {
 
   /** The unquoted database and table of (tenant, table), for lookups in system tables. */
   location(tenant: string, table: string): ClickHouseLocation {
-    // The caller validates too; this keeps a slip there from reaching ClickHouse.
-    if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(table)) {
-      throw Errors.badRequest('tenant and table names must match ^[a-z0-9][a-z0-9_-]{0,62}$');
-    }
+    assertTableRef(tenant, table);
     return clickhouseLocation(this.engine.database, tenant, table);
   }
 
@@ -84,14 +63,7 @@ export class TenantTableStore {
       await this.ensureDatabase(this.location(tenant, table).database);
       await this.engine.exec(
         `CREATE TABLE IF NOT EXISTS ${name} (` +
-          [
-            'data_id String',
-            'ts_ms Int64',
-            'date Date',
-            'lsn UInt64',
-            'payload String',
-            ...columns.map(columnDdl),
-          ].join(', ') +
+          [...FIXED_COLUMNS_DDL, ...columns.map(columnDdl)].join(', ') +
           `) ENGINE = ${TABLE_LAYOUT.engine} PARTITION BY ${TABLE_LAYOUT.partitionKey} ORDER BY ${TABLE_LAYOUT.sortKey.join(', ')}` +
           // The applier deletes WAL segments once a batch is in both sinks, so an
           // insert must be on disk, not only in the page cache, when it returns.
@@ -180,16 +152,16 @@ export class TenantTableStore {
   async read(tenant: string, table: string, q: ReadQuery): Promise<StoredRecord[]> {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
     if (q.limit === 0) return [];
-    const sql = this.readSql(tenant, table, q);
-    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RawRow>(sql), []);
-    return rows.map(fromRow);
+    const sql = recordsSql(this.tableName(tenant, table), q);
+    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RecordRow>(sql), []);
+    return rows.map(recordOfRow);
   }
 
   /** Same rows as read(), one at a time, never holding the whole result. */
   async *stream(tenant: string, table: string, q: ReadQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
     if (q.limit === 0) return;
-    const rows = this.engine.queryStream(this.readSql(tenant, table, q), { signal })[Symbol.asyncIterator]();
+    const rows = this.engine.queryStream(recordsSql(this.tableName(tenant, table), q), { signal })[Symbol.asyncIterator]();
     let first: IteratorResult<Record<string, unknown>>;
     try {
       first = await rows.next();
@@ -198,31 +170,34 @@ export class TenantTableStore {
       if (!(await this.exists(tenant, table))) return;
       throw err;
     }
-    for (let r = first; !r.done; r = await rows.next()) yield fromRow(r.value as unknown as RawRow);
+    for (let r = first; !r.done; r = await rows.next()) yield recordOfRow(r.value as unknown as RecordRow);
   }
 
-  private readSql(tenant: string, table: string, q: ReadQuery): string {
-    const where: string[] = [];
-    if (q.dataId !== undefined) where.push(`data_id = ${quoteString(q.dataId)}`);
-    if (q.fromMs !== undefined) {
-      // The date predicate lets ClickHouse prune partitions; ts_ms is the exact bound.
-      where.push(`date >= toDate(${quoteString(utcDay(q.fromMs))})`, `ts_ms >= ${renderLiteral(q.fromMs)}`);
-    }
-    if (q.toMs !== undefined) {
-      where.push(`date <= toDate(${quoteString(utcDay(q.toMs))})`, `ts_ms < ${renderLiteral(q.toMs)}`);
-    }
-    if (q.afterLsn !== undefined) where.push(`lsn > ${renderLiteral(q.afterLsn)}`);
-    if (q.after !== undefined) {
-      const lsn = renderLiteral(q.after.lsn);
-      where.push(`(lsn > ${lsn} OR (lsn = ${lsn} AND data_id > ${quoteString(q.after.dataId)}))`);
-    }
-    return (
-      `SELECT data_id, ts_ms, lsn, payload FROM ${this.tableName(tenant, table)}` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY lsn, data_id LIMIT ${q.limit}`
-    );
+
+
+
+  /**
+   * ALTER … DELETE of the days before the cutoff, waited for: its partitions
+   * are months (toYYYYMM), so a day cannot be dropped alone. Cluster mode
+   * drops whole days instead (ClusterTableStore).
+   */
+  async deleteDaysBefore(tenant: string, table: string, cutoffDate: string): Promise<void> {
+    await this.engine.exec(`ALTER TABLE ${this.tableName(tenant, table)} DELETE WHERE date < toDate(${quoteString(cutoffDate)})`);
+    await this.waitForMutations(this.location(tenant, table));
   }
 
+  /** ALTER … DELETE is asynchronous on every version we run; wait until it is done (mutations_sync does not exist on 18.16). */
+  private async waitForMutations(loc: ClickHouseLocation, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.engine.query<{ n: string }>(
+        `SELECT count() AS n FROM system.mutations WHERE database = ${quoteString(loc.database)} AND table = ${quoteString(loc.table)} AND is_done = 0`,
+      );
+      if (Number(rows[0]?.n ?? 0) === 0) return;
+      if (Date.now() > deadline) throw Errors.storageFailure(`retention delete on ${loc.database}.${loc.table} still running after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   async dropTable(tenant: string, table: string): Promise<void> {
     const name = this.tableName(tenant, table);
@@ -281,25 +256,9 @@ export class TenantTableStore {
     );
     const cols = new Map<string, ColumnType>();
     for (const r of rows) {
-      const t = CH_TYPE_TO_COLUMN[r.type];
+      const t = columnTypeOf(r.type);
       if (t) cols.set(r.name, t);
     }
     return cols;
   }
-}
-
-const CH_TYPE_TO_COLUMN: Record<string, ColumnType> = {
-  'Nullable(Int64)': 'Int64',
-  'Nullable(Float64)': 'Float64',
-  'Nullable(String)': 'String',
-  'Nullable(UInt8)': 'Bool',
-};
-
-function fromRow(row: RawRow): StoredRecord {
-  return {
-    dataId: row.data_id,
-    tsMs: Number(row.ts_ms),
-    lsn: Number(row.lsn),
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-  };
 }

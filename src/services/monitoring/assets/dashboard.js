@@ -233,6 +233,7 @@ async function poll() {
 function render(s) {
   $('meta').textContent = 'v' + s.version + ' · ' + s.environment + ' · up ' + fmtSeconds(s.uptimeSeconds);
   renderServices(s);
+  renderCluster(s.cluster);
   renderCounters(s.counters);
   renderCharts(s.charts);
   renderAlerts(s.alerts);
@@ -391,6 +392,33 @@ function renderAlerts(alerts) {
         el('td', { class: 'num' }, a.value === null ? 'no data' : fmtRate(a.value)),
         el('td', { class: 'num' }, a.op + ' ' + a.threshold),
         el('td', { class: 'muted nowrap' }, fmtAgo(a.since)),
+      ),
+    ),
+  );
+}
+
+// Cluster mode only: every shard and replica as the data path last read them.
+function renderCluster(cluster) {
+  $('cluster-panel').hidden = !cluster;
+  if (!cluster) return;
+  const replicas = cluster.shards.flatMap((s) => s.replicas);
+  $('cluster-summary').textContent =
+    cluster.cluster + ' · ' + replicas.filter((r) => r.up).length + ' of ' + replicas.length + ' replicas up · quorum ' + cluster.insertQuorum + ' · ZooKeeper ' + cluster.zooKeeper + ' · ' + fmtAgo(cluster.checkedAt);
+  $('cluster').tBodies[0].replaceChildren(
+    ...replicas.map((r) =>
+      el(
+        'tr',
+        { 'data-replica': r.shard + '.' + r.replica, 'data-up': String(r.up), class: !r.up || r.readOnly || r.columnsBehind > 2 ? 'firing' : r.inRotation === false ? 'pending' : '' },
+        el('td', {}, String(r.shard)),
+        el('td', {}, r.name || String(r.replica)),
+        el('td', { class: 'nowrap' }, r.host + ':' + r.port),
+        el('td', {}, el('span', { class: 'badge ' + (r.up ? 'ok' : 'down') }, r.up ? 'up' : 'down')),
+        el('td', {}, r.readOnly ? el('span', { class: 'badge bad' }, 'read-only') : 'no'),
+        el('td', { class: 'num' }, fmtCount(r.queueSize)),
+        el('td', { class: 'num' }, fmtSeconds(r.absoluteDelaySeconds)),
+        el('td', { class: 'num' }, String(r.columnsBehind)),
+        el('td', {}, r.inRotation === undefined ? '' : r.inRotation ? 'in rotation' : 'held' + (r.held ? ': ' + r.held : '')),
+        el('td', { class: 'rule-summary' }, r.lastError ? r.lastError.slice(0, 200) : ''),
       ),
     ),
   );
