@@ -10,6 +10,7 @@ echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx eslint --max-warnings=0 src test scripts eslint
 
 shopt -s nullglob
-files=(test/unit/*.test.ts test/integration/*.test.ts)
+# Cluster tests last: each starts ZooKeeper and 2 shards x 3 replicas on loopback (test/helpers/clickhouse-cluster.ts).
+files=(test/unit/*.test.ts test/integration/*.test.ts test/cluster/*.test.ts)
 echo "== tests (${#files[@]} files)"
-exec node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=600000 "${files[@]}"
+exec node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 "${files[@]}"
