@@ -125,7 +125,8 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
     assert.ok(load.acked.size > 500, `enough load to mean something (acknowledged ${load.acked.size})`);
     await check();
     // The inserts' retries absorbed the loss: the applier never saw a failed batch.
-    assert.equal([...metricValues(await metrics(), 'applier_failures_total').values()].reduce((a, b) => a + b, 0), 0, 'failed applier batches');
+    const failedBatches = plane.logs().split('\n').filter((l) => l.includes('applier batch failed'));
+    assert.equal([...metricValues(await metrics(), 'applier_failures_total').values()].reduce((a, b) => a + b, 0), 0, `failed applier batches:\n${failedBatches.join('\n').slice(0, 3000)}`);
     await eventually('the restarted replica is back in rotation', () => replicaStatus(1, 2), (r) => r.up && r.inRotation === true);
   });
 
