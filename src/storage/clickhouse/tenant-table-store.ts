@@ -185,6 +185,18 @@ export class TenantTableStore {
     return rows.map(fromRow);
   }
 
+  /**
+   * Up to `limit` applied rows spread over the whole table: ordered by a hash
+   * of data_id (the same sample every time for the same rows), for statistics.
+   */
+  async sample(tenant: string, table: string, limit: number): Promise<StoredRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
+    if (limit === 0) return [];
+    const sql = `SELECT data_id, ts_ms, lsn, payload FROM ${this.tableName(tenant, table)} ORDER BY cityHash64(data_id), data_id LIMIT ${limit}`;
+    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RawRow>(sql), []);
+    return rows.map(fromRow);
+  }
+
   /** Same rows as read(), one at a time, never holding the whole result. */
   async *stream(tenant: string, table: string, q: ReadQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
