@@ -18,6 +18,7 @@ import type { Agent, Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
+import { compileCheck, type SchemaCheck } from '../platform/schema-check.js';
 import type { HealthReport } from '../platform/service.js';
 import { outgoingTraceHeaders } from '../platform/tracing.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
@@ -504,6 +505,9 @@ export class ServiceForwarder {
   }
 }
 
+/** Each response schema's check, compiled once (zod's own parse copies every object: too slow for every answer). */
+const answerChecks = new WeakMap<ZodType, SchemaCheck>();
+
 /** Why a worker's 2xx is not the route's answer, or undefined when it is. */
 function misfitOf(outcome: Extract<CallOutcome, { kind: 'response' }>, answer: ZodType): string | undefined {
   if (outcome.status !== 200) return `HTTP ${outcome.status} where the route answers 200`;
@@ -515,10 +519,10 @@ function misfitOf(outcome: Extract<CallOutcome, { kind: 'response' }>, answer: Z
   } catch {
     return 'a body that is not JSON';
   }
-  const fit = answer.safeParse(body);
-  if (fit.success) return undefined;
-  const issue = fit.error.issues[0];
-  return `an answer that does not fit the route's response schema (${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'})`;
+  let check = answerChecks.get(answer);
+  if (!check) answerChecks.set(answer, (check = compileCheck(answer)));
+  const misfit = check(body);
+  return misfit === undefined ? undefined : `an answer that does not fit the route's response schema (${misfit})`;
 }
 
 function bodyOf(req: Request): Buffer | string | undefined {
