@@ -3,16 +3,19 @@
 
 It speaks the whole worker protocol and is the template for real workers:
 
-* serves the routes it declares (designated routes of one or more services),
-  with the same JSON shape as the control plane's local implementation plus
-  ``servedBy``/``worker`` fields to tell it apart;
+* serves the designated routes of the services it is started for (today the
+  Query Interpreter's POST /parse/sql), answering exactly as the control plane
+  does: same status, same JSON (the contract suite checks it), so the control
+  plane passes the answer on (``X-Served-By`` says who served it);
 * registers with the control plane (POST /workers/register), heartbeats, and
   registers again when told it expired (404);
 * leases jobs of the types it takes (POST /jobs/lease), renews the lease while
   working, posts results (POST /jobs/:id/complete) or failures (/fail);
-* job types: ``column-stats`` (reads a sample through the control plane, posts
-  per-column distinct counts and null fractions) and ``retention-sweep`` (asks
-  the tenant node to drop the tenant's data past its TTL);
+* job types: ``column-stats`` (reads a sample through the control plane and
+  posts per-column statistics: null fraction, min/max, distinct values with an
+  estimate for the table, most common values, equi-depth histograms; see
+  column_stats.py) and ``retention-sweep`` (asks the tenant node to drop the
+  tenant's data past its TTL);
 * on SIGTERM/SIGINT stops taking work, deregisters and exits 0.
 
 Every call to the control plane carries ``Authorization: Bearer $WORKER_TOKEN``
@@ -21,10 +24,14 @@ the per-registration forward token it handed out; once registered, the worker
 refuses designated routes without it.
 
     WORKER_TOKEN=cpk_... python3 services/worker.py --port 9101 \\
-        --service tenant-node,query-interpreter \\
+        --service query-interpreter --jobs column-stats,retention-sweep \\
         --control-plane http://127.0.0.1:8081 --tenant-node http://127.0.0.1:8000
 
-Test-only knobs: --delay-ms (slow answers), --job-delay-ms (slow jobs).
+    # the column-stats computation alone, on NDJSON records (benches, checks):
+    python3 services/worker.py --column-stats-from sample.ndjson --table-rows 1000000
+
+Test-only knobs: --delay-ms (slow answers), --job-delay-ms (slow jobs),
+--log-requests (one log line per served request).
 """
 from __future__ import annotations
 
@@ -40,11 +47,19 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-VERSION = "1.0.0"
+from column_stats import column_stats
+from parse_sql_route import Answer, parse_sql_route
+
+VERSION = "2.0.0"
 JOB_TYPES = ("column-stats", "retention-sweep")
+SERVICE_IDS = ("auth-gateway", "tenant-node", "operation-node", "cbo-engine", "metadata-catalog", "monitoring",
+               "query-interpreter")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def log(event: str, **fields: Any) -> None:
@@ -70,6 +85,13 @@ class ControlPlaneClient:
 
     def call(self, method: str, url_or_path: str, body: Any = None, headers: dict[str, str] | None = None,
              raw: bool = False) -> tuple[int, Any]:
+        status, payload, _ = self.call_with_headers(method, url_or_path, body, headers)
+        if raw:
+            return status, payload
+        return status, (json.loads(payload) if payload else None)
+
+    def call_with_headers(self, method: str, url_or_path: str, body: Any = None,
+                          headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
         url = url_or_path if url_or_path.startswith("http") else self.base + url_or_path
         data = None if body is None else json.dumps(body).encode()
         h = {"accept": "application/json"}
@@ -82,88 +104,23 @@ class ControlPlaneClient:
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as res:
                 payload = res.read()
-                status = res.status
+                return res.status, payload, {k.lower(): v for k, v in res.headers.items()}
         except urllib.error.HTTPError as err:
             raise HttpError(err.code, err.read().decode("utf-8", "replace")) from None
-        if raw:
-            return status, payload
-        return status, (json.loads(payload) if payload else None)
 
 
 # ---------------------------------------------------------------- routes
 
-def route_data_stats(ctx: "Ctx") -> tuple[int, Any]:
-    """tenant-node GET /data/stats: same shape as the local answer (a real worker would read its own store)."""
-    tenant = ctx.headers.get("x-tenant-id", "")
-    return 200, {
-        "tenant": tenant,
-        "rows": 0,
-        "pendingRows": 0,
-        "bytes": 0,
-        "partitions": 0,
-        "ingestRowsPerSecond": 0,
-        "walLag": {"records": 0, "seconds": 0},
-        "tables": [],
-    }
+def route_parse_sql(ctx: "Ctx") -> tuple[int, Any] | Answer:
+    """query-interpreter POST /parse/sql: the control plane's parser, its answers and its 400s (parse_sql_route.py)."""
+    return parse_sql_route(ctx.body)
 
 
-def route_metadata_indexes(ctx: "Ctx") -> tuple[int, Any]:
-    """metadata-catalog GET /metadata/indexes: the index layout of the requested table."""
-    tenant = ctx.headers.get("x-tenant-id", "")
-    table = ctx.query.get("table", ["events"])[0]
-    return 200, {
-        "tenant": tenant,
-        "indexes": [{
-            "table": table,
-            "clickhouse": {"engine": "ReplacingMergeTree(lsn)", "partitionKey": "toYYYYMM(date)",
-                           "sortKey": ["data_id"], "skippingIndexes": []},
-            "parquet": {"partitioning": "date=YYYY-MM-DD", "fileName": "part-<firstLsn>-<lastLsn>.parquet",
-                        "statistics": ["ts_ms min/max", "lsn min/max"]},
-        }],
-    }
-
-
-TOKEN_RE = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'(?:[^']|'')*')|(?P<id>[A-Za-z_][A-Za-z0-9_]*)|(?P<op><=|>=|<>|!=|[-+*/=<>(),;.]))")
-
-
-def route_parse_sql(ctx: "Ctx") -> tuple[int, Any]:
-    """query-interpreter POST /parse/sql: a tokenizer and the shape of a SELECT (reference only)."""
-    body = ctx.json_body()
-    sql = body.get("sql") if isinstance(body, dict) else None
-    if not isinstance(sql, str) or not sql.strip():
-        return 400, {"error": {"code": "validation_failed", "message": "body must be {\"sql\": \"...\"}"}}
-    tokens, pos = [], 0
-    while pos < len(sql):
-        m = TOKEN_RE.match(sql, pos)
-        if not m or m.end() == pos:
-            if sql[pos:].strip() == "":
-                break
-            return 400, {"error": {"code": "invalid_query", "message": f"unexpected character at {pos}",
-                                   "details": {"position": pos}}}
-        kind = m.lastgroup or "op"
-        tokens.append({"type": kind, "value": m.group(kind)})
-        pos = m.end()
-    words = [t["value"].lower() for t in tokens if t["type"] == "id"]
-    statement = words[0] if words else ""
-    tables = [tokens[i + 1]["value"] for i, t in enumerate(tokens[:-1])
-              if t["type"] == "id" and t["value"].lower() in ("from", "join") and tokens[i + 1]["type"] == "id"]
-    return 200, {"ast": {"type": statement, "tables": tables, "tokens": len(tokens)}, "tokens": tokens}
-
-
-def route_optimize_query(ctx: "Ctx") -> tuple[int, Any]:
-    """cbo-engine POST /optimize/query: returns the plan unchanged with a naive cost (reference only)."""
-    body = ctx.json_body()
-    plan = body.get("plan", body.get("query")) if isinstance(body, dict) else None
-    if plan is None:
-        return 400, {"error": {"code": "validation_failed", "message": "body must carry plan or query"}}
-    return 200, {"plan": plan, "cost": {"rows": 0, "cpu": 0, "io": 0}, "rulesApplied": []}
-
-
-ROUTES: dict[str, list[tuple[str, str, Callable[["Ctx"], tuple[int, Any]]]]] = {
-    "tenant-node": [("GET", "/data/stats", route_data_stats)],
-    "metadata-catalog": [("GET", "/metadata/indexes", route_metadata_indexes)],
+# The designated routes this worker implements to the contract, by service. A
+# service without any (every other one: their answers come from state the
+# control plane holds) may still be named with --service to take jobs.
+ROUTES: dict[str, list[tuple[str, str, Callable[["Ctx"], tuple[int, Any] | Answer]]]] = {
     "query-interpreter": [("POST", "/parse/sql", route_parse_sql)],
-    "cbo-engine": [("POST", "/optimize/query", route_optimize_query)],
 }
 
 
@@ -172,12 +129,9 @@ class Ctx:
         self.headers = {k.lower(): v for k, v in handler.headers.items()}
         self.query = query
         self.body = body
-
-    def json_body(self) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            return None
+        # As the control plane does: the caller's X-Request-Id when it is sane, a new one otherwise.
+        rid = self.headers.get("x-request-id", "")
+        self.request_id = rid if SANE_REQUEST_ID.fullmatch(rid) else str(uuid.uuid4())
 
 
 # ---------------------------------------------------------------- worker
@@ -187,8 +141,8 @@ class Worker:
         self.args = args
         self.services = [s for s in args.service.split(",") if s]
         for s in self.services:
-            if s not in ROUTES:
-                raise SystemExit(f"unknown service {s}; this worker serves {', '.join(ROUTES)}")
+            if s not in SERVICE_IDS:
+                raise SystemExit(f"unknown service {s}; services: {', '.join(SERVICE_IDS)} (routes served: {', '.join(ROUTES)})")
         self.job_types = [t for t in args.jobs.split(",") if t]
         for t in self.job_types:
             if t not in JOB_TYPES:
@@ -201,7 +155,7 @@ class Worker:
         self.forward_tokens: set[str] = set()
         self.lock = threading.Lock()
         self.jobs_in_flight = 0
-        self.routes = {(m, p): fn for s in self.services for (m, p, fn) in ROUTES[s]}
+        self.routes = {(m, p): fn for s in self.services for (m, p, fn) in ROUTES.get(s, [])}
         self.server: ThreadingHTTPServer | None = None
         self.public_url = ""
 
@@ -220,7 +174,7 @@ class Worker:
             "id": self.id_for(service),
             "service": service,
             "url": self.public_url,
-            "routes": [{"method": m, "path": p} for (m, p, _) in ROUTES[service]],
+            "routes": [{"method": m, "path": p} for (m, p, _) in ROUTES.get(service, [])],
             # Job types are taken once per process: declared with the first service only.
             "jobTypes": self.job_types if service == self.services[0] else [],
             "capacity": self.args.capacity,
@@ -345,29 +299,13 @@ class Worker:
             log("fail_report_failed", job=job["id"], error=str(err))
 
     def column_stats(self, job: dict[str, Any], lease_id: str) -> dict[str, Any]:
-        """Per payload column: distinct non-null values and the fraction of rows where it is null or absent."""
+        """Statistics of the leased sample (column_stats.py); the sample answer says how many rows the table has."""
         p = job["payload"]
         q = urllib.parse.urlencode({"leaseId": lease_id, "limit": p.get("sampleRows", 1000)})
-        _, raw = self.cp.call("GET", f"/jobs/{job['id']}/sample?{q}", headers={"accept": "application/x-ndjson"}, raw=True)
+        _, raw, headers = self.cp.call_with_headers("GET", f"/jobs/{job['id']}/sample?{q}", headers={"accept": "application/x-ndjson"})
         rows = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        distinct: dict[str, set[str]] = {}
-        nulls: dict[str, int] = {}
-        for r in rows:
-            payload = r.get("payload") or {}
-            for k in payload:
-                distinct.setdefault(k, set())
-                nulls.setdefault(k, 0)
-        for r in rows:
-            payload = r.get("payload") or {}
-            for k in distinct:
-                v = payload.get(k)
-                if v is None:
-                    nulls[k] += 1
-                else:
-                    distinct[k].add(json.dumps(v, sort_keys=True))
-        n = len(rows)
-        columns = {k: {"distinct": len(distinct[k]), "nullFraction": (nulls[k] / n if n else 0.0)} for k in distinct}
-        return {"columns": columns, "sampledRows": n}
+        table_rows = headers.get("x-table-rows")
+        return column_stats(rows, int(table_rows) if table_rows and table_rows.isdigit() else None)
 
     def retention_sweep(self, job: dict[str, Any], lease_id: str) -> dict[str, Any]:
         p = job["payload"]
@@ -406,47 +344,61 @@ class Worker:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet access log
                 pass
 
-            def reply(self, status: int, body: Any) -> None:
+            def reply(self, status: int, body: Any, request_id: str | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", "application/json; charset=utf-8")
                 self.send_header("content-length", str(len(data)))
                 self.send_header("x-worker-id", worker.served_by)
-                rid = self.headers.get("x-request-id")
-                if rid:
-                    self.send_header("x-request-id", rid)
+                if request_id:
+                    self.send_header("x-request-id", request_id)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def error(self, ctx: Ctx, status: int, code: str, message: str) -> None:
+                self.reply(status, Answer(status, code, message).body(ctx.request_id), ctx.request_id)
 
             def handle_any(self, method: str) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parsed = urllib.parse.urlsplit(self.path)
+                ctx = Ctx(self, urllib.parse.parse_qs(parsed.query), body)
                 if parsed.path == "/health" and method == "GET":
                     status = "draining" if worker.stopping.is_set() else "ok"
                     return self.reply(503 if worker.stopping.is_set() else 200,
                                       {"status": status, "worker": worker.served_by, "version": VERSION,
+                                       "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                                        "services": worker.services, "jobTypes": worker.job_types})
                 fn = worker.routes.get((method, parsed.path))
                 if fn is None:
-                    return self.reply(404, {"error": {"code": "not_found", "message": f"route {method} {parsed.path} not found"}})
-                ctx = Ctx(self, urllib.parse.parse_qs(parsed.query), body)
+                    if any(p == parsed.path for (_, p) in worker.routes):
+                        return self.error(ctx, 405, "method_not_allowed", f"{method} is not allowed on {parsed.path}")
+                    return self.error(ctx, 404, "not_found", f"route {method} {parsed.path} not found")
                 if not worker.authorized(ctx.headers):
-                    return self.reply(401, {"error": {"code": "unauthorized", "message": "forwarded calls need the control plane's forward token"}})
+                    return self.error(ctx, 401, "unauthorized", "forwarded calls need the control plane's forward token")
+                if worker.args.log_requests:
+                    log("request", method=method, path=parsed.path, requestId=ctx.request_id,
+                        traceparent=ctx.headers.get("traceparent"), tenant=ctx.headers.get("x-tenant-id"),
+                        principal=ctx.headers.get("x-principal"))
                 if worker.args.delay_ms:
                     time.sleep(worker.args.delay_ms / 1000)
-                status, out = fn(ctx)
-                if status < 400 and isinstance(out, dict):
-                    out = {**out, "servedBy": worker.served_by, "worker": {"id": worker.served_by, "version": VERSION,
-                                                                            "traceparent": ctx.headers.get("traceparent"),
-                                                                            "requestId": ctx.headers.get("x-request-id")}}
-                self.reply(status, out)
+                out = fn(ctx)
+                if isinstance(out, Answer):
+                    return self.reply(out.status, out.body(ctx.request_id), ctx.request_id)
+                status, payload = out
+                self.reply(status, payload, ctx.request_id)
 
             def do_GET(self) -> None:  # noqa: N802
                 self.handle_any("GET")
 
             def do_POST(self) -> None:  # noqa: N802
                 self.handle_any("POST")
+
+            def do_PUT(self) -> None:  # noqa: N802
+                self.handle_any("PUT")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self.handle_any("DELETE")
 
         return Handler
 
@@ -497,7 +449,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on the 'listening' line)")
     p.add_argument("--public-url", help="URL the control plane should call (default http://host:port)")
     p.add_argument("--id", help="worker id (default hostname-pid); shown in X-Served-By")
-    p.add_argument("--service", default="tenant-node", help=f"comma-separated services to serve: {', '.join(ROUTES)}")
+    p.add_argument("--service", default="query-interpreter",
+                   help=f"comma-separated services to register for (routes served: {', '.join(f'{s}: ' + ', '.join(f'{m} {r}' for m, r, _ in rs) for s, rs in ROUTES.items())}; others: jobs only)")
     p.add_argument("--control-plane", help="Operation Node URL for register/heartbeat/jobs (omit to run standalone)")
     p.add_argument("--tenant-node", help="Tenant Node URL (retention sweeps)")
     p.add_argument("--jobs", default="", help=f"comma-separated job types to take: {', '.join(JOB_TYPES)}")
@@ -506,8 +459,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--poll-ms", type=int, default=500, help="wait between empty job polls")
     p.add_argument("--delay-ms", type=int, default=0, help="test knob: delay every route answer")
     p.add_argument("--job-delay-ms", type=int, default=0, help="test knob: delay every job")
+    p.add_argument("--log-requests", action="store_true", help="test knob: log request id, trace and caller of every served request")
+    p.add_argument("--column-stats-from", metavar="FILE",
+                   help="compute the column-stats result of NDJSON records in FILE ('-' = stdin), print it and exit")
+    p.add_argument("--table-rows", type=int, help="with --column-stats-from: rows of the whole table (distinct estimate)")
     return p.parse_args(argv)
 
 
+def stats_from_file(path: str, table_rows: int | None) -> int:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with stream:
+        rows = [json.loads(line) for line in stream if line.strip()]
+    print(json.dumps(column_stats(rows, table_rows)))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(Worker(parse_args(sys.argv[1:])).run())
+    sys.setrecursionlimit(10_000)  # the parser recurses per nesting level (at most 64 levels, ~10 frames each)
+    _args = parse_args(sys.argv[1:])
+    if _args.column_stats_from:
+        sys.exit(stats_from_file(_args.column_stats_from, _args.table_rows))
+    sys.exit(Worker(_args).run())

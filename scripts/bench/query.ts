@@ -4,6 +4,8 @@
 //    in-process and over HTTP (POST /query/execute on a real process);
 //  - streaming of 1M rows over HTTP as NDJSON and Arrow: rows/s and time to first row;
 //  - median q-error of the optimizer's estimates (every plan node, EXPLAIN ANALYZE);
+//  - on a skewed table, median and p90 q-error of filtered scans with no
+//    statistics, the plane's own and a worker's column-stats (stats-qerror.ts);
 //  - partitions pruned.
 // Data is written the way the applier lays it out (tenant table in ClickHouse,
 // one Parquet part per day, catalog entries), but generated inside the engine so
@@ -26,6 +28,7 @@ import type { ColumnSpec } from '../../src/storage/record-types.js';
 import { adminHeaders, startPlane } from '../../test/helpers/control-plane-process.js';
 import { CORPUS } from '../../test/helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../../test/helpers/query-fixture.js';
+import { benchWorkerStats } from './stats-qerror.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
 const arg = (name: string, fallback: number) => {
@@ -191,6 +194,9 @@ async function main() {
     `correctness corpus (${CORPUS.length} queries, 3k rows): median q-error ${f(median(corpusErrors))} over ${corpusErrors.length} plan nodes, p90 ${f(pct(corpusErrors, 90))}, max ${f(Math.max(...corpusErrors))}; by node: ` +
       [...byOp].map(([op, xs]) => `${op} ${f(median(xs))}`).join(', '),
   );
+
+  // ---- estimates on a skewed table: defaults vs the plane's statistics vs a worker's (scripts/bench/stats-qerror.ts) ----
+  await benchWorkerStats({ engine, tables, catalog, logger }, Math.min(ROWS, 200_000));
 
   // The plane's Parquet housekeeping reads part footers written by our own
   // sink; files written by ClickHouse lack its key/value metadata, so the HTTP

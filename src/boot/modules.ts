@@ -187,7 +187,7 @@ export function declareModules(boot: BootContext, observability: Observability):
           // In distributed mode a worker that takes retention jobs does the sweep (it calls back POST /data/retention/sweep).
           delegate: async (tenant, before) => {
             if (!config.workers.distributedMode || !workers.hasWorkerFor('retention-sweep')) return false;
-            await workers.queue.enqueue('retention-sweep', { tenant, before });
+            await workers.enqueue('retention-sweep', { tenant, before });
             return true;
           },
           logger: logger.child({ component: 'retention' }),

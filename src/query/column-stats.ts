@@ -2,7 +2,11 @@
 // fraction and (numeric columns) min/max. Computed by one aggregate query per
 // table on ClickHouse and kept in the catalog sublevel under our own prefix
 // (`qstats\0<tenant>\0<table>`), next to the applier's entries. Statistics a
-// remote worker posted (`colstats\0…`, see src/workers) are used while ours are missing. An entry
+// remote worker posted (`colstats\0…`: a column-stats job, see src/workers)
+// add what one aggregate cannot give cheaply, the shape of each column's
+// values: most common values with their frequencies and equi-depth histograms
+// (selectivity.ts uses them for equality and ranges); while ours are missing,
+// the worker's stand in for them entirely. An entry
 // remembers the table's `updatedAt`; when the applier changes the table the
 // entry is stale and is recomputed (by the background refresher, or on demand),
 // at once when the row count moved by more than 20 %, else at most once a minute.
@@ -12,7 +16,7 @@ import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.j
 import { quoteIdentifier } from '../storage/clickhouse/sql-literal.js';
 import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { queryColumnStatsKey } from '../storage/physical-names.js';
-import type { ColumnStats as WorkerStats } from '../catalog/column-stats-sink.js';
+import type { ColumnStats as WorkerStats, ColumnValue } from '../catalog/column-stats-sink.js';
 import { columnsOf } from './binder.js';
 
 export interface ColumnStat {
@@ -20,6 +24,10 @@ export interface ColumnStat {
   nullFraction: number;
   min?: number;
   max?: number;
+  /** Most common values and their share of all rows (from a worker's sample). */
+  mcv?: ReadonlyArray<{ value: ColumnValue; frequency: number }>;
+  /** Equi-depth histogram bounds, time as epoch ms (from a worker's sample). */
+  histogram?: readonly number[];
 }
 
 export interface TableStats {
@@ -42,6 +50,37 @@ const FAILURE_BACKOFF_MS = 30_000;
 // STALE_DRIFT, otherwise at most every MIN_REFRESH_MS: the stats query scans the table.
 const MIN_REFRESH_MS = 60_000;
 const STALE_DRIFT = 0.2;
+// Worker statistics are read again after this long: another process may have stored newer ones.
+const WORKER_STATS_TTL_MS = 5_000;
+
+/** A worker's column as the optimizer reads it: numeric min/max only, the table-wide distinct estimate. */
+function fromWorker(c: WorkerStats['columns'][string]): ColumnStat {
+  const stat: ColumnStat = { distinct: Math.max(c.distinct, Math.round(c.distinctEstimate ?? 0)), nullFraction: c.nullFraction };
+  if (typeof c.min === 'number' && typeof c.max === 'number') {
+    stat.min = c.min;
+    stat.max = c.max;
+  } else if (c.histogram) {
+    stat.min = c.histogram.bounds[0];
+    stat.max = c.histogram.bounds.at(-1);
+  }
+  if (c.mcv?.length) stat.mcv = c.mcv;
+  if (c.histogram) stat.histogram = c.histogram.bounds;
+  return stat;
+}
+
+/** Ours (counts over the whole table), with the worker's distribution shape where it has one. */
+function merged(own: TableStats | undefined, worker: WorkerStats | undefined, tenant: string, table: string): TableStats | undefined {
+  if (!worker?.columns) return own;
+  const theirs = Object.fromEntries(Object.entries(worker.columns).map(([name, c]) => [name, fromWorker(c)]));
+  // tableUpdatedAt -1: never fresh, so our own refresh still runs.
+  if (!own) return { tenant, table, rowCount: worker.tableRows ?? worker.sampledRows, columns: theirs, computedAt: worker.at, tableUpdatedAt: -1 };
+  const columns: Record<string, ColumnStat> = {};
+  for (const [name, mine] of Object.entries(own.columns)) {
+    const w = theirs[name];
+    columns[name] = w ? { ...mine, ...(w.mcv ? { mcv: w.mcv } : {}), ...(w.histogram ? { histogram: w.histogram } : {}) } : mine;
+  }
+  return { ...own, columns, computedAt: Math.max(own.computedAt, worker.at) };
+}
 
 function isStale(have: TableStats | undefined, entry: TableEntry): boolean {
   if (!have) return true;
@@ -55,6 +94,8 @@ export class ColumnStatsStore {
   private readonly inFlight = new Map<string, Promise<TableStats | undefined>>();
   /** Tables whose stats query failed, and when: retried only after FAILURE_BACKOFF_MS. */
   private readonly failedAt = new Map<string, number>();
+  /** Worker statistics by table, and when they were read. */
+  private readonly workerMemo = new Map<string, { readAt: number; stats: WorkerStats | undefined }>();
   private timer: NodeJS.Timeout | undefined;
   refreshes = 0;
 
@@ -68,27 +109,41 @@ export class ColumnStatsStore {
   ) {}
 
 
-  /** Stored stats (possibly stale), or undefined. */
+  /** Stored stats (possibly stale) with a worker's where there are some, or undefined. */
   async get(tenant: string, table: string): Promise<TableStats | undefined> {
+    return merged(await this.own(tenant, table), await this.workerStats(tenant, table), tenant, table);
+  }
+
+  /** Our own stats of a table (possibly stale). */
+  private async own(tenant: string, table: string): Promise<TableStats | undefined> {
     const key = statsKey(tenant, table);
     const cached = this.memo.get(key);
     if (cached) return cached;
     const stored = await this.deps.catalog().getColumnStats<TableStats>('computed', tenant, table);
-    if (stored) {
-      this.memo.set(key, stored);
-      return stored;
-    }
-    const fromWorker = await this.deps.catalog().getColumnStats<WorkerStats>('worker', tenant, table);
-    if (!fromWorker?.columns) return undefined;
-    // tableUpdatedAt -1: never fresh, so our own refresh still runs.
-    return { tenant, table, rowCount: fromWorker.sampledRows, columns: fromWorker.columns, computedAt: fromWorker.at, tableUpdatedAt: -1 };
+    if (stored) this.memo.set(key, stored);
+    return stored;
+  }
+
+  private async workerStats(tenant: string, table: string): Promise<WorkerStats | undefined> {
+    const key = statsKey(tenant, table);
+    const now = Date.now();
+    const had = this.workerMemo.get(key);
+    if (had && now - had.readAt < WORKER_STATS_TTL_MS) return had.stats;
+    const stats = await this.deps.catalog().getColumnStats<WorkerStats>('worker', tenant, table);
+    this.workerMemo.set(key, { readAt: now, stats });
+    return stats;
+  }
+
+  /** Reads a table's worker statistics again on next use (a column-stats job just stored new ones). */
+  forgetWorkerStats(tenant: string, table: string): void {
+    this.workerMemo.delete(statsKey(tenant, table));
   }
 
   /** Stats for planning: fresh ones if already there, else whatever exists while a refresh runs in the background. */
   async forPlanning(entry: TableEntry): Promise<TableStats | undefined> {
-    const have = await this.get(entry.tenant, entry.table);
-    if (isStale(have, entry)) void this.refresh(entry).catch(() => {});
-    return have;
+    const own = await this.own(entry.tenant, entry.table);
+    if (isStale(own, entry)) void this.refresh(entry).catch(() => {});
+    return merged(own, await this.workerStats(entry.tenant, entry.table), entry.tenant, entry.table);
   }
 
   /** Recomputes one table's stats (deduplicated while one is running). */
@@ -107,8 +162,7 @@ export class ColumnStatsStore {
   async refreshStale(): Promise<number> {
     let n = 0;
     for (const entry of await this.deps.catalog().listTables()) {
-      const have = await this.get(entry.tenant, entry.table);
-      if (!isStale(have, entry)) continue;
+      if (!isStale(await this.own(entry.tenant, entry.table), entry)) continue;
       await this.refresh(entry);
       n++;
     }

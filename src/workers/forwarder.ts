@@ -4,14 +4,21 @@
 // health check. A call goes to the least loaded usable worker over a pooled
 // undici connection with a hard timeout; a failed call is tried on another
 // worker only when that cannot repeat an effect (the route is idempotent, or
-// the connection was refused so nothing was sent). When no worker can answer,
-// the local implementation serves the request (X-Served-By: local), or, where
-// there is none, a 503/502/504 JSON error says why.
+// the connection was refused so nothing was sent). A worker's answer reaches the
+// client only when it is a 200 that fits the route's response schema: a 4xx (the
+// local implementation words its own), a 404/405/501 (the worker does not serve
+// the route) or an answer that does not fit is replaced by the local one, and
+// the last two (and a refused forward token) mark the route unsupported for that
+// worker until it registers again. When no worker can answer, the local
+// implementation serves the request (X-Served-By: local); only a route that is
+// not idempotent, after a call that may have had an effect, answers 502/504.
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Agent, Dispatcher } from 'undici';
+import type { ZodType } from 'zod';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
+import { compileCheck, type SchemaCheck } from '../platform/schema-check.js';
 import type { HealthReport } from '../platform/service.js';
 import { outgoingTraceHeaders } from '../platform/tracing.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
@@ -33,6 +40,8 @@ export class WorkerEndpoint {
   forwardToken?: string;
   /** Route keys it serves; undefined = all designated routes of its service (static workers). */
   routes?: Set<string>;
+  /** Route keys it answered 404/405/501, a misfit or a refusal for: not sent there until it registers again. */
+  readonly unsupported = new Map<string, string>();
   capacity = 64;
   healthy = true;
   lastError?: string;
@@ -50,13 +59,29 @@ export class WorkerEndpoint {
   }
 
   serves(key: string): boolean {
-    return this.routes === undefined || this.routes.has(key);
+    return (this.routes === undefined || this.routes.has(key)) && !this.unsupported.has(key);
   }
 
   get usable(): boolean {
     return this.healthy && this.breaker.allows;
   }
 }
+
+/** Why a request of a designated route was answered locally (label of worker_fallback_total). */
+export type FallbackReason =
+  | 'no_worker'
+  | 'timeout'
+  | 'connect_error'
+  | 'error'
+  | 'http_5xx'
+  /** 404, 405 or 501: the worker does not serve the route. */
+  | 'unsupported'
+  /** A 2xx that is not the route's 200 JSON answer. */
+  | 'invalid_answer'
+  /** 401 or 403: the worker refused the control plane's forward token. */
+  | 'refused'
+  /** Any other 4xx: the local implementation gives its own answer to bad input. */
+  | 'http_4xx';
 
 type CallOutcome =
   | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
@@ -134,6 +159,8 @@ export class ServiceForwarder {
         ep.id = id;
       }
       const isStatic = this.staticUrls.some((u) => originOf(u) === origin);
+      // A new registration is a new worker process: what the old one did not serve is asked again.
+      if (reg && reg.forwardToken !== ep.forwardToken) ep.unsupported.clear();
       ep.forwardToken = reg?.forwardToken;
       ep.capacity = reg?.capacity ?? 64;
       ep.routes = reg && !isStatic ? new Set(reg.routes.map((r) => routeKey(r.method, r.path))) : undefined;
@@ -173,17 +200,19 @@ export class ServiceForwarder {
   }
 
   /**
-   * Serves `req` through a worker. Resolves true when the response was written,
-   * false when the caller should serve it locally; throws an upstream error
-   * when there is no local implementation.
+   * Serves `req` through a worker whose answer fits `answer` (the route's
+   * response schema). Resolves true when the response was written, false when
+   * the caller should serve it locally; throws an upstream error only for a
+   * route that is not idempotent after a call that may have had an effect.
    */
-  async forward(req: Request, res: Response, route: DesignatedRoute, hasLocal: boolean): Promise<boolean> {
+  async forward(req: Request, res: Response, route: DesignatedRoute, answer: ZodType): Promise<boolean> {
     const key = routeKey(route.method, route.path);
     const tried = new Set<WorkerEndpoint>();
     const maxAttempts = 1 + this.deps.settings.retries;
     let last: CallOutcome | undefined;
     let lastWorker: WorkerEndpoint | undefined;
     let sentSomething = false;
+    let reason: FallbackReason | undefined;
     while (tried.size < maxAttempts) {
       const ep = this.pick(key, tried);
       if (!ep) break;
@@ -192,10 +221,18 @@ export class ServiceForwarder {
       const outcome = await this.call(ep, req, res);
       lastWorker = ep;
       last = outcome;
-      if (outcome.kind === 'response' && outcome.status < 500) {
+      if (outcome.kind === 'response' && (outcome.status < 500 || outcome.status === 501)) {
+        // It answered: alive, whatever it said.
         ep.breaker.onSuccess();
-        this.send(res, ep, outcome);
-        return true;
+        const verdict = this.judge(ep, key, outcome, answer);
+        if (verdict === undefined) {
+          this.send(res, ep, outcome);
+          return true;
+        }
+        reason = verdict;
+        // A worker that does not serve the route did nothing; anything else may have.
+        if (verdict !== 'unsupported') sentSomething = true;
+        break;
       }
       if (res.destroyed) {
         ep.breaker.release();
@@ -207,28 +244,57 @@ export class ServiceForwarder {
       // Only what cannot repeat an effect goes to another worker.
       if (!route.idempotent && outcome.kind !== 'connect_error') break;
     }
-    if (hasLocal && (route.idempotent || !sentSomething)) {
-      const reason = last === undefined ? 'no_worker' : last.kind === 'response' ? 'http_5xx' : last.kind;
+    if (route.idempotent || !sentSomething) {
+      reason ??= last === undefined ? 'no_worker' : last.kind === 'response' ? 'http_5xx' : last.kind;
       this.deps.metrics.fallbacks.inc({ service: this.service, reason });
       res.setHeader('X-Served-By', 'local');
       return false;
     }
     const where = `${route.method.toUpperCase()} ${route.path}`;
-    if (!last || !lastWorker) {
-      this.deps.metrics.fallbacks.inc({ service: this.service, reason: 'no_worker_no_local' });
-      throw Errors.upstreamUnavailable(`no healthy ${this.service} worker can serve ${where}, and it has no local implementation`, {
-        service: this.service,
-        workers: this.endpoints.size,
+    const details = { service: this.service, worker: lastWorker!.id, attempts: tried.size };
+    if (last!.kind === 'timeout') {
+      throw Errors.upstreamTimeout(`${this.service} worker ${lastWorker!.id} did not answer ${where} within ${this.deps.settings.timeoutMs} ms`, details);
+    }
+    if (last!.kind === 'response') {
+      throw Errors.upstreamFailed(`${this.service} worker ${lastWorker!.id} answered ${where} with HTTP ${last!.status}${reason ? ` (${reason})` : ''}`, {
+        ...details,
+        status: last!.status,
       });
     }
-    const details = { service: this.service, worker: lastWorker.id, attempts: tried.size };
-    if (last.kind === 'timeout') {
-      throw Errors.upstreamTimeout(`${this.service} worker ${lastWorker.id} did not answer ${where} within ${this.deps.settings.timeoutMs} ms`, details);
+    throw Errors.upstreamFailed(`${this.service} worker ${lastWorker!.id} failed ${where}: ${last!.message}`, details);
+  }
+
+  /**
+   * Whether a worker's answer may reach the client: undefined when it is a 200
+   * that fits the response schema, else why not (and, where the worker cannot
+   * serve the route, the route is marked unsupported for it).
+   */
+  private judge(ep: WorkerEndpoint, key: string, outcome: Extract<CallOutcome, { kind: 'response' }>, answer: ZodType): FallbackReason | undefined {
+    const { status } = outcome;
+    let verdict: FallbackReason;
+    let why: string;
+    if (status === 404 || status === 405 || status === 501) {
+      verdict = 'unsupported';
+      why = `HTTP ${status}`;
+    } else if (status === 401 || status === 403) {
+      verdict = 'refused';
+      why = `HTTP ${status}: the forward token was refused`;
+    } else if (status >= 400) {
+      return 'http_4xx';
+    } else {
+      const misfit = misfitOf(outcome, answer);
+      if (misfit === undefined) return undefined;
+      verdict = 'invalid_answer';
+      why = misfit;
     }
-    if (last.kind === 'response') {
-      throw Errors.upstreamFailed(`${this.service} worker ${lastWorker.id} answered ${where} with HTTP ${last.status}`, { ...details, status: last.status });
+    if (!ep.unsupported.has(key)) {
+      ep.unsupported.set(key, why);
+      this.deps.logger.warn(
+        { service: this.service, worker: ep.id, url: ep.origin, route: key, reason: verdict, detail: why },
+        'worker answer not passed on: the route is served locally and not sent to this worker until it registers again',
+      );
     }
-    throw Errors.upstreamFailed(`${this.service} worker ${lastWorker.id} failed ${where}: ${last.message}`, details);
+    return verdict;
   }
 
   private async call(ep: WorkerEndpoint, req: Request, res: Response): Promise<CallOutcome> {
@@ -384,7 +450,11 @@ export class ServiceForwarder {
     }
     this.deps.metrics.healthChecks.inc({ service: this.service, worker: ep.id, outcome: ok ? 'ok' : 'failed' });
     if (ok) {
-      if (!ep.healthy) this.deps.logger.info({ service: this.service, worker: ep.id }, 'worker healthy again');
+      if (!ep.healthy) {
+        this.deps.logger.info({ service: this.service, worker: ep.id }, 'worker healthy again');
+        // Back after being down: possibly another program now, so routes it did not serve are asked again.
+        ep.unsupported.clear();
+      }
       ep.healthy = true;
       if (trial || ep.breaker.state === 'closed') ep.breaker.onSuccess();
     } else {
@@ -409,10 +479,15 @@ export class ServiceForwarder {
       if (ep.usable) usable++;
       reasons.push(`worker ${ep.id} (${ep.origin}) ${ep.healthy ? 'healthy' : 'unhealthy'}, circuit ${state}${ep.lastError ? `: ${ep.lastError}` : ''}`);
     }
+    for (const ep of this.endpoints.values()) {
+      for (const [route, why] of ep.unsupported) {
+        reasons.push(`worker ${ep.id} (${ep.origin}) is not sent ${route} until it registers again (${why}): served locally`);
+      }
+    }
     for (const w of this.deps.registry?.list() ?? []) {
       if (w.service === this.service && w.status === 'expired') reasons.push(`worker ${w.id} (${w.url}) expired: no heartbeat for ${Math.round(w.heartbeatAgeMs / 1000)} s`);
     }
-    if (this.endpoints.size > 0 && usable === 0) reasons.push('no worker available: designated routes are served locally where a local implementation exists, others answer 503');
+    if (this.endpoints.size > 0 && usable === 0) reasons.push('no worker available: designated routes are served locally');
     return reasons.length > 0 ? { status: 'degraded', reasons } : { status: 'ok' };
   }
 
@@ -425,8 +500,29 @@ export class ServiceForwarder {
       circuit: ep.breaker.state,
       inFlight: ep.inFlight,
       lastError: ep.lastError,
+      unsupported: Object.fromEntries(ep.unsupported),
     }));
   }
+}
+
+/** Each response schema's check, compiled once (zod's own parse copies every object: too slow for every answer). */
+const answerChecks = new WeakMap<ZodType, SchemaCheck>();
+
+/** Why a worker's 2xx is not the route's answer, or undefined when it is. */
+function misfitOf(outcome: Extract<CallOutcome, { kind: 'response' }>, answer: ZodType): string | undefined {
+  if (outcome.status !== 200) return `HTTP ${outcome.status} where the route answers 200`;
+  const type = outcome.headers['content-type'];
+  if (typeof type !== 'string' || !/^application\/json\b/i.test(type)) return `content type ${String(type)} where the route answers application/json`;
+  let body: unknown;
+  try {
+    body = JSON.parse(outcome.body.toString('utf8'));
+  } catch {
+    return 'a body that is not JSON';
+  }
+  let check = answerChecks.get(answer);
+  if (!check) answerChecks.set(answer, (check = compileCheck(answer)));
+  const misfit = check(body);
+  return misfit === undefined ? undefined : `an answer that does not fit the route's response schema (${misfit})`;
 }
 
 function bodyOf(req: Request): Buffer | string | undefined {

@@ -60,8 +60,18 @@ export class JobQueue {
 
   constructor(
     private readonly state: () => StateAccess,
-    private readonly opts: { leaseMs: number; maxAttempts: number; now?: () => number },
+    private readonly opts: {
+      leaseMs: number;
+      maxAttempts: number;
+      now?: () => number;
+      /** A job type's own defaults (src/workers/job-types.ts), over leaseMs and maxAttempts. */
+      defaultsOf?: (type: string) => { leaseMs?: number; maxAttempts?: number } | undefined;
+    },
   ) {}
+
+  private leaseMsOf(type: string, asked: number | undefined): number {
+    return asked ?? this.opts.defaultsOf?.(type)?.leaseMs ?? this.opts.leaseMs;
+  }
 
   private get db(): JsonSublevel<JobRecord> {
     return this.state().sublevel<JobRecord>('jobs');
@@ -113,7 +123,7 @@ export class JobQueue {
         payload,
         status: 'queued',
         attempts: 0,
-        maxAttempts: maxAttempts ?? this.opts.maxAttempts,
+        maxAttempts: maxAttempts ?? this.opts.defaultsOf?.(type)?.maxAttempts ?? this.opts.maxAttempts,
         createdAt: now,
         updatedAt: now,
         history: [],
@@ -137,8 +147,8 @@ export class JobQueue {
     return out;
   }
 
-  /** The oldest available job of one of `types`, leased to the worker; undefined when there is none. */
-  lease(workerId: string, types: readonly string[], leaseMs = this.opts.leaseMs): Promise<JobRecord | undefined> {
+  /** The oldest available job of one of `types`, leased to the worker (for `leaseMs`, else its type's default); undefined when there is none. */
+  lease(workerId: string, types: readonly string[], leaseMs?: number): Promise<JobRecord | undefined> {
     return this.serial(async () => {
       const now = this.now();
       for (const job of [...this.open.values()]) {
@@ -150,7 +160,7 @@ export class JobQueue {
         if (job.notBefore !== undefined && job.notBefore > now) continue;
         job.attempts++;
         job.status = 'leased';
-        job.lease = { id: randomBytes(12).toString('base64url'), workerId, expiresAt: now + leaseMs };
+        job.lease = { id: randomBytes(12).toString('base64url'), workerId, expiresAt: now + this.leaseMsOf(job.type, leaseMs) };
         await this.save(job, { at: now, event: 'leased', workerId, detail: `attempt ${job.attempts}` });
         return job;
       }
@@ -197,11 +207,11 @@ export class JobQueue {
     return job;
   }
 
-  renew(id: string, leaseId: string, leaseMs = this.opts.leaseMs): Promise<JobRecord> {
+  renew(id: string, leaseId: string, leaseMs?: number): Promise<JobRecord> {
     return this.serial(async () => {
       const job = await this.leased(id, leaseId);
       const now = this.now();
-      job.lease!.expiresAt = now + leaseMs;
+      job.lease!.expiresAt = now + this.leaseMsOf(job.type, leaseMs);
       await this.save(job, { at: now, event: 'renewed', workerId: job.lease!.workerId });
       return job;
     });

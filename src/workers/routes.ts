@@ -10,10 +10,10 @@ import { SERVICE_IDS } from '../platform/config/schema.js';
 import { noteAudit } from '../platform/http/audit-note.js';
 import { Errors } from '../platform/errors.js';
 import { route } from '../platform/http/route.js';
-import { readRecords, toApiRecord, type RecordSources } from '../records/record-reader.js';
+import { toApiRecord, type RecordSources } from '../records/record-reader.js';
 import { designatedRoutesOf, routeKey } from './designated-routes.js';
 import { leaseView, type JobRecord } from './job-queue.js';
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType } from './job-types.js';
+import { JOB_TYPE_NAMES, isJobType, jobTypeOf } from './job-types.js';
 import type { WorkerRecord } from './worker-registry.js';
 import type { WorkersRuntime } from './worker-runtime.js';
 
@@ -42,7 +42,9 @@ const renewBody = z.object({ leaseId, leaseMs }).strict();
 const completeBody = z.object({ leaseId, result: z.unknown() }).strict();
 const failBody = z.object({ leaseId, error: z.string().max(2000), retriable: z.boolean().default(true) }).strict();
 const sampleQuery = z.object({ leaseId, limit: z.coerce.number().int().min(1).max(10_000).optional() });
-const enqueueBody = z.object({ type: z.string(), payload: z.record(z.string(), z.unknown()).default({}), maxAttempts: z.number().int().min(1).max(100).optional() }).strict();
+const enqueueBody = z
+  .object({ type: z.string().max(64), payload: z.record(z.string(), z.unknown()).default({}), maxAttempts: z.number().int().min(1).max(100).optional() })
+  .strict();
 const jobsQuery = z.object({
   status: z.enum(['queued', 'leased', 'completed', 'failed']).optional(),
   type: z.string().max(64).optional(),
@@ -156,15 +158,13 @@ export function workerRoutes(runtime: WorkersRuntime, records: RecordSources) {
       operation: 'jobs.enqueue',
       auth: 'admin',
       audit: 'admin.jobs.enqueue',
-      summary: 'Enqueue a job (column-stats, retention-sweep)',
+      summary: `Enqueue a job of a registered type (${JOB_TYPE_NAMES.join(', ')}); an unknown type or a payload that does not fit its schema is a 400`,
       body: enqueueBody,
       requires: ['stateStore'],
       handler: async ({ req, res, body }) => {
-        if (!isJobType(body.type)) throw Errors.validation(`unknown job type ${body.type}`, { field: 'type', known: JOB_TYPE_NAMES });
-        const payload = JOB_TYPES[body.type].payload.parse(body.payload) as Record<string, unknown>;
-        const job = await queue.enqueue(body.type, payload, body.maxAttempts);
-        noteAudit(req, { target: `job:${job.id}`, ...(typeof payload.tenant === 'string' ? { tenant: payload.tenant } : {}), details: { type: job.type } });
-        runtime.countJob(job, 'enqueued');
+        const job = await runtime.enqueue(body.type, body.payload, body.maxAttempts);
+        const tenant = job.payload.tenant;
+        noteAudit(req, { target: `job:${job.id}`, ...(typeof tenant === 'string' ? { tenant } : {}), details: { type: job.type } });
         res.status(201);
         return job;
       },
@@ -271,18 +271,20 @@ export function workerRoutes(runtime: WorkersRuntime, records: RecordSources) {
       path: '/jobs/:id/sample',
       operation: 'jobs.sample',
       auth: 'service',
-      summary: 'NDJSON sample of the table of a leased column-stats job (the only tenant data a worker may read)',
+      summary: 'NDJSON sample of the table of a leased column-stats job, spread over the table (the only tenant data a worker may read); X-Table-Rows says how many rows the table has',
       query: sampleQuery,
       requires: ['clickhouse'],
       handler: async ({ req, res, query }) => {
         const id = String(req.params.id);
         await ownJob(req, id);
         const job = await queue.assertLease(id, query.leaseId);
-        if (job.type !== 'column-stats') throw Errors.forbidden(`job ${id} is a ${job.type} job: it reads no tenant data`);
+        if (!isJobType(job.type) || !jobTypeOf(job.type).readsSample) throw Errors.forbidden(`job ${id} is a ${job.type} job: it reads no tenant data`);
         const { tenant, table, sampleRows } = job.payload as { tenant: string; table: string; sampleRows: number };
-        const page = await readRecords(records, tenant, { table, limit: Math.min(query.limit ?? sampleRows, sampleRows) });
-        res.status(200).type('application/x-ndjson');
-        res.end(page.records.map((r) => JSON.stringify(toApiRecord(r))).join('\n') + (page.records.length ? '\n' : ''));
+        const limit = Math.min(query.limit ?? sampleRows, sampleRows);
+        // Rows spread over the whole table (by a hash of data_id), not its oldest: a sample of the data, not of its first days.
+        const [rows, tableRows] = await Promise.all([records.tables.sample(tenant, table, limit), records.tables.count(tenant, table)]);
+        res.status(200).type('application/x-ndjson').setHeader('X-Table-Rows', String(tableRows));
+        res.end(rows.map((r) => JSON.stringify(toApiRecord(r))).join('\n') + (rows.length ? '\n' : ''));
         return undefined;
       },
     }),

@@ -1,10 +1,11 @@
 // Wires the remote-worker feature into a service without the service knowing:
 // with DISTRIBUTED_MODE=true the designated routes of a service go through its
-// forwarder (designated routes the service does not implement yet are added,
-// served only by workers) and its health merges the forwarder's; the Operation
+// forwarder (each keeps its local implementation as the fallback, and its
+// response schema checks the workers' answers) and its health merges the forwarder's; the Operation
 // Node also gets the worker/job callback routes. With DISTRIBUTED_MODE off a
 // service comes back untouched (no cost on its requests). Boot applies it; the
 // runtime's own start/stop belong to the workers module.
+import type { ZodType } from 'zod';
 import type { ServiceId } from '../platform/config/schema.js';
 import { Errors } from '../platform/errors.js';
 import type { RouteSpec } from '../platform/http/route.js';
@@ -46,35 +47,30 @@ function forwardedRoutes(module: ServiceDefinition, forwarder: ServiceForwarder,
     const d = designated.get(routeKey(spec.method, spec.path));
     if (!d) return spec;
     designated.delete(routeKey(spec.method, spec.path));
+    if (!spec.response) throw new Error(`designated route ${routeKey(d.method, d.path)} of ${module.id} has no response schema: a worker's answer could not be checked`);
     // The local fallback checks what the route itself declares it needs.
-    return forwardedSpec(spec, d, forwarder, readiness, spec.requires);
+    return forwardedSpec(spec, d, spec.response, forwarder, readiness, spec.requires);
   });
-  // Designated routes without a local implementation: workers only, 503 when none can take them.
-  for (const d of designated.values()) {
-    routes.push({
-      method: d.method,
-      path: d.path,
-      operation: `worker.${module.id}.${d.path.replace(/^\//, '').replace(/\//g, '.')}`,
-      summary: `${d.summary} (served by remote workers only)`,
-      auth: d.auth,
-      requires: [],
-      handler: async ({ req, res }) => {
-        await forwarder.forward(req, res, d, false);
-        return undefined;
-      },
-    });
-  }
+  // A worker answers only what the service could answer itself: the local implementation is the fallback.
+  for (const d of designated.values()) throw new Error(`designated route ${routeKey(d.method, d.path)} has no local implementation in ${module.id}`);
   return routes;
 }
 
-function forwardedSpec(spec: RouteSpec, d: DesignatedRoute, forwarder: ServiceForwarder, readiness: Readiness, requires: RouteSpec['requires']): RouteSpec {
+function forwardedSpec(
+  spec: RouteSpec,
+  d: DesignatedRoute,
+  answer: ZodType,
+  forwarder: ServiceForwarder,
+  readiness: Readiness,
+  requires: RouteSpec['requires'],
+): RouteSpec {
   return {
     ...spec,
     // Forwarding needs no local store; the local fallback checks them itself.
     requires: [],
     handler: async (ctx) => {
       if (forwarder.hasWorkers()) {
-        if (await forwarder.forward(ctx.req, ctx.res, d, true)) return undefined;
+        if (await forwarder.forward(ctx.req, ctx.res, d, answer)) return undefined;
       } else {
         ctx.res.setHeader('X-Served-By', 'local');
       }

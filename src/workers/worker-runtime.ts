@@ -16,7 +16,7 @@ import type { LeaseRequirement } from '../platform/http/route.js';
 import { designatedRoutesOf } from './designated-routes.js';
 import { ServiceForwarder } from './forwarder.js';
 import { JobQueue, type JobRecord } from './job-queue.js';
-import { JOB_TYPES } from './job-types.js';
+import { JOB_TYPE_NAMES, isJobType, jobTypeOf, type JobTypeContext } from './job-types.js';
 import { registerWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -46,7 +46,11 @@ export class WorkersRuntime {
     const state = () => stateStore;
     this.log = logger.child({ component: 'workers' });
     this.registry = new WorkerRegistry(state, cfg.heartbeatTtlMs);
-    this.queue = new JobQueue(state, { leaseMs: cfg.jobLeaseMs, maxAttempts: cfg.jobMaxAttempts });
+    this.queue = new JobQueue(state, {
+      leaseMs: cfg.jobLeaseMs,
+      maxAttempts: cfg.jobMaxAttempts,
+      defaultsOf: (type) => (isJobType(type) ? jobTypeOf(type).lease : undefined),
+    });
     this.columnStats = new CatalogColumnStatsSink(catalog);
     this.metrics = registerWorkerMetrics(metricsRegistry, {
       liveWorkers: () => {
@@ -56,19 +60,29 @@ export class WorkersRuntime {
       },
       openJobs: () => this.queue.openCounts(),
     });
-    this.queue.onResult('column-stats', async (job, result) => {
-      const parsed = JOB_TYPES['column-stats'].result.safeParse(result);
-      if (!parsed.success) throw Errors.validation(`column-stats result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      const { tenant, table } = job.payload as { tenant: string; table: string };
-      const stats = { ...parsed.data, at: Date.now() };
-      await this.columnStats.write(tenant, table, stats);
-      return stats;
-    });
-    this.queue.onResult('retention-sweep', async (_job, result) => {
-      const parsed = JOB_TYPES['retention-sweep'].result.safeParse(result);
-      if (!parsed.success) throw Errors.validation(`retention-sweep result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      return parsed.data;
-    });
+    // Every registered job type: its result is checked against its schema, then applied by its handler.
+    const ctx: JobTypeContext = { columnStats: this.columnStats, now: Date.now };
+    for (const type of JOB_TYPE_NAMES) {
+      const def = jobTypeOf(type);
+      this.queue.onResult(type, async (job, result) => {
+        const parsed = def.result.safeParse(result);
+        if (!parsed.success) throw Errors.validation(`${type} result: ${issuesOf(parsed.error)}`, { field: 'result' });
+        return def.onResult(job, parsed.data, ctx);
+      });
+    }
+  }
+
+  /**
+   * Queues a job of a registered type after checking its payload: an unknown
+   * type or a payload that does not fit is a 400 and nothing is queued.
+   */
+  async enqueue(type: string, payload: unknown, maxAttempts?: number): Promise<JobRecord> {
+    if (!isJobType(type)) throw Errors.validation(`unknown job type ${type}`, { field: 'type', known: JOB_TYPE_NAMES });
+    const parsed = jobTypeOf(type).payload.safeParse(payload);
+    if (!parsed.success) throw Errors.validation(`payload of a ${type} job: ${issuesOf(parsed.error)}`, { field: 'payload' });
+    const job = await this.queue.enqueue(type, parsed.data as Record<string, unknown>, maxAttempts);
+    this.countJob(job, 'enqueued');
+    return job;
   }
 
   /** The forwarder of a service, when distributed mode is on and it has designated routes. */
@@ -151,4 +165,8 @@ export class WorkersRuntime {
   countJob(job: JobRecord, event: string): void {
     this.metrics.jobs.inc({ type: job.type, event });
   }
+}
+
+function issuesOf(err: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+  return err.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 }

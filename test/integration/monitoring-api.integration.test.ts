@@ -171,9 +171,10 @@ describe('monitoring routes', () => {
       body: JSON.stringify({ username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD }),
     });
     assert.equal(ok.status, 200);
-    const { accessToken, tokenType } = (await ok.json()) as { accessToken: string; tokenType: string };
-    assert.equal(tokenType, 'Bearer');
-    const res = await get('/dashboard/api/snapshot?points=10&logs=5', { authorization: `Bearer ${accessToken}` });
+    // The same field names as POST /auth/login.
+    const { access_token, token_type } = (await ok.json()) as { access_token: string; token_type: string };
+    assert.equal(token_type, 'Bearer');
+    const res = await get('/dashboard/api/snapshot?points=10&logs=5', { authorization: `Bearer ${access_token}` });
     assert.equal(res.status, 200);
     const snap = (await res.json()) as {
       services: Array<{ service: string; status: string; ready: boolean }>;
@@ -202,22 +203,24 @@ describe('monitoring routes', () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(plane.url('monitoring', path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const login = (await (await post('/dashboard/login', { username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD })).json()) as {
-      accessToken: string;
-      refreshToken: string;
-      expiresIn: number;
+      access_token: string;
+      refresh_token: string;
+      expires_in: number;
     };
-    assert.ok(login.refreshToken && login.expiresIn > 0);
-    const refreshed = await post('/dashboard/refresh', { refreshToken: login.refreshToken });
+    assert.ok(login.refresh_token && login.expires_in > 0);
+    // The old camelCase name is refused like any unknown field: one name everywhere.
+    assert.equal((await post('/dashboard/refresh', { refreshToken: login.refresh_token })).status, 400);
+    const refreshed = await post('/dashboard/refresh', { refresh_token: login.refresh_token });
     assert.equal(refreshed.status, 200);
-    const next = (await refreshed.json()) as { accessToken: string; refreshToken: string };
-    assert.notEqual(next.refreshToken, login.refreshToken, 'refresh tokens rotate');
-    assert.equal((await get('/alerts', { authorization: `Bearer ${next.accessToken}` })).status, 200);
-    assert.equal((await post('/dashboard/refresh', { refreshToken: login.refreshToken })).status, 401, 'a spent refresh token is refused');
+    const next = (await refreshed.json()) as { access_token: string; refresh_token: string };
+    assert.notEqual(next.refresh_token, login.refresh_token, 'refresh tokens rotate');
+    assert.equal((await get('/alerts', { authorization: `Bearer ${next.access_token}` })).status, 200);
+    assert.equal((await post('/dashboard/refresh', { refresh_token: login.refresh_token })).status, 401, 'a spent refresh token is refused');
 
-    const fresh = (await (await post('/dashboard/login', { username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD })).json()) as { accessToken: string };
-    const out = await post('/dashboard/logout', {}, { authorization: `Bearer ${fresh.accessToken}` });
+    const fresh = (await (await post('/dashboard/login', { username: TEST_ADMIN_USERNAME, password: TEST_ADMIN_PASSWORD })).json()) as { access_token: string };
+    const out = await post('/dashboard/logout', {}, { authorization: `Bearer ${fresh.access_token}` });
     assert.equal(out.status, 200);
-    assert.equal((await get('/alerts', { authorization: `Bearer ${fresh.accessToken}` })).status, 401, 'logout revokes the token at once');
+    assert.equal((await get('/alerts', { authorization: `Bearer ${fresh.access_token}` })).status, 401, 'logout revokes the token at once');
     assert.equal((await post('/dashboard/logout', {})).status, 401);
 
     const tenant = await fetch(plane.url('auth-gateway', '/admin/tenants'), {

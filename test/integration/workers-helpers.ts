@@ -87,7 +87,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 export interface WorkerListing {
   workers: { id: string; service: string; status: string; url: string }[];
-  forwarding: Record<string, { id: string; healthy: boolean; circuit: string }[]>;
+  forwarding: Record<string, { id: string; url: string; healthy: boolean; circuit: string; unsupported?: Record<string, string> }[]>;
 }
 
 export async function listWorkers(plane: RunningPlane): Promise<WorkerListing> {

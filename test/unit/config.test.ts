@@ -35,7 +35,7 @@ test('an invalid value names its key', () => {
   assert.match(problemsOf({ SERVICES: 'tenant-node,bogus' }).join('\n'), /SERVICES.*bogus/);
   assert.match(problemsOf({ LOG_LEVEL: 'loud' }).join('\n'), /LOG_LEVEL/);
   assert.match(problemsOf({ WAL_SKIP_CORRUPT: 'maybe' }).join('\n'), /WAL_SKIP_CORRUPT/);
-  assert.match(problemsOf({ TENANT_NODE_URL: 'ftp://x' }).join('\n'), /TENANT_NODE_URL/);
+  assert.match(problemsOf({ QUERY_INTERPRETER_URL: 'ftp://x' }).join('\n'), /QUERY_INTERPRETER_URL/);
 });
 
 test('production refuses the development secrets and accepts strong ones', () => {
@@ -52,9 +52,20 @@ test('production refuses the development secrets and accepts strong ones', () =>
 });
 
 test('SERVICES picks a subset and worker URLs split on commas', () => {
-  const cfg = parseConfig({ SERVICES: 'tenant-node, monitoring', TENANT_NODE_URL: 'http://a:1, http://b:2' });
+  const cfg = parseConfig({ SERVICES: 'tenant-node, monitoring', QUERY_INTERPRETER_URL: 'http://a:1, http://b:2' });
   assert.deepEqual(cfg.services, ['tenant-node', 'monitoring']);
-  assert.deepEqual(cfg.workers.urls['tenant-node'], ['http://a:1', 'http://b:2']);
+  assert.deepEqual(cfg.workers.urls['query-interpreter'], ['http://a:1', 'http://b:2']);
+  assert.deepEqual(cfg.workers.urls['tenant-node'], []);
+});
+
+test('a *_URL of a service without routes for workers is refused at start, naming the key and what to do', () => {
+  for (const key of ['AUTH_GATEWAY_URL', 'TENANT_NODE_URL', 'OPERATION_NODE_URL', 'CBO_ENGINE_URL', 'METADATA_CATALOG_URL', 'MONITORING_URL']) {
+    const problems = problemsOf({ [key]: 'http://127.0.0.1:9101' });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, new RegExp(`^${key}: .* has no routes that remote workers serve.*QUERY_INTERPRETER_URL`));
+    // Empty is the default, not a setting.
+    assert.deepEqual(problemsOf({ [key]: ' ' }), []);
+  }
 });
 
 test('alert delivery: Alertmanager URLs split on commas; bad URLs and an unsigned webhook are refused without echoing them', () => {

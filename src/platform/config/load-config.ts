@@ -3,7 +3,7 @@
 // slices and frozen. Nothing else in the code reads process.env.
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
-import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, type ApprovalAction, type Env, type ServiceId } from './schema.js';
+import { DEV_ADMIN_PASSWORD, DEV_JWT_SECRET, envSchema, REFUSED_WORKER_URL_KEYS, type ApprovalAction, type Env, type ServiceId } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -122,7 +122,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     throw new ConfigError(problems);
   }
   const env = parsed.data;
-  const problems = [...productionProblems(env), ...deliveryProblems(env), ...clickhouseProblems(env)];
+  const problems = [...workerUrlProblems(raw), ...productionProblems(env), ...deliveryProblems(env), ...clickhouseProblems(env)];
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.DATA_DIR);
@@ -230,12 +230,12 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     workers: {
       distributedMode: env.DISTRIBUTED_MODE,
       urls: {
-        'auth-gateway': env.AUTH_GATEWAY_URL,
-        'tenant-node': env.TENANT_NODE_URL,
-        'operation-node': env.OPERATION_NODE_URL,
-        'cbo-engine': env.CBO_ENGINE_URL,
-        'metadata-catalog': env.METADATA_CATALOG_URL,
-        monitoring: env.MONITORING_URL,
+        'auth-gateway': [],
+        'tenant-node': [],
+        'operation-node': [],
+        'cbo-engine': [],
+        'metadata-catalog': [],
+        monitoring: [],
         'query-interpreter': env.QUERY_INTERPRETER_URL,
       },
       timeoutMs: env.WORKER_TIMEOUT_MS,
@@ -249,6 +249,19 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+/** A *_URL of a service no worker can serve would be a silent no-op: refused, saying what to do instead. */
+function workerUrlProblems(raw: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const [key, service] of Object.entries(REFUSED_WORKER_URL_KEYS)) {
+    if ((raw[key] ?? '').trim() === '') continue;
+    problems.push(
+      `${key}: ${service} has no routes that remote workers serve (its answers come from state this process holds), so no request would ever go there; ` +
+        'remove it. Only QUERY_INTERPRETER_URL names workers (POST /parse/sql); a worker that only takes jobs needs no URL setting: it registers itself',
+    );
+  }
+  return problems;
 }
 
 /** Defaults that are fine on a laptop and dangerous in production. */

@@ -13,6 +13,28 @@ export const SERVICE_IDS = [
 ] as const;
 export type ServiceId = (typeof SERVICE_IDS)[number];
 
+/**
+ * The services with routes remote workers may serve (src/workers/designated-routes.ts
+ * designates them; a unit test keeps both lists the same). Only their *_URL
+ * setting names workers; the other services' are refused at boot.
+ */
+export const WORKER_ROUTE_SERVICES = ['query-interpreter'] as const satisfies readonly ServiceId[];
+
+/**
+ * *_URL settings of services without routes for workers: every answer of those
+ * services comes from state this process holds (the WAL, the catalog, the
+ * statistics, the sessions), so no worker can give it. Accepting them would
+ * promise forwarding that never happens; parseConfig refuses them instead.
+ */
+export const REFUSED_WORKER_URL_KEYS = {
+  AUTH_GATEWAY_URL: 'auth-gateway',
+  TENANT_NODE_URL: 'tenant-node',
+  OPERATION_NODE_URL: 'operation-node',
+  CBO_ENGINE_URL: 'cbo-engine',
+  METADATA_CATALOG_URL: 'metadata-catalog',
+  MONITORING_URL: 'monitoring',
+} as const satisfies Record<string, Exclude<ServiceId, (typeof WORKER_ROUTE_SERVICES)[number]>>;
+
 /** Destructive operations that APPROVAL_REQUIRED_FOR may put behind a second admin's approval. */
 export const APPROVAL_ACTIONS = ['retention-sweep', 'tenant-delete', 'retention-change'] as const;
 export type ApprovalAction = (typeof APPROVAL_ACTIONS)[number];
@@ -219,12 +241,6 @@ export const envSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).default('storage-control-plane'),
 
   DISTRIBUTED_MODE: bool(false),
-  AUTH_GATEWAY_URL: workerUrls,
-  TENANT_NODE_URL: workerUrls,
-  OPERATION_NODE_URL: workerUrls,
-  CBO_ENGINE_URL: workerUrls,
-  METADATA_CATALOG_URL: workerUrls,
-  MONITORING_URL: workerUrls,
   QUERY_INTERPRETER_URL: workerUrls,
   WORKER_TIMEOUT_MS: positiveInt(5000),
   WORKER_RETRIES: z.coerce.number().int().min(0).max(5).default(1),

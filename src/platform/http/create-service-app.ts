@@ -68,6 +68,7 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
     res.json({
       status: extra.status,
       service: serviceId,
+      time: new Date().toISOString(),
       version: deps.config.version,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       ...(extra.reasons?.length ? { reasons: extra.reasons } : {}),
@@ -279,6 +280,7 @@ function openApiDocument(serviceId: ServiceId, routes: readonly RouteSpec[], ver
       ...(r.body
         ? { requestBody: { content: Object.fromEntries((r.bodyTypes ?? JSON_TYPES).map((t) => [t, { schema: safeSchema(r.body) }])) } }
         : {}),
+      ...(r.response ? { responses: { '200': { description: 'OK', content: { 'application/json': { schema: safeSchema(r.response, 'output') } } } } } : {}),
     };
   }
   return {
@@ -289,9 +291,9 @@ function openApiDocument(serviceId: ServiceId, routes: readonly RouteSpec[], ver
   };
 }
 
-function safeSchema(schema: unknown): unknown {
+function safeSchema(schema: unknown, io: 'input' | 'output' = 'input'): unknown {
   try {
-    return z.toJSONSchema(schema as z.ZodType, { unrepresentable: 'any', io: 'input' });
+    return z.toJSONSchema(schema as z.ZodType, { unrepresentable: 'any', io });
   } catch {
     return {};
   }

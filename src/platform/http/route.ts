@@ -70,6 +70,12 @@ export interface RouteSpec<BS extends ZodType | undefined = ZodType | undefined,
   audit?: string;
   body?: BS;
   query?: QS;
+  /**
+   * The JSON a 200 answer has. Required of routes remote workers may serve
+   * (src/workers/designated-routes.ts): a worker's answer that does not fit is
+   * never passed on. Listed in /openapi.json.
+   */
+  response?: ZodType;
   /** Content types the body may have; JSON by default. Anything else is 415. */
   bodyTypes?: readonly string[];
   /** Dependencies this route needs; defaults to the service's. */

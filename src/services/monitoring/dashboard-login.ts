@@ -2,17 +2,18 @@
 // gateway's port directly (another origin), so the monitoring service forwards
 // server-side and hands back the tokens, which the page keeps in the tab's
 // sessionStorage: the access token goes out as a Bearer token, the refresh
-// token renews it before it expires.
+// token renews it before it expires. Field names are the auth gateway's
+// (access_token, token_type, expires_in, refresh_token): one name everywhere.
 import { AppError, ErrorCode, Errors } from '../../platform/errors.js';
 import type { MonitoringDeps } from './index.js';
 
 type GatewayDeps = Pick<MonitoringDeps, 'healthBoard' | 'config'>;
 
 export interface DashboardSession {
-  accessToken: string;
-  tokenType: 'Bearer';
-  expiresIn?: number;
-  refreshToken?: string;
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in?: number;
+  refresh_token?: string;
 }
 
 function authGatewayUrl(deps: GatewayDeps, path: string): string {
@@ -49,15 +50,15 @@ async function callGateway(
 }
 
 function sessionOf(body: Record<string, unknown>): DashboardSession {
-  const token = body.access_token ?? body.accessToken;
+  const token = body.access_token;
   if (typeof token !== 'string' || token.length === 0) throw upstreamError('auth gateway answered without an access token');
-  const expiresIn = body.expires_in ?? body.expiresIn;
-  const refresh = body.refresh_token ?? body.refreshToken;
+  const expiresIn = body.expires_in;
+  const refresh = body.refresh_token;
   return {
-    accessToken: token,
-    tokenType: 'Bearer',
-    ...(typeof expiresIn === 'number' ? { expiresIn } : {}),
-    ...(typeof refresh === 'string' ? { refreshToken: refresh } : {}),
+    access_token: token,
+    token_type: 'Bearer',
+    ...(typeof expiresIn === 'number' ? { expires_in: expiresIn } : {}),
+    ...(typeof refresh === 'string' ? { refresh_token: refresh } : {}),
   };
 }
 

@@ -111,7 +111,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       path: '/dashboard/login',
       operation: 'monitoring.dashboard.login',
       auth: 'public',
-      summary: 'Logs the dashboard in through the auth gateway; returns the access token for the page',
+      summary: 'Logs the dashboard in through the auth gateway; returns its tokens as /auth/login names them (access_token, token_type, expires_in, refresh_token)',
       body: loginBody,
       requires: [],
       handler: async ({ req, body }) => {
@@ -128,7 +128,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       summary: 'Renews the dashboard session through the auth gateway (the refresh token is the credential and is rotated)',
       body: refreshBody,
       requires: [],
-      handler: ({ req, body }) => forwardRefresh(deps, body.refreshToken, req.requestId),
+      handler: ({ req, body }) => forwardRefresh(deps, body.refresh_token, req.requestId),
     }),
     route({
       method: 'post',

@@ -29,6 +29,7 @@ export const loginBody = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 
+/** As POST /auth/refresh takes it. */
 export const refreshBody = z.strictObject({
-  refreshToken: z.string().min(1).max(512),
+  refresh_token: z.string().min(1).max(512),
 });

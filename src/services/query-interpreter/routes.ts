@@ -4,7 +4,7 @@ import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { parseInput } from '../../query/query-planner.js';
 import type { QueryInterpreterDeps } from './index.js';
-import { dslBody, queryBody, sqlBody } from './schemas.js';
+import { dslBody, parseSqlResponse, queryBody, sqlBody, sqlTextOf } from './schemas.js';
 
 export function queryInterpreterRoutes(deps: QueryInterpreterDeps) {
   const rt = deps.planner;
@@ -14,10 +14,11 @@ export function queryInterpreterRoutes(deps: QueryInterpreterDeps) {
       path: '/parse/sql',
       operation: 'interpreter.parse_sql',
       auth: 'client',
-      summary: 'Parse a SELECT of the documented subset into its AST (positions included); 400 with line/column otherwise',
+      summary: 'Parse a SELECT of the documented subset (`sql`, or its alias `query`) into its AST (positions included); 400 with line/column otherwise',
       body: sqlBody,
+      response: parseSqlResponse,
       requires: [],
-      handler: ({ body }) => ({ ast: parseInput({ sql: body.sql }) }),
+      handler: ({ body }) => ({ ast: parseInput({ sql: sqlTextOf(body) }) }),
     }),
     route({
       method: 'post',

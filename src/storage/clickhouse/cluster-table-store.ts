@@ -33,7 +33,7 @@ import { RETRIABLE_READ, RETRIABLE_WRITE, withClusterRetry } from './cluster-ret
 import type { ClusterLayout, ClusterSchema } from './cluster-schema.js';
 import { isUnknownTableError } from './engine-errors.js';
 import type { MultiNodeEngine } from './multi-node-engine.js';
-import { recordOfRow, recordsSql, type RecordRow } from './record-query.js';
+import { recordOfRow, recordsSql, sampleSql, type RecordRow } from './record-query.js';
 import { quoteIdentifier, quoteString, renderList } from './sql-literal.js';
 import { assertTableRef, tableRowLine, validateColumns } from './tenant-table-schema.js';
 import type { ReadQuery, TenantTables } from './tenant-tables.js';
@@ -155,6 +155,13 @@ export class ClusterTableStore implements TenantTables {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
     if (q.limit === 0) return [];
     const rows = await this.consistentQuery<RecordRow>(tenant, table, recordsSql(this.tableName(tenant, table), q), []);
+    return rows.map(recordOfRow);
+  }
+
+  async sample(tenant: string, table: string, limit: number): Promise<StoredRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
+    if (limit === 0) return [];
+    const rows = await this.consistentQuery<RecordRow>(tenant, table, sampleSql(this.tableName(tenant, table), limit), []);
     return rows.map(recordOfRow);
   }
 

@@ -37,6 +37,14 @@ export function recordsSql(tableName: string, q: ReadQuery): string {
   );
 }
 
+/**
+ * Up to `limit` rows spread over the whole table: ordered by a hash of
+ * data_id (the same sample every time for the same rows), for statistics.
+ */
+export function sampleSql(tableName: string, limit: number): string {
+  return `SELECT data_id, ts_ms, lsn, payload FROM ${tableName} ORDER BY cityHash64(data_id), data_id LIMIT ${limit}`;
+}
+
 export function recordOfRow(row: RecordRow): StoredRecord {
   return {
     dataId: row.data_id,

@@ -15,7 +15,7 @@ import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { isUnknownTableError } from './engine-errors.js';
 import { quoteIdentifier, quoteString, renderList } from './sql-literal.js';
 import type { ColumnSpec, ColumnType, StoredRecord } from '../record-types.js';
-import { recordOfRow, recordsSql, type RecordRow } from './record-query.js';
+import { recordOfRow, recordsSql, sampleSql, type RecordRow } from './record-query.js';
 import { FIXED_COLUMNS_DDL, assertTableRef, columnDdl, columnTypeOf, tableRowLine, validateColumns } from './tenant-table-schema.js';
 import type { ReadQuery, TenantTables } from './tenant-tables.js';
 
@@ -153,6 +153,14 @@ export class TenantTableStore implements TenantTables {
     if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
     if (q.limit === 0) return [];
     const sql = recordsSql(this.tableName(tenant, table), q);
+    const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RecordRow>(sql), []);
+    return rows.map(recordOfRow);
+  }
+
+  async sample(tenant: string, table: string, limit: number): Promise<StoredRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw Errors.badRequest('limit must be a non-negative integer');
+    if (limit === 0) return [];
+    const sql = sampleSql(this.tableName(tenant, table), limit);
     const rows = await this.unlessMissing(tenant, table, () => this.engine.query<RecordRow>(sql), []);
     return rows.map(recordOfRow);
   }

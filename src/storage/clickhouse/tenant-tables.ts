@@ -44,6 +44,11 @@ export interface TenantTables {
   count(tenant: string, table: string): Promise<number>;
   countDistinctIds(tenant: string, table: string): Promise<number>;
   read(tenant: string, table: string, q: ReadQuery): Promise<StoredRecord[]>;
+  /**
+   * Up to `limit` applied rows spread over the whole table (ordered by a hash
+   * of data_id: the same sample every time for the same rows), for statistics.
+   */
+  sample(tenant: string, table: string, limit: number): Promise<StoredRecord[]>;
   /** Same rows as read(), one at a time, never holding the whole result. */
   stream(tenant: string, table: string, q: ReadQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord>;
   /** Removes every row of UTC days before `cutoffDate` (YYYY-MM-DD); done when it returns. */

@@ -131,7 +131,7 @@ async function login(event) {
       $('login-error').textContent = (body.error && body.error.message) || 'sign-in failed (' + res.status + ')';
       return;
     }
-    if (!body.accessToken) {
+    if (!body.access_token) {
       $('login-error').textContent = 'sign-in answered without a token';
       return;
     }
@@ -145,11 +145,12 @@ async function login(event) {
   }
 }
 
+// The tokens as the auth gateway names them: access_token, refresh_token, expires_in (seconds).
 function keepSession(s) {
-  token = s.accessToken;
+  token = s.access_token;
   sessionStorage.setItem(TOKEN_KEY, token);
-  if (s.refreshToken) sessionStorage.setItem(REFRESH_KEY, s.refreshToken);
-  if (s.expiresIn) sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + s.expiresIn * 1000));
+  if (s.refresh_token) sessionStorage.setItem(REFRESH_KEY, s.refresh_token);
+  if (s.expires_in) sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + s.expires_in * 1000));
   scheduleRefresh();
 }
 
@@ -171,7 +172,7 @@ async function refresh() {
     const res = await fetch('/dashboard/refresh', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: sessionStorage.getItem(REFRESH_KEY) }),
+      body: JSON.stringify({ refresh_token: sessionStorage.getItem(REFRESH_KEY) }),
     });
     if (res.status === 401 || res.status === 403) {
       forgetSession();
