@@ -11,10 +11,11 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Session, drainPending } from 'chdb';
 import { Errors } from '../../platform/errors.js';
-import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
+import { ArrowStreamJoiner } from './arrow-stream-joiner.js';
+import { ENGINE_SETTINGS, RAW_FORMAT_SETTINGS, type ClickHouseEngine, type QueryOptions, type RawBlock, type RawFormat, type RawQueryOptions } from './clickhouse-engine.js';
 import { throwIfAborted, toEngineError } from './engine-errors.js';
 import { parseJsonEachRow } from './json-each-row.js';
-import { quoteIdentifier, quoteString } from './sql-literal.js';
+import { quoteIdentifier, quoteString, settingsClause } from './sql-literal.js';
 
 export interface ChdbEngineOptions {
   dataDir: string;
@@ -120,6 +121,56 @@ export class ChdbEngine implements ClickHouseEngine {
     } finally {
       session.close();
     }
+  }
+
+  /**
+   * The engine's own bytes, one block per chunk, on a short-lived Session of
+   * its own (one stream per Session). chdb fetches the next block only when
+   * asked, so the consumer's pace is the engine's. ArrowStream blocks each
+   * arrive as a whole IPC stream and are joined into one (arrow-stream-joiner.ts).
+   * A small JSONEachRow result is one call on the main Session instead.
+   */
+  async *queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions = {}): AsyncIterable<RawBlock> {
+    const main = this.requireSession();
+    throwIfAborted(opts.signal);
+    const { tagged, stopKill } = this.killOnAbort(`${sql}${settingsClause({ ...opts.settings, ...RAW_FORMAT_SETTINGS[format] })}`, opts.signal);
+    if (opts.small && format === 'JSONEachRow') {
+      let bytes: Uint8Array;
+      try {
+        bytes = (await main.queryAsync(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) })).bytes();
+      } catch (err) {
+        throw toEngineError(err, 'query', opts.signal);
+      } finally {
+        stopKill();
+      }
+      if (bytes.length > 0) yield { bytes };
+      return;
+    }
+    const session = this.newSession();
+    try {
+      await session.queryAsync(`USE ${quoteIdentifier(this.database)}`);
+      const stream = session.queryStream(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const arrow = format === 'ArrowStream' ? new ArrowStreamJoiner() : undefined;
+      try {
+        for await (const chunk of stream) {
+          const bytes = chunk.raw();
+          if (bytes.length > 0) yield { bytes: arrow ? arrow.next(bytes) : bytes, rows: chunk.numRows };
+        }
+        if (arrow?.started) yield { bytes: arrow.end(), rows: 0 };
+      } finally {
+        // An early break by the consumer frees the native stream now.
+        if (!stream.closed) stream.cancel();
+      }
+    } catch (err) {
+      throw toEngineError(err, 'stream', opts.signal);
+    } finally {
+      stopKill();
+      session.close();
+    }
+  }
+
+  async writesFormat(_format: RawFormat): Promise<boolean> {
+    return true;
   }
 
   async insertJsonLines(table: string, lines: string): Promise<void> {
