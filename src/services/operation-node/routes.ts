@@ -6,15 +6,17 @@ import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
 import { executeHandler } from '../../query/execute-handler.js';
+import type { Consistency } from '../../query/freshness.js';
+import { consistencyOf } from '../../query/request-schemas.js';
 import type { OperationNodeDeps } from './index.js';
 import { cancelParams, executeBody, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
 
 export function operationNodeRoutes(deps: OperationNodeDeps) {
   const rt = () => deps.query;
 
-  const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
+  const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number, consistency?: Consistency) => {
     const tenant = tenantIdOf(req);
-    return rt().executor.explain(tenant, input, analyze, timeoutMs);
+    return rt().executor.explain(tenant, input, analyze, timeoutMs, consistency);
   };
 
   return [
@@ -46,7 +48,7 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       auth: 'tenant:read',
       summary: 'EXPLAIN a SQL or DSL query; analyze=true runs it and adds actual rows and q-error per node',
       body: planBody,
-      handler: async ({ req, body }) => explain(req, { sql: body.sql, dsl: body.dsl }, body.analyze ?? false, body.timeoutMs),
+      handler: async ({ req, body }) => explain(req, { sql: body.sql, dsl: body.dsl }, body.analyze ?? false, body.timeoutMs, consistencyOf(body)),
     }),
     route({
       method: 'get',
