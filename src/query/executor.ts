@@ -1,7 +1,11 @@
 // Runs a planned query on the engine, always as the caller's tenant: the SQL
 // comes from the physical plan (sql-generator.ts), whose only table names are
 // the tenant's own. Each run is registered (id, state, rows, elapsed), can be
-// cancelled, and is stopped at its timeout.
+// cancelled, and is stopped at its timeout. Before planning it waits until
+// the applier has applied what was acknowledged for its tables
+// (freshness.ts). Results are the engine's own bytes in the wire format
+// (wire-sql.ts): nothing is parsed and serialised again on the way out,
+// except Arrow on an engine that cannot write it.
 import type { Logger } from 'pino';
 import type { ClickHouseEngine, RawBlock, RawFormat } from '../storage/clickhouse/clickhouse-engine.js';
 import { isUnknownTableError } from '../storage/clickhouse/engine-errors.js';
@@ -259,12 +263,18 @@ export class QueryExecutor {
         if (pending.length) yield pending;
       };
       const it = encodeArrow(columns, batches())[Symbol.asyncIterator]();
-      for (;;) {
-        const t = performance.now();
-        const next = await it.next();
-        timings.encodeMs += performance.now() - t;
-        if (next.done) return;
-        yield next.value;
+      try {
+        for (;;) {
+          const t = performance.now();
+          const engineBefore = timings.engineMs;
+          const next = await it.next();
+          timings.encodeMs += performance.now() - t - (timings.engineMs - engineBefore);
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // A reader that stops early stops the encoder, and through it the engine.
+        await it.return?.(undefined);
       }
     };
 
