@@ -144,8 +144,9 @@ export class QueryExecutor {
     const columns = gen.columns.map((c) => ({ name: c.name, type: c.type }));
 
     /** The engine's blocks in `format`, with the engine's wait timed and the registry kept up to date. */
-    const blocks = async function* (format: RawFormat, sql: string, settings: Record<string, number>): AsyncGenerator<RawBlock> {
-      const it = engine.queryRaw(sql, format, { signal: handle.signal, queryId: handle.id, settings, small: small && format === 'JSONEachRow' })[Symbol.asyncIterator]();
+    const blocks = async function* (format: RawFormat, sql: string, oneCall: boolean): AsyncGenerator<RawBlock> {
+      const settings: Record<string, number> = oneCall ? {} : { max_block_size: STREAM_BLOCK_ROWS };
+      const it = engine.queryRaw(sql, format, { signal: handle.signal, queryId: handle.id, settings, small: oneCall })[Symbol.asyncIterator]();
       try {
         for (;;) {
           const te = performance.now();
@@ -179,9 +180,9 @@ export class QueryExecutor {
       }
     };
     const jsonSql = jsonWireSql(gen);
-    const streamSettings = { max_block_size: STREAM_BLOCK_ROWS };
-
-    const jsonBlocks = () => blocks('JSONEachRow', jsonSql, small ? {} : streamSettings);
+    // A result estimated small is one engine call for an answer held whole anyway (JSON, in-process rows);
+    // a stream always streams, so a wrong estimate cannot make it hold a large result in memory.
+    const jsonBlocks = (oneCall: boolean) => blocks('JSONEachRow', jsonSql, oneCall);
     const countRows = (b: RawBlock): number => {
       if (b.rows !== undefined) return b.rows;
       const t = performance.now();
@@ -193,7 +194,7 @@ export class QueryExecutor {
     const jsonRows = async (maxRows: number): Promise<{ text: Buffer; count: number }> => {
       const parts: Uint8Array[] = [];
       let count = 0;
-      for await (const b of settle(jsonBlocks())) {
+      for await (const b of settle(jsonBlocks(small))) {
         count += countRows(b);
         if (count > maxRows) {
           // Leaving the loop stops the engine.
@@ -214,16 +215,16 @@ export class QueryExecutor {
     };
 
     const ndjson = async function* (): AsyncGenerator<Uint8Array> {
-      for await (const b of jsonBlocks()) {
+      for await (const b of jsonBlocks(false)) {
         handle.addRows(countRows(b));
         yield b.bytes;
       }
     };
 
-    const parsedBatches = async function* (): AsyncGenerator<Record<string, unknown>[]> {
+    const parsedBatches = async function* (oneCall: boolean): AsyncGenerator<Record<string, unknown>[]> {
       let carry = '';
       const decoder = new TextDecoder();
-      for await (const b of jsonBlocks()) {
+      for await (const b of jsonBlocks(oneCall)) {
         const t = performance.now();
         const text = carry + decoder.decode(b.bytes, { stream: true });
         const last = text.lastIndexOf('\n');
@@ -242,7 +243,7 @@ export class QueryExecutor {
     const arrow = async function* (): AsyncGenerator<Uint8Array> {
       if (await engine.writesFormat('ArrowStream')) {
         let any = false;
-        for await (const b of blocks('ArrowStream', arrowWireSql(gen), streamSettings)) {
+        for await (const b of blocks('ArrowStream', arrowWireSql(gen), false)) {
           any = true;
           handle.addRows(b.rows ?? 0);
           yield b.bytes;
@@ -253,7 +254,7 @@ export class QueryExecutor {
       // The engine cannot write Arrow: rows as JSON, encoded here in record batches.
       const batches = async function* (): AsyncGenerator<Record<string, unknown>[]> {
         let pending: Record<string, unknown>[] = [];
-        for await (const rows of parsedBatches()) {
+        for await (const rows of parsedBatches(false)) {
           for (const r of rows) pending.push(r);
           if (pending.length >= JS_ARROW_BATCH_ROWS) {
             yield pending;
@@ -279,7 +280,7 @@ export class QueryExecutor {
     };
 
     const rows = async function* (): AsyncGenerator<Record<string, unknown>> {
-      for await (const batch of settle(parsedBatches())) yield* batch;
+      for await (const batch of settle(parsedBatches(small))) yield* batch;
     };
 
     return {

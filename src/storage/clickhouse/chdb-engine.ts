@@ -128,7 +128,7 @@ export class ChdbEngine implements ClickHouseEngine {
    * its own (one stream per Session). chdb fetches the next block only when
    * asked, so the consumer's pace is the engine's. ArrowStream blocks each
    * arrive as a whole IPC stream and are joined into one (arrow-stream-joiner.ts).
-   * A small JSONEachRow result is one call on the main Session instead.
+   * A small JSONEachRow result is one call on the main Session instead (one block).
    */
   async *queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions = {}): AsyncIterable<RawBlock> {
     const main = this.requireSession();
