@@ -17,6 +17,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { Pool, request } from 'undici';
 import { CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
@@ -87,11 +88,13 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 const f = (x: number, d = 2) => x.toFixed(d);
+const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main() {
   const dataDir = makeTempDir('bench-query');
   const logger = pino({ level: 'silent' });
   console.log(`# query bench: ${ROWS.toLocaleString()} rows over ${DAYS} days, ${ITER} iterations per query, data in ${dataDir}`);
+  console.log(`# ${os.cpus().length} CPUs, load average ${loadavg()} (figures need a quiet machine)`);
   const state = await StateStore.open(path.join(dataDir, 'state'));
   const engine = createClickHouseEngine({ dataDir: path.join(dataDir, 'chdb'), database: 'control_plane' });
   await engine.open();
@@ -314,7 +317,7 @@ async function main() {
     // ---- a client that goes away: the engine query stops, the metric counts it ----
     const cut = await disconnectMidStream(plane, { ...auth, 'x-tenant-id': TENANT }, STREAM_SQL);
     console.log(`client gone after ${f(cut.afterMb, 1)} MB: query state ${cut.state} after ${f(cut.stoppedMs, 0)} ms, query_streams_cut_total ${cut.cutBefore} → ${cut.cutAfter}`);
-    console.log(`(plane started and measured in ${f((performance.now() - t) / 1000, 1)} s)`);
+    console.log(`(plane started and measured in ${f((performance.now() - t) / 1000, 1)} s; load average now ${loadavg()})`);
   } finally {
     await plane.cleanup();
     removeTempDir(dataDir);
