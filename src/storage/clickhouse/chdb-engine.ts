@@ -4,7 +4,9 @@
 //
 // chdb allows one active stream per Session and a query on that Session kills
 // its stream, so each queryStream gets its own short-lived Session on the same
-// dir (connections to one dir coexist by design and open in ~1 ms).
+// dir (connections to one dir coexist by design and open in ~1 ms). A Session
+// also runs one statement at a time, so the query path's one-call reads take
+// Sessions of their own from a small pool instead of queueing behind inserts.
 
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -22,6 +24,9 @@ export interface ChdbEngineOptions {
   database: string;
 }
 
+/** Idle reader Sessions kept open; more run at once when needed and are closed after. */
+const READER_SESSIONS_KEPT = 4;
+
 // Process-wide: which dir the engine is bound to and how many engines hold it.
 let boundDir: string | undefined;
 let holders = 0;
@@ -38,6 +43,15 @@ export class ChdbEngine implements ClickHouseEngine {
   readonly database: string;
   private readonly dataDir: string;
   private session: Session | undefined;
+  /** Idle Sessions for one-call reads (queryRaw of a small result), so reads never queue behind inserts. */
+  private readonly readers = new SessionPool(
+    async () => {
+      const s = this.newSession();
+      await s.queryAsync(`USE ${quoteIdentifier(this.database)}`);
+      return s;
+    },
+    READER_SESSIONS_KEPT,
+  );
 
   constructor(opts: ChdbEngineOptions) {
     this.dataDir = path.resolve(opts.dataDir);
@@ -131,17 +145,24 @@ export class ChdbEngine implements ClickHouseEngine {
    * A small JSONEachRow result is one call on the main Session instead (one block).
    */
   async *queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions = {}): AsyncIterable<RawBlock> {
-    const main = this.requireSession();
+    this.requireSession();
     throwIfAborted(opts.signal);
     const { tagged, stopKill } = this.killOnAbort(`${sql}${settingsClause({ ...opts.settings, ...RAW_FORMAT_SETTINGS[format] })}`, opts.signal);
     if (opts.small && format === 'JSONEachRow') {
       let bytes: Uint8Array;
+      // Not the main Session: a Session runs one statement at a time, and the applier's inserts run there.
+      const reader = await this.readers.acquire();
+      let reusable = false;
       try {
-        bytes = (await main.queryAsync(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) })).bytes();
+        bytes = (await reader.queryAsync(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) })).bytes();
+        reusable = true;
       } catch (err) {
+        // An aborted call settles before the engine stops: that Session is not idle yet, so it is closed, not reused.
+        reusable = !opts.signal?.aborted;
         throw toEngineError(err, 'query', opts.signal);
       } finally {
         stopKill();
+        this.readers.release(reader, reusable);
       }
       if (bytes.length > 0) yield { bytes };
       return;
@@ -189,6 +210,7 @@ export class ChdbEngine implements ClickHouseEngine {
     const session = this.session;
     if (!session) return;
     this.session = undefined;
+    this.readers.close();
     session.close();
     // An aborted query may still be running natively; wait so the dir can be
     // released (and a later open elsewhere does not trip over it).
@@ -229,5 +251,31 @@ export class ChdbEngine implements ClickHouseEngine {
   private requireSession(): Session {
     if (!this.session) throw Errors.storageFailure('ClickHouse engine is not open');
     return this.session;
+  }
+}
+
+/** A few idle Sessions on the engine's dir, taken one per statement and handed back when it is done. */
+class SessionPool {
+  private readonly idle: Session[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly open: () => Promise<Session>,
+    private readonly keep: number,
+  ) {}
+
+  async acquire(): Promise<Session> {
+    return this.idle.pop() ?? (await this.open());
+  }
+
+  /** `reusable`: the Session has nothing running on it any more. */
+  release(session: Session, reusable: boolean): void {
+    if (reusable && !this.closed && this.idle.length < this.keep) this.idle.push(session);
+    else session.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.idle.splice(0)) s.close();
   }
 }
