@@ -163,6 +163,7 @@ export class Applier {
     const { deps } = this;
     this.checkpointLsn = await deps.catalog.checkpoint();
     await this.loadPurged();
+    this.releaseWaiters();
     const removed = await deps.parquet.removePartsAfter(this.checkpointLsn);
     if (removed.length > 0) deps.logger.warn({ removed: removed.length, checkpoint: this.checkpointLsn }, 'removed uncommitted parquet parts');
     let from = this.checkpointLsn + 1;
@@ -299,6 +300,7 @@ export class Applier {
 
     await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, ids: indexPuts });
     this.checkpointLsn = lastLsn;
+    this.releaseWaiters();
     this.sinksMayHoldUncommitted = false;
     // Past a deleted tenant's last LSN, its tombstone has nothing left to stop (the stored copy goes at the next start).
     for (const [tenant, through] of this.purged) if (through <= lastLsn) this.purged.delete(tenant);
@@ -456,6 +458,47 @@ export class Applier {
       c.group.refs.push(c.entry, c.row);
     }
     return groups;
+  }
+
+  // ---- Read-after-write: queries waiting for the checkpoint (src/query/freshness.ts) ----
+
+  private waiters: Array<{ lsn: number; resolve: () => void }> = [];
+
+  /**
+   * Resolves once everything through `lsn` is applied and committed. A waiter
+   * wakes the applier at once (not after its interval or a full batch), so the
+   * batch a query needs is applied now. Not while retrying a failed batch: the
+   * backoff protects a sink that is down from a retry per query.
+   */
+  waitForApplied(lsn: number, signal?: AbortSignal): Promise<void> {
+    if (this.checkpointLsn >= lsn) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
+      const waiter = {
+        lsn,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      if (this.failures === 0) this.wake?.();
+    });
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.lsn <= this.checkpointLsn) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
   }
 }
 

@@ -228,14 +228,21 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'executor',
-      needs: ['planner', 'clickhouse', 'sinks'],
-      start: ({ planner, clickhouse, sinks }) =>
+      // ingest and applier: queries wait until what was acknowledged for their tables is applied.
+      needs: ['planner', 'clickhouse', 'sinks', 'ingest', 'applier'],
+      start: ({ planner, clickhouse, sinks, ingest, applier }) =>
         createExecutorRuntime({
           settings: config.query,
           parquetRoot: config.paths.parquetDir,
           planner: planner.planner,
           engine: clickhouse.engine,
           tables: sinks.tables,
+          applied: {
+            acknowledgedLsn: (tenant, table) => ingest.pending.acknowledged.lastFor(tenant, table),
+            appliedLsn: () => applier.applier.checkpoint,
+            waitForApplied: (lsn, signal) => applier.applier.waitForApplied(lsn, signal),
+            lag: () => applier.applier.lag,
+          },
           registry,
           logger,
         }),

@@ -2,6 +2,7 @@
 // to ClickHouse. GET /data merges these with what the sink already has. The
 // applier evicts them once its checkpoint passes their LSN.
 import type { StoredRecord } from '../storage/record-types.js';
+import { AcknowledgedLsns } from './acknowledged-lsns.js';
 import type { IngestBatch } from './wal-entry.js';
 
 /** One WAL entry: decoded, and as written. */
@@ -24,8 +25,11 @@ interface PendingBatch {
 export class PendingRecords {
   private readonly batches: PendingBatch[] = [];
   private rowCount = 0;
+  /** Last LSN acknowledged per table: what read-after-write queries wait for. */
+  readonly acknowledged = new AcknowledgedLsns();
 
   add(lsn: number, batch: IngestBatch, payload: Uint8Array): void {
+    this.acknowledged.record(batch.tenant, batch.rows, lsn);
     // Appends complete in LSN order only per group; keep the list sorted anyway.
     const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, at: Date.now() };
     let i = this.batches.length;

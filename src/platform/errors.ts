@@ -16,6 +16,7 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   Conflict: 'conflict',
   NotReady: 'not_ready',
+  NotFresh: 'not_fresh',
   Backpressure: 'ingest_backpressure',
   ShuttingDown: 'shutting_down',
   UpstreamUnavailable: 'upstream_unavailable',
@@ -42,6 +43,12 @@ export interface AppErrorOptions {
   /** Extra response headers, e.g. Retry-After. */
   headers?: Record<string, string>;
   cause?: unknown;
+  /**
+   * Whether a 5xx is the server's fault (logged as an error, counted by the 5xx
+   * alert). Default: every 5xx. An expected, bounded unavailability the client
+   * is told to retry (not_fresh) is not: logged at warn, left out of the alert.
+   */
+  serverFault?: boolean;
 }
 
 export class AppError extends Error {
@@ -50,6 +57,7 @@ export class AppError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly serverFault: boolean;
 
   constructor(code: ErrorCode, message: string, opts: AppErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -59,6 +67,7 @@ export class AppError extends Error {
     this.retriable = opts.retriable ?? false;
     this.details = opts.details;
     this.headers = opts.headers;
+    this.serverFault = opts.serverFault ?? opts.status >= 500;
   }
 }
 
@@ -105,6 +114,20 @@ export const Errors = {
   conflict: (message: string) => new AppError(ErrorCode.Conflict, message, { status: 409 }),
   notReady: (what: string) =>
     new AppError(ErrorCode.NotReady, `${what} is not ready yet`, { status: 503, retriable: true, headers: { 'Retry-After': '1' } }),
+  /** A query waited QUERY_FRESHNESS_WAIT_MS (or its timeout) and the applier had still not applied what it must see. */
+  notFresh: (f: { requiredLsn: number; appliedLsn: number; waitedMs: number; lag: { records: number; seconds: number } }) =>
+    new AppError(
+      ErrorCode.NotFresh,
+      `the query must see records through LSN ${f.requiredLsn}, but after waiting ${Math.round(f.waitedMs)} ms the applier has applied through LSN ${f.appliedLsn} ` +
+        `(${f.lag.records} records, ${Math.round(f.lag.seconds * 10) / 10} s behind); retry later, or send "consistency": "eventual" to read what is applied now`,
+      {
+        status: 503,
+        retriable: true,
+        serverFault: false,
+        headers: { 'Retry-After': String(Math.min(30, Math.max(1, Math.ceil(f.lag.seconds)))) },
+        details: { requiredLsn: f.requiredLsn, appliedLsn: f.appliedLsn, waitedMs: f.waitedMs, lagRecords: f.lag.records, lagSeconds: f.lag.seconds },
+      },
+    ),
   shuttingDown: () =>
     new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
   storageFailure: (message: string, cause?: unknown) =>

@@ -36,7 +36,7 @@ export interface AppConfig {
   retention: { intervalMs: number };
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
-  query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number };
+  query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number; freshnessWaitMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
   monitoring: {
     sampleIntervalMs: number;
@@ -184,6 +184,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       maxConcurrentPerTenant: env.QUERY_MAX_CONCURRENT_PER_TENANT,
       maxJsonRows: env.QUERY_MAX_JSON_ROWS,
       statsRefreshMs: env.COLUMN_STATS_REFRESH_MS,
+      freshnessWaitMs: env.QUERY_FRESHNESS_WAIT_MS,
     },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },
     monitoring: {

@@ -189,6 +189,7 @@ export const envSchema = z.object({
   QUERY_MAX_TIMEOUT_MS: positiveInt(300_000),
   QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt(8),
   QUERY_MAX_JSON_ROWS: positiveInt(100_000),
+  QUERY_FRESHNESS_WAIT_MS: z.coerce.number().int().nonnegative().default(10_000),
   COLUMN_STATS_REFRESH_MS: positiveInt(5_000),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

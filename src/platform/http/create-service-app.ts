@@ -194,11 +194,12 @@ function observe(serviceId: string, deps: AppDeps) {
   const log = deps.logger;
   // One labelled child per (route, method, status): label hashing is not free at thousands of requests/s.
   const series = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
-  const seriesFor = (route: string, method: string, status: number) => {
-    const key = `${route}\u0000${method}\u0000${status}`;
+  const seriesFor = (route: string, method: string, status: number, code: string | undefined) => {
+    const key = `${route}\u0000${method}\u0000${status}\u0000${code ?? ''}`;
     let s = series.get(key);
     if (!s) {
-      const labels = { service: serviceId, route, method, status: String(status) };
+      // Error answers carry their code, so rules can tell an expected 503 (not_fresh) from a fault.
+      const labels = { service: serviceId, route, method, status: String(status), ...(code ? { code } : {}) };
       s = { count: requests.labels(labels), time: duration.labels(labels) };
       series.set(key, s);
     }
@@ -207,7 +208,7 @@ function observe(serviceId: string, deps: AppDeps) {
   const finish = (req: Request, res: Response, start: bigint, span?: Span) => {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const route = req.route?.path ? String(req.route.path) : 'unmatched';
-    const s = seriesFor(route, req.method, res.statusCode);
+    const s = seriesFor(route, req.method, res.statusCode, res.locals.errorCode as string | undefined);
     s.count.inc();
     s.time.observe(seconds);
     if (span) {
@@ -215,15 +216,17 @@ function observe(serviceId: string, deps: AppDeps) {
       endSpan(span, res.statusCode);
     }
     // Probes are polled constantly and /ready answers 503 by design while booting or draining.
-    const level = PROBE_ROUTES.has(route) ? 'debug' : res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+    const fault = res.statusCode >= 500 && res.locals.serverFault !== false;
+    const level = PROBE_ROUTES.has(route) ? 'debug' : fault ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
     if (!log.isLevelEnabled(level)) return; // do not even build the request's child logger
     const line = { method: req.method, route, operation: res.locals.operation as string | undefined, status: res.statusCode, durationMs: Math.round(seconds * 1e5) / 100 };
-    const msg = PROBE_ROUTES.has(route) ? 'probe answered' : res.statusCode >= 500 ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
+    const msg = PROBE_ROUTES.has(route) ? 'probe answered' : fault ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
     req.log[level](line, msg);
   };
   if (!deps.tracingEnabled) {
     return (req: Request, res: Response, next: NextFunction) => {
       const start = process.hrtime.bigint();
+      res.locals.receivedAt = start;
       const traceId = traceIdOf(req.headers);
       if (traceId) req.logBindings.traceId = traceId;
       res.on('finish', () => finish(req, res, start));
@@ -232,6 +235,7 @@ function observe(serviceId: string, deps: AppDeps) {
   }
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
+    res.locals.receivedAt = start;
     withServerSpan(`${req.method} ${serviceId}`, req.headers, (span) => {
       const traceId = activeTraceId();
       if (traceId) req.logBindings.traceId = traceId;
