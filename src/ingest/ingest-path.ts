@@ -44,6 +44,7 @@ export function createIngestPath(deps: {
     metrics: new IngestMetrics(deps.registry),
     limits: { maxRecords: settings.maxRecordsPerRequest, maxDataIdBytes: 512 },
     maxPendingRows: settings.maxPendingRows,
+    maxPendingBytes: settings.maxPendingBytes,
     onAccepted: (tenant, rows) => {
       rate.record(tenant, rows);
       for (const l of listeners) l(tenant, rows);

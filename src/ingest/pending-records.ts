@@ -1,6 +1,7 @@
 // Read-your-writes: rows acknowledged (durable in the WAL) but not yet applied
 // to ClickHouse. GET /data merges these with what the sink already has. The
 // applier evicts them once its checkpoint passes their LSN.
+import { tableRefKey } from '../storage/physical-names.js';
 import type { StoredRecord } from '../storage/record-types.js';
 import type { IngestBatch } from './wal-entry.js';
 
@@ -24,6 +25,13 @@ interface PendingBatch {
 export class PendingRecords {
   private readonly batches: PendingBatch[] = [];
   private rowCount = 0;
+  private byteCount = 0;
+  /**
+   * Per tenant table (tableRefKey): each pending data_id and the LSN of its
+   * first pending occurrence, so ingest can tell a duplicate without a scan.
+   * The id strings are the rows' own, so this costs a map entry per row.
+   */
+  private readonly ids = new Map<string, Map<string, number>>();
 
   add(lsn: number, batch: IngestBatch, payload: Uint8Array): void {
     // Appends complete in LSN order only per group; keep the list sorted anyway.
@@ -32,15 +40,56 @@ export class PendingRecords {
     while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
     this.batches.splice(i, 0, entry);
     this.rowCount += batch.rows.length;
+    this.byteCount += payload.byteLength;
+    let table = '';
+    let ids: Map<string, number> | undefined;
+    for (const r of batch.rows) {
+      if (r.table !== table || !ids) {
+        table = r.table;
+        const key = tableRefKey(batch.tenant, table);
+        ids = this.ids.get(key);
+        if (!ids) this.ids.set(key, (ids = new Map()));
+      }
+      const first = ids.get(r.dataId);
+      if (first === undefined || first > lsn) ids.set(r.dataId, lsn);
+    }
   }
 
   evictThrough(lsn: number): void {
     let n = 0;
     while (n < this.batches.length && this.batches[n]!.lsn <= lsn) {
-      this.rowCount -= this.batches[n]!.rows.length;
+      const b = this.batches[n]!;
+      this.rowCount -= b.rows.length;
+      this.byteCount -= b.payload.byteLength;
+      this.forgetIds(b);
       n++;
     }
     if (n > 0) this.batches.splice(0, n);
+  }
+
+  /** Drops a batch's ids whose first pending occurrence it is (a later duplicate is found in the id index once this one commits). */
+  private forgetIds(b: PendingBatch): void {
+    let table = '';
+    let key = '';
+    let ids: Map<string, number> | undefined;
+    for (const r of b.rows) {
+      if (r.table !== table || !ids) {
+        table = r.table;
+        key = tableRefKey(b.tenant, table);
+        ids = this.ids.get(key);
+        if (!ids) continue;
+      }
+      if (ids.get(r.dataId) === b.lsn) ids.delete(r.dataId);
+      if (ids.size === 0) {
+        this.ids.delete(key);
+        ids = undefined;
+      }
+    }
+  }
+
+  /** The pending data_ids of a tenant table (read-only view), or undefined when none waits. */
+  idsOf(tenant: string, table: string): ReadonlyMap<string, number> | undefined {
+    return this.ids.get(tableRefKey(tenant, table));
   }
 
   /**
@@ -65,6 +114,11 @@ export class PendingRecords {
 
   get rows(): number {
     return this.rowCount;
+  }
+
+  /** Bytes of the WAL entries held (what INGEST_MAX_PENDING_BYTES bounds; decoded rows take a few times this in memory). */
+  get bytes(): number {
+    return this.byteCount;
   }
 
   get oldestLsn(): number | undefined {

@@ -5,6 +5,7 @@
 export const ErrorCode = {
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
+  InvalidEncoding: 'invalid_encoding',
   ValidationFailed: 'validation_failed',
   InvalidTenantId: 'invalid_tenant_id',
   PayloadTooLarge: 'payload_too_large',
@@ -68,6 +69,9 @@ export const Errors = {
   badRequest: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.BadRequest, message, { status: 400, details }),
   invalidJson: (message: string) => new AppError(ErrorCode.InvalidJson, `malformed JSON: ${message}`, { status: 400 }),
+  /** Text that is not valid UTF-8 (or JSON escapes of lone UTF-16 surrogates, which no UTF-8 text can hold). */
+  invalidEncoding: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.InvalidEncoding, message, { status: 400, details }),
   validation: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.ValidationFailed, message, { status: 400, details }),
   invalidTenantId: () =>
@@ -106,13 +110,12 @@ export const Errors = {
     new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
   storageFailure: (message: string, cause?: unknown) =>
     new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
-  applierBehind: (pendingRows: number) =>
-    new AppError(ErrorCode.Backpressure, `ingest is paused: ${pendingRows} acknowledged rows are waiting for the sinks; retry later`, {
-      status: 503,
-      retriable: true,
-      headers: { 'Retry-After': '5' },
-      details: { pendingRows },
-    }),
+  applierBehind: (pendingRows: number, pendingBytes: number) =>
+    new AppError(
+      ErrorCode.Backpressure,
+      `ingest is paused: ${pendingRows} acknowledged rows (${pendingBytes} bytes) are waiting for the sinks; retry later`,
+      { status: 503, retriable: true, headers: { 'Retry-After': '5' }, details: { pendingRows, pendingBytes } },
+    ),
   walCorrupt: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
   /** SQL or DSL that does not parse, names what does not exist, or is not allowed; `details` carries line/column for SQL. */

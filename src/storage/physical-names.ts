@@ -307,6 +307,8 @@ export const catalogPartKey = (p: { tenant: string; table: string; date: string;
 export const catalogPartPrefix = (tenant: string, table?: string) => stateKeyPrefix('part', table === undefined ? [tenant] : [tenant, table]);
 /** The applier's id index (`ingest` sublevel): the LSN a data_id was committed under. */
 export const idIndexKey = (tenant: string, table: string, dataId: string) => stateKey('id', [tenant, table], dataId);
+/** What every id-index key of (tenant, table) starts with: idIndexKey is this plus the data_id, so a hot loop derives the prefix once per table. */
+export const idIndexPrefix = (tenant: string, table: string) => stateKeyPrefix('id', [tenant, table]);
 /** A tenant's remembered answer to an Idempotency-Key. */
 export const idempotencyKey = (tenant: string, clientKey: string) => stateKey('idem', [tenant], clientKey);
 /** Column statistics a remote worker posted for a table. */

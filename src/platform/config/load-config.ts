@@ -24,7 +24,7 @@ export interface AppConfig {
   applier: { batchRecords: number; intervalMs: number; renderAheadPendingRows: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
   retention: { intervalMs: number };
-  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
+  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number; maxPendingBytes: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
@@ -132,6 +132,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       rowsPerSecond: env.INGEST_ROWS_PER_SECOND,
       burstRows: env.INGEST_BURST_ROWS,
       maxPendingRows: env.INGEST_MAX_PENDING_ROWS,
+      maxPendingBytes: env.INGEST_MAX_PENDING_BYTES,
     },
     http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     query: {

@@ -111,6 +111,7 @@ export const envSchema = z.object({
   INGEST_ROWS_PER_SECOND: positiveInt(50_000),
   INGEST_BURST_ROWS: positiveInt(100_000),
   INGEST_MAX_PENDING_ROWS: positiveInt(2_000_000),
+  INGEST_MAX_PENDING_BYTES: positiveInt(256 * 1024 * 1024),
   BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 

@@ -50,10 +50,25 @@ export function sendError(req: Request, res: Response, appErr: AppError): void {
   res.status(appErr.status).json({ error: body });
 }
 
+/**
+ * 503s that describe a state the server is in by design, not a fault: it is
+ * starting, draining, waiting for the applier (not_fresh, from the query
+ * path) or pushing back on ingest. The client is told when to retry; the log
+ * says so at warn, without a stack, so they do not read as errors.
+ */
+const EXPECTED_UNAVAILABLE: ReadonlySet<string> = new Set(['not_ready', 'not_fresh', 'shutting_down', 'ingest_backpressure']);
+
+/** Whether an error code is one of those expected 503s (see EXPECTED_UNAVAILABLE). */
+export function isExpectedUnavailable(code: string | undefined): boolean {
+  return code !== undefined && EXPECTED_UNAVAILABLE.has(code);
+}
+
 export function errorHandler(bodyLimitBytes: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const appErr = toAppError(err, bodyLimitBytes);
-    if (appErr.status >= 500) {
+    // The request log line reads it: an expected 503 is logged at warn.
+    res.locals.errorCode = appErr.code;
+    if (appErr.status >= 500 && !isExpectedUnavailable(appErr.code)) {
       req.log?.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message);
     }
     if (res.headersSent) {
