@@ -5,7 +5,6 @@ export class ApplierMetrics {
   readonly lagSeconds: Gauge;
   readonly appliedRows: Counter;
   readonly duplicateRows: Counter;
-  readonly renderedAhead: Counter;
   readonly batchSeconds: Histogram<'sink'>;
   readonly failures: Counter<'stage'>;
   readonly checkpoint: Gauge;
@@ -44,11 +43,6 @@ export class ApplierMetrics {
     });
     this.appliedRows = new Counter({ name: 'applier_rows_applied_total', help: 'Rows written to the sinks', registers: [registry] });
     this.duplicateRows = new Counter({ name: 'applier_duplicate_rows_total', help: 'Rows skipped because their data_id was already stored', registers: [registry] });
-    this.renderedAhead = new Counter({
-      name: 'applier_batches_rendered_ahead_total',
-      help: 'Batches rendered while the batch before them was being written (a backlog is draining)',
-      registers: [registry],
-    });
     this.batchSeconds = new Histogram({
       name: 'applier_sink_duration_seconds',
       help: 'Time per applied batch, by sink',

@@ -3,7 +3,7 @@
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
 import type { StateStore } from '../platform/state-store.js';
-import { idempotencyKey, idIndexPrefix } from '../storage/physical-names.js';
+import { idempotencyKey, idIndexPrefix, tableRefKey } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
 import type { IngestMetrics } from './metrics.js';
@@ -47,11 +47,14 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export class IngestPipeline {
   /**
-   * Id-index keys of rows between their request's duplicate check and the
-   * pending buffer, so two concurrent requests with a new id do not both call
-   * it new.
+   * Per tenant table (tableRefKey), the data_ids of requests between their
+   * duplicate check and the pending buffer, each with the completion of the
+   * latest such request. A request that finds an id here calls it a
+   * duplicate and appends only after that request is done, so among
+   * concurrent requests an id's WAL order is the order they checked it in,
+   * and the one that called it new (the first) also has it first in the WAL.
    */
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Map<string, Promise<void>>>();
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -83,16 +86,26 @@ export class IngestPipeline {
     const payload = encodeBatch(batch);
     // Checked again with the entry's size: a burst of requests must not carry the buffer past either bound.
     this.pushBackIfFull(rows.length, payload.length);
-    const claimed: string[] = [];
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const held: Held = [];
     let lastLsn: number;
-    let duplicates: number;
+    let suspects: number[];
     try {
-      duplicates = await this.countDuplicates(tenant, rows, claimed);
+      const found = await this.findDuplicates(tenant, rows, done, held);
+      suspects = found.suspects;
+      // Never rejects: a request is done whether it succeeded or not.
+      if (found.after.size > 0) await Promise.all(found.after);
       ({ lastLsn } = await deps.wal().append([payload]));
-      deps.pending.add(lastLsn, batch, payload);
+      deps.pending.add(lastLsn, batch, payload, suspects);
     } finally {
-      for (const k of claimed) this.inFlight.delete(k);
+      finish();
+      for (let k = 0; k < held.length; k += 2) {
+        const ids = held[k] as Map<string, Promise<void>>;
+        if (ids.get(held[k + 1] as string) === done) ids.delete(held[k + 1] as string);
+      }
     }
+    const duplicates = suspects.length;
 
     deps.metrics.walBytes.inc(payload.length);
     deps.metrics.walRecords.inc();
@@ -114,38 +127,55 @@ export class IngestPipeline {
   }
 
   /**
-   * How many rows repeat an id: earlier in the request, still pending (or
-   * claimed by a request in flight), or committed in the applier's id index.
-   * The pending and in-flight checks run before the index lookup, and the
+   * The rows (indexes) that repeat an id: earlier in the request, still
+   * pending, held by a request in flight, or committed in the applier's id
+   * index; and the requests in flight this one must append after. The
+   * pending and in-flight checks run before the index lookup, and the
    * applier commits its index before it evicts rows from the pending buffer,
-   * so an id cannot slip between the two. Ids found new are claimed in
-   * `claimed` until their rows are pending.
+   * so an id cannot slip between the two. Every id of the request is held
+   * (pairs of map and id in `held`) until its rows are pending; the applier
+   * writes the rows found new without looking them up again.
    */
-  private async countDuplicates(tenant: string, rows: IngestRow[], claimed: string[]): Promise<number> {
-    let duplicates = 0;
+  private async findDuplicates(tenant: string, rows: IngestRow[], done: Promise<void>, held: Held): Promise<{ suspects: number[]; after: Set<Promise<void>> }> {
+    const suspects: number[] = [];
+    const after = new Set<Promise<void>>();
     const lookups: string[] = [];
+    const looked: number[] = [];
     let table = '';
     let prefix = '';
     let pendingIds: ReadonlyMap<string, number> | undefined;
-    for (const r of rows) {
-      if (r.table !== table) {
+    let holding: Map<string, Promise<void>> | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.table !== table || !holding) {
         table = r.table;
         prefix = idIndexPrefix(tenant, table);
         pendingIds = this.deps.pending.idsOf(tenant, table);
+        const key = tableRefKey(tenant, table);
+        holding = this.inFlight.get(key);
+        if (!holding) this.inFlight.set(key, (holding = new Map()));
       }
-      const key = prefix + r.dataId;
-      if (this.inFlight.has(key) || pendingIds?.has(r.dataId)) {
-        // Also covers a repeat within this request: its first occurrence was claimed just now.
-        duplicates++;
+      const holder = holding.get(r.dataId);
+      if (holder !== done) {
+        holding.set(r.dataId, done);
+        held.push(holding, r.dataId);
+      }
+      if (holder !== undefined || pendingIds?.has(r.dataId)) {
+        // A repeat within this request finds its own first occurrence.
+        if (holder !== undefined && holder !== done) after.add(holder);
+        suspects.push(i);
         continue;
       }
-      this.inFlight.add(key);
-      claimed.push(key);
-      lookups.push(key);
+      lookups.push(prefix + r.dataId);
+      looked.push(i);
     }
     if (lookups.length > 0) {
-      for (const lsn of await this.deps.state().getMany<number>('ingest', lookups)) if (lsn !== undefined) duplicates++;
+      const committed = await this.deps.state().getMany<number>('ingest', lookups);
+      for (let k = 0; k < committed.length; k++) if (committed[k] !== undefined) suspects.push(looked[k]!);
     }
-    return duplicates;
+    return { suspects: suspects.sort((a, b) => a - b), after };
   }
 }
+
+/** Held ids, flattened: (the map that holds it, the id) pairs. */
+type Held = Array<Map<string, Promise<void>> | string>;

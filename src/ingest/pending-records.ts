@@ -10,14 +10,22 @@ export interface WalBatch {
   lsn: number;
   batch: IngestBatch;
   payload: Uint8Array;
+  /**
+   * Rows (indexes) whose data_id ingest could not prove new when it
+   * acknowledged them; every other row's id was in no durable record then,
+   * nor claimed by a request in flight. Undefined when the entry was never
+   * checked (replayed from the WAL after a restart): every row is suspect.
+   */
+  suspects?: readonly number[];
 }
 
 interface PendingBatch {
   lsn: number;
   tenant: string;
   rows: IngestBatch['rows'];
-  /** The batch as the WAL holds it (wal-entry.ts), for the applier's row renderer. */
+  /** The batch as the WAL holds it (wal-entry.ts), for the applier's engine writer. */
   payload: Uint8Array;
+  suspects: readonly number[] | undefined;
   /** When it was acknowledged (or replayed): the age of the oldest one is the applier's lag. */
   at: number;
 }
@@ -33,9 +41,9 @@ export class PendingRecords {
    */
   private readonly ids = new Map<string, Map<string, number>>();
 
-  add(lsn: number, batch: IngestBatch, payload: Uint8Array): void {
+  add(lsn: number, batch: IngestBatch, payload: Uint8Array, suspects?: readonly number[]): void {
     // Appends complete in LSN order only per group; keep the list sorted anyway.
-    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, at: Date.now() };
+    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, suspects, at: Date.now() };
     let i = this.batches.length;
     while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
     this.batches.splice(i, 0, entry);
@@ -105,7 +113,7 @@ export class PendingRecords {
     for (; i < this.batches.length; i++) {
       const b = this.batches[i]!;
       if (b.lsn !== expected || (out.length > 0 && rows + b.rows.length > maxRows)) break;
-      out.push({ lsn: b.lsn, batch: { tenant: b.tenant, rows: b.rows }, payload: b.payload });
+      out.push({ lsn: b.lsn, batch: { tenant: b.tenant, rows: b.rows }, payload: b.payload, ...(b.suspects ? { suspects: b.suspects } : {}) });
       rows += b.rows.length;
       expected++;
     }

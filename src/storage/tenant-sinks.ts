@@ -12,6 +12,8 @@ export interface TenantSinks {
 }
 
 export function createTenantSinks(engine: ClickHouseEngine, parquetDir: string): TenantSinks {
-  const parquet = new ParquetSink({ rootDir: parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
+  // Parquet files are written beside the table inserts, not queued behind them on the engine's one connection.
+  const runner = { exec: (sql: string) => (engine.execIsolated ? engine.execIsolated(sql) : engine.exec(sql)) };
+  const parquet = new ParquetSink({ rootDir: parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(runner) } : {}) });
   return { tables: new TenantTableStore(engine), parquet, close: () => parquet.close() };
 }

@@ -21,7 +21,7 @@ export interface AppConfig {
   paths: { dataDir: string; statePath: string; walDir: string; parquetDir: string; chdbPath: string };
   clickhouse: { url?: string; database: string; username?: string; password?: string; timeoutMs: number };
   wal: { segmentBytes: number; skipCorrupt: boolean };
-  applier: { batchRecords: number; intervalMs: number; renderAheadPendingRows: number };
+  applier: { batchRecords: number; intervalMs: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
   retention: { intervalMs: number };
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number; maxPendingBytes: number };
@@ -124,7 +124,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       timeoutMs: env.CLICKHOUSE_TIMEOUT_MS,
     },
     wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
-    applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS, renderAheadPendingRows: env.APPLIER_RENDER_AHEAD_PENDING_ROWS },
+    applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS },
     compaction: { intervalMs: env.COMPACTION_INTERVAL_MS, minParts: env.COMPACTION_MIN_PARTS, maxRows: env.COMPACTION_MAX_ROWS },
     retention: { intervalMs: env.RETENTION_INTERVAL_MS },
     ingest: {

@@ -102,7 +102,6 @@ export const envSchema = z.object({
   WAL_SKIP_CORRUPT: bool(false),
   APPLIER_BATCH_RECORDS: positiveInt(50_000),
   APPLIER_INTERVAL_MS: positiveInt(200),
-  APPLIER_RENDER_AHEAD_PENDING_ROWS: z.coerce.number().int().nonnegative().default(500_000),
   COMPACTION_INTERVAL_MS: positiveInt(60_000),
   RETENTION_INTERVAL_MS: positiveInt(3_600_000),
   COMPACTION_MIN_PARTS: z.coerce.number().int().min(2).default(8),

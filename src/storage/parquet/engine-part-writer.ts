@@ -23,24 +23,34 @@ export interface StatementRunner {
 // filters (nothing probes them and they cost CPU per value).
 const WRITE_SETTINGS = "output_format_parquet_compression_method = 'snappy', output_format_parquet_write_bloom_filter = 0";
 
+/**
+ * The `structure` of file(…, 'Parquet', structure) for a part with these
+ * promoted columns: the columns, in order, that parquetjs writes
+ * (part-schema.ts). A ColumnType is spelled as the ClickHouse type it reads
+ * into (Bool as Parquet BOOLEAN).
+ */
+export function partFileStructure(columns: readonly ColumnSpec[]): string {
+  assertColumns(columns);
+  return ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${c.type})`)].join(', ');
+}
+
+/** The SETTINGS of an INSERT INTO FUNCTION file(…, 'Parquet') that writes a part. */
+export function partFileSettings(opts: EncodeOptions): string {
+  return `${WRITE_SETTINGS}, output_format_parquet_row_group_size = ${Math.trunc(opts.rowGroupRows)}`;
+}
+
 export class EnginePartWriter implements PartWriter {
   constructor(private readonly engine: StatementRunner) {}
 
   async write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary> {
     const summary = summarize(records);
-    await this.writeLines(file, columns, (await mapInSlices(records, (r) => partRowLine(r, columns))).join('\n'), opts);
-    return summary;
-  }
-
-  async writeLines(file: string, columns: readonly ColumnSpec[], lines: string, opts: EncodeOptions): Promise<void> {
-    assertColumns(columns);
-    // A ColumnType is spelled as the ClickHouse type it reads into (Bool as Parquet BOOLEAN).
-    const structure = ['data_id String', 'ts_ms Int64', 'lsn Int64', 'payload String', ...columns.map((c) => `${quoteIdentifier(c.name)} Nullable(${c.type})`)].join(', ');
+    const lines = (await mapInSlices(records, (r) => partRowLine(r, columns))).join('\n');
+    // The rows go in after FORMAT: raw input, neither parsed as SQL nor bounded by max_query_size.
     await this.engine.exec(
-      `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(structure)}) ` +
-        `SETTINGS ${WRITE_SETTINGS}, output_format_parquet_row_group_size = ${Math.trunc(opts.rowGroupRows)} ` +
-        `FORMAT JSONEachRow\n${lines}\n`,
+      `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${quoteString(partFileStructure(columns))}) ` +
+        `SETTINGS ${partFileSettings(opts)} FORMAT JSONEachRow\n${lines}\n`,
     );
+    return summary;
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,9 @@
 // Public surface of the Parquet sink; everything else in this folder is internal.
 
 export { ParquetSink } from './parquet-sink.js';
-export { EnginePartWriter, partRowLine } from './engine-part-writer.js';
+export { EnginePartWriter, partFileSettings, partFileStructure, partRowLine } from './engine-part-writer.js';
 export type { PartWriter } from './part-writer.js';
-export type { ParquetSinkOptions, RenderedPart } from './parquet-sink.js';
+export type { ExternalPart, ParquetSinkOptions } from './parquet-sink.js';
 export type { PartSummary } from './part-summary.js';
 export { summarize } from './part-summary.js';
 export { partitionByUtcDate } from './utc-date.js';

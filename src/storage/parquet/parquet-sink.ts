@@ -21,6 +21,7 @@ import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-nam
 import { isParquetSegment, parquetTableSegments, parquetTenantSegment } from '../physical-names.js';
 import { assertName, isInside, parsePartPath, partitionDir, partPath } from './part-paths.js';
 import type { ParsedPartPath } from './part-paths.js';
+import type { EncodeOptions } from './part-encoder.js';
 import type { PartSummary } from './part-summary.js';
 import { PoolPartWriter, type PartWriter } from './part-writer.js';
 import { assertColumns } from './part-schema.js';
@@ -41,11 +42,12 @@ export interface ParquetSinkOptions {
   writer?: PartWriter;
 }
 
-/** Rows of one UTC date, rendered as partRowLine lines, and what the catalog needs to know of them. */
-export interface RenderedPart {
+/** One UTC date's part written by someone else (see writePartsWith), and what the catalog needs to know of it. */
+export interface ExternalPart {
   date: string;
-  lines: string;
   summary: PartSummary;
+  /** Writes the complete file at the given temp path (which does not exist yet), in row groups of `opts.rowGroupRows`. */
+  write: (file: string, opts: EncodeOptions) => Promise<void>;
 }
 
 interface PartToWrite {
@@ -111,30 +113,35 @@ export class ParquetSink {
     );
   }
 
-  /** Whether writeRenderedParts works: the writer takes rows as text. */
-  get takesRenderedRows(): boolean {
-    return this.writer.writeLines !== undefined;
-  }
-
   /**
-   * The same as writeBatch for rows already grouped by UTC date and rendered
-   * by partRowLine (one JSON object per line, sorted by LSN), each with its summary.
+   * Parts whose files someone else writes (the embedded engine reading the
+   * WAL entries itself): the same temp name, fsync, rename and description as
+   * writeBatch's. Each part's file must hold exactly `summary.rows` rows,
+   * sorted by LSN; its row count and ts_ms range are checked against the
+   * file's footer, so a writer that selected the wrong rows fails the batch
+   * instead of leaving a part the catalog miscounts.
    */
-  async writeRenderedParts(tenant: string, table: string, columns: ColumnSpec[], parts: readonly RenderedPart[]): Promise<WrittenPart[]> {
+  async writePartsWith(tenant: string, table: string, columns: ColumnSpec[], parts: readonly ExternalPart[]): Promise<WrittenPart[]> {
     assertName('tenant', tenant);
     assertName('table', table);
     assertColumns(columns);
-    const writeLines = this.writer.writeLines?.bind(this.writer);
-    if (!writeLines) throw Errors.storageFailure('this Parquet writer does not take rendered rows');
     const opts = { rowGroupRows: this.rowGroupRows };
     return this.writeParts(
       parts.map((p) => {
-        if (!isValidDate(p.date)) throw Errors.validation('rendered part has no valid date', { date: p.date });
+        if (!isValidDate(p.date)) throw Errors.validation('part has no valid date', { date: p.date });
         return {
           date: p.date,
           range: { firstLsn: p.summary.firstLsn, lastLsn: p.summary.lastLsn },
           write: async (file: string) => {
-            await writeLines(file, columns, p.lines, opts);
+            await p.write(file, opts);
+            const footer = await readPartFooter(file);
+            const { rows, minTsMs, maxTsMs } = p.summary;
+            if (footer.rows !== rows || footer.minTsMs !== minTsMs || footer.maxTsMs !== maxTsMs) {
+              throw Errors.storageFailure(`Parquet part of ${tenant}/${table} for ${p.date} does not hold the rows it was written for`, {
+                written: footer,
+                expected: { rows, minTsMs, maxTsMs },
+              });
+            }
             return p.summary;
           },
         };

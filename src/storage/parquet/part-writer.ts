@@ -16,11 +16,6 @@ import type { ColumnSpec, StoredRecord } from './types.js';
 export interface PartWriter {
   /** Writes `records` (non-empty, sorted by LSN) as one Parquet file at `file`, which must not exist yet. Durability is the caller's. */
   write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary>;
-  /**
-   * Writers that read rows as text also take them pre-rendered (partRowLine,
-   * one JSON object per line), so the rendering can happen on another thread.
-   */
-  writeLines?(file: string, columns: readonly ColumnSpec[], lines: string, opts: EncodeOptions): Promise<void>;
   close(): Promise<void>;
 }
 
