@@ -63,6 +63,9 @@ export class Applier {
   private failures = 0;
   private lastError?: string;
   private lastProgressAt = Date.now();
+  /** Whether records were still waiting at the last commit: the time to the next one is a gap in a backlog's drain. */
+  private backlogAtLastCommit = false;
+  private longestGapMs = 0;
   state: ApplierState = 'idle';
   /**
    * False only while every ClickHouse row is committed in the id index: then a
@@ -250,12 +253,26 @@ export class Applier {
     this.sinksMayHoldUncommitted = false;
     for (const t of tableUpdates) deps.schemas.refresh(t);
     deps.pending.evictThrough(lastLsn);
-    this.lastProgressAt = Date.now();
+    this.recordCommit(Date.now());
     deps.metrics.appliedRows.inc(applied);
     deps.metrics.checkpoint.set(lastLsn);
     const deleted = await deps.wal.truncateThrough(lastLsn);
     if (deleted > 0) deps.logger.debug({ deleted, checkpoint: lastLsn }, 'wal segments released');
     return true;
+  }
+
+  /** Progress, and the gap since the last commit when a backlog was waiting then (what compaction must not stretch). */
+  private recordCommit(now: number): void {
+    if (this.backlogAtLastCommit) {
+      const gap = now - this.lastProgressAt;
+      this.deps.metrics.commitGapSeconds.observe(gap / 1000);
+      if (gap > this.longestGapMs) {
+        this.longestGapMs = gap;
+        this.deps.metrics.longestCommitGapSeconds.set(gap / 1000);
+      }
+    }
+    this.lastProgressAt = now;
+    this.backlogAtLastCommit = this.deps.pending.rows > 0;
   }
 
   /** Moves the group's rows whose ids ClickHouse already holds to `inTable` (see insertIdempotent). */

@@ -48,6 +48,7 @@ export async function startApplier(deps: {
       ? new EngineBatchWriter({ engine, tables: sinks.tables, parquet: sinks.parquet, stagingDir: path.join(settings.paths.dataDir, 'applier-staging') })
       : undefined;
   await engineWriter?.recover();
+  const metrics = new ApplierMetrics(deps.registry);
   const applier = new Applier({
     wal: deps.wal,
     state: deps.state,
@@ -57,7 +58,7 @@ export async function startApplier(deps: {
     parquet: sinks.parquet,
     ...(engineWriter ? { engineWriter } : {}),
     pending: deps.ingest.pending,
-    metrics: new ApplierMetrics(deps.registry),
+    metrics,
     logger: log,
     batchRecords: settings.applier.batchRecords,
     intervalMs: settings.applier.intervalMs,
@@ -69,7 +70,7 @@ export async function startApplier(deps: {
   let closed = false;
   let applying = false;
   const compaction = new CompactionScheduler(
-    { applier, catalog: deps.catalog, schemas: deps.schemas, parquet: sinks.parquet, logger: log },
+    { applier, catalog: deps.catalog, schemas: deps.schemas, parquet: sinks.parquet, logger: log, metrics },
     settings.compaction,
     log,
   );

@@ -5,6 +5,8 @@
 // writes (part-schema.ts), so readers cannot tell the two writers apart, with
 // one exception: ClickHouse cannot add our key/value footer, so such parts are
 // described from their row count and ts_ms statistics (part-footer.ts).
+import path from 'node:path';
+import { Errors } from '../../platform/errors.js';
 import { mapInSlices } from '../../platform/slices.js';
 import { setRowField } from '../row-field.js';
 import { quoteIdentifier, quoteString } from '../clickhouse/sql-literal.js';
@@ -53,8 +55,35 @@ export class EnginePartWriter implements PartWriter {
     return summary;
   }
 
+  /**
+   * ClickHouse reads the inputs and writes the merged file itself: one
+   * thread (compaction must leave the cores to ingest and the applier), and
+   * the sort by LSN spills to disk past MERGE_SORT_BYTES instead of holding a
+   * day in memory. A column an older input lacks reads as null.
+   */
+  async merge(file: string, columns: readonly ColumnSpec[], inputs: readonly string[], _summary: PartSummary, opts: EncodeOptions): Promise<void> {
+    const dir = path.dirname(inputs[0]!);
+    const names = inputs.map((f) => {
+      if (path.dirname(f) !== dir || !PART_FILE_NAME.test(path.basename(f))) throw Errors.validation('merge inputs must be part files of one directory', { file: f });
+      return path.basename(f);
+    });
+    const source = names.length === 1 ? inputs[0]! : `${dir}/{${names.join(',')}}`;
+    const structure = quoteString(partFileStructure(columns));
+    await this.engine.exec(
+      `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${structure}) ` +
+        `SELECT * FROM file(${quoteString(source)}, 'Parquet', ${structure}) ORDER BY lsn ` +
+        `SETTINGS ${partFileSettings(opts)}, use_hive_partitioning = 0, input_format_parquet_allow_missing_columns = 1, ` +
+        `max_threads = 1, max_bytes_before_external_sort = ${MERGE_SORT_BYTES}`,
+    );
+  }
+
   async close(): Promise<void> {}
 }
+
+/** Memory a merge's sort may take before it spills to disk. */
+const MERGE_SORT_BYTES = 64 * 1024 * 1024;
+// What a part's file name can hold (part-name.ts): nothing a glob would read as a pattern.
+const PART_FILE_NAME = /^[A-Za-z0-9._=-]+$/;
 
 /**
  * One JSONEachRow line in the part's layout; promoted values follow

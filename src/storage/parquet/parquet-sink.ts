@@ -42,6 +42,9 @@ export interface ParquetSinkOptions {
   writer?: PartWriter;
 }
 
+/** A part to merge, as the catalog describes it. */
+export type MergeInput = Pick<WrittenPart, 'relativePath' | 'date' | 'firstLsn' | 'lastLsn' | 'rows' | 'minTsMs' | 'maxTsMs'>;
+
 /** One UTC date's part written by someone else (see writePartsWith), and what the catalog needs to know of it. */
 export interface ExternalPart {
   date: string;
@@ -134,14 +137,7 @@ export class ParquetSink {
           range: { firstLsn: p.summary.firstLsn, lastLsn: p.summary.lastLsn },
           write: async (file: string) => {
             await p.write(file, opts);
-            const footer = await readPartFooter(file);
-            const { rows, minTsMs, maxTsMs } = p.summary;
-            if (footer.rows !== rows || footer.minTsMs !== minTsMs || footer.maxTsMs !== maxTsMs) {
-              throw Errors.storageFailure(`Parquet part of ${tenant}/${table} for ${p.date} does not hold the rows it was written for`, {
-                written: footer,
-                expected: { rows, minTsMs, maxTsMs },
-              });
-            }
+            await checkWritten(file, p.summary, `${tenant}/${table} for ${p.date}`);
             return p.summary;
           },
         };
@@ -149,6 +145,54 @@ export class ParquetSink {
       tenant,
       table,
     );
+  }
+
+  /**
+   * Compaction's merge: the rows of whole parts of one day (`inputs`, their
+   * LSN ranges consecutive among the day's parts) in one new part, written
+   * like any other (temp name, fsync, rename) and checked against the
+   * inputs' row count and time range. The inputs stay; swapping them out of
+   * the catalog and deleting them is the caller's.
+   */
+  async mergeParts(tenant: string, table: string, columns: ColumnSpec[], inputs: readonly MergeInput[]): Promise<WrittenPart> {
+    assertName('tenant', tenant);
+    assertName('table', table);
+    assertColumns(columns);
+    const first = inputs[0];
+    const last = inputs[inputs.length - 1];
+    if (!first || !last || inputs.length < 2) throw Errors.validation('a merge needs at least two parts');
+    const files = inputs.map((p, i) => {
+      const parsed = parsePartPath(this.rootDir, path.resolve(this.rootDir, p.relativePath));
+      if (!parsed || parsed.tenant !== tenant || parsed.table !== table || parsed.date !== first.date) {
+        throw Errors.validation('merge inputs must be parts of one table and day', { path: p.relativePath });
+      }
+      if (i > 0 && p.firstLsn <= inputs[i - 1]!.lastLsn) throw Errors.validation('merge inputs must be in LSN order, not overlapping', { path: p.relativePath });
+      return parsed.path;
+    });
+    const summary: PartSummary = {
+      rows: inputs.reduce((n, p) => n + p.rows, 0),
+      firstLsn: first.firstLsn,
+      lastLsn: last.lastLsn,
+      minTsMs: Math.min(...inputs.map((p) => p.minTsMs)),
+      maxTsMs: Math.max(...inputs.map((p) => p.maxTsMs)),
+    };
+    const opts = { rowGroupRows: this.rowGroupRows };
+    const [merged] = await this.writeParts(
+      [
+        {
+          date: first.date,
+          range: { firstLsn: summary.firstLsn, lastLsn: summary.lastLsn },
+          write: async (file: string) => {
+            await this.writer.merge(file, columns, files, summary, opts);
+            await checkWritten(file, summary, `merge of ${tenant}/${table} for ${first.date}`);
+            return summary;
+          },
+        },
+      ],
+      tenant,
+      table,
+    );
+    return merged!;
   }
 
   /**
@@ -309,6 +353,15 @@ export class ParquetSink {
       }
     }
     return dirs;
+  }
+}
+
+/** Fails unless the file's footer holds `summary`'s row count and time range. */
+async function checkWritten(file: string, summary: PartSummary, what: string): Promise<void> {
+  const footer = await readPartFooter(file);
+  const { rows, minTsMs, maxTsMs } = summary;
+  if (footer.rows !== rows || footer.minTsMs !== minTsMs || footer.maxTsMs !== maxTsMs) {
+    throw Errors.storageFailure(`Parquet part of ${what} does not hold the rows it was written for`, { written: footer, expected: { rows, minTsMs, maxTsMs } });
   }
 }
 
