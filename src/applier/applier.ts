@@ -207,7 +207,7 @@ export class Applier {
     this.state = 'applying';
     if (this.failures > 0) await deps.parquet.removePartsAfter(this.checkpointLsn);
     const lastLsn = entries[entries.length - 1]!.lsn;
-    const groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
+    const groups = await this.timed('prepare', async () => [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0));
     let written: WrittenPart[][];
     if (deps.engineWriter) {
       // After a failed batch part of it may be in ClickHouse already: those ids stay out of the table (Parquet was reset).
@@ -248,7 +248,7 @@ export class Applier {
       applied += g.records.length;
     }
 
-    await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts });
+    await this.timed('commit', () => deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, extra: indexPuts }));
     this.checkpointLsn = lastLsn;
     this.sinksMayHoldUncommitted = false;
     for (const t of tableUpdates) deps.schemas.refresh(t);
@@ -312,7 +312,7 @@ export class Applier {
   }
 
   /** Runs one stage of a batch and records its duration. */
-  private async timed<T>(stage: 'clickhouse' | 'parquet', run: () => Promise<T>): Promise<T> {
+  private async timed<T>(stage: 'prepare' | 'clickhouse' | 'parquet' | 'commit', run: () => Promise<T>): Promise<T> {
     const t0 = process.hrtime.bigint();
     const out = await run();
     this.deps.metrics.batchSeconds.observe({ sink: stage }, Number(process.hrtime.bigint() - t0) / 1e9);

@@ -49,7 +49,7 @@ export class ApplierMetrics {
     this.duplicateRows = new Counter({ name: 'applier_duplicate_rows_total', help: 'Rows skipped because their data_id was already stored', registers: [registry] });
     this.batchSeconds = new Histogram({
       name: 'applier_sink_duration_seconds',
-      help: 'Time per applied batch, by sink',
+      help: 'Time per applied batch, by stage: prepare (duplicates), clickhouse and parquet (side by side), commit (catalog, id index, checkpoint)',
       labelNames: ['sink'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],

@@ -3,7 +3,7 @@
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
 import type { StateStore } from '../platform/state-store.js';
-import { idempotencyKey, idIndexPrefix, tableRefKey } from '../storage/physical-names.js';
+import { idempotencyKey, idIndexPrefix } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
 import type { IngestMetrics } from './metrics.js';
@@ -46,17 +46,13 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export class IngestPipeline {
-  /**
-   * Per tenant table (tableRefKey), the data_ids of requests between their
-   * duplicate check and the pending buffer, each with the completion of the
-   * latest such request. A request that finds an id here calls it a
-   * duplicate and appends only after that request is done, so among
-   * concurrent requests an id's WAL order is the order they checked it in,
-   * and the one that called it new (the first) also has it first in the WAL.
-   */
-  private readonly inFlight = new Map<string, Map<string, Promise<void>>>();
+  private readonly lookups: IdIndexLookups;
+  /** Claims of the requests between their duplicate check and the pending buffer. */
+  private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.lookups = new IdIndexLookups(() => deps.state());
+  }
 
   async ingest(
     tenant: string,
@@ -87,23 +83,27 @@ export class IngestPipeline {
     // Checked again with the entry's size: a burst of requests must not carry the buffer past either bound.
     this.pushBackIfFull(rows.length, payload.length);
     let finish!: () => void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    const held: Held = [];
+    const token = new Promise<void>((resolve) => (finish = resolve));
     let lastLsn: number;
     let suspects: number[];
+    let appended = false;
     try {
-      const found = await this.findDuplicates(tenant, rows, done, held);
-      suspects = found.suspects;
-      // Never rejects: a request is done whether it succeeded or not.
-      if (found.after.size > 0) await Promise.all(found.after);
+      // Synchronous with the check: of concurrent requests with one new id, exactly one calls it new.
+      const claim = deps.pending.claim(tenant, rows, token);
+      // A request repeating an id appends after every request in flight, so the one that called it new
+      // (if still in flight) is first in the WAL too. Repeats are rare; the others never wait.
+      const before = claim.suspects.length > 0 ? [...this.inFlight] : [];
+      this.inFlight.add(token);
+      suspects = await this.committedAmong(tenant, rows, claim.unclaimed, claim.suspects);
+      // Claims never reject.
+      if (before.length > 0) await Promise.all(before);
       ({ lastLsn } = await deps.wal().append([payload]));
-      deps.pending.add(lastLsn, batch, payload, suspects);
+      deps.pending.add(lastLsn, batch, payload, { suspects, token });
+      appended = true;
     } finally {
+      if (!appended) deps.pending.release(tenant, rows, token);
+      this.inFlight.delete(token);
       finish();
-      for (let k = 0; k < held.length; k += 2) {
-        const ids = held[k] as Map<string, Promise<void>>;
-        if (ids.get(held[k + 1] as string) === done) ids.delete(held[k + 1] as string);
-      }
     }
     const duplicates = suspects.length;
 
@@ -127,55 +127,62 @@ export class IngestPipeline {
   }
 
   /**
-   * The rows (indexes) that repeat an id: earlier in the request, still
-   * pending, held by a request in flight, or committed in the applier's id
-   * index; and the requests in flight this one must append after. The
-   * pending and in-flight checks run before the index lookup, and the
-   * applier commits its index before it evicts rows from the pending buffer,
-   * so an id cannot slip between the two. Every id of the request is held
-   * (pairs of map and id in `held`) until its rows are pending; the applier
-   * writes the rows found new without looking them up again.
+   * Adds to `suspects` the rows of `candidates` (held by no one) whose id the
+   * applier's index has committed, and returns them all in row order. The
+   * pending buffer is checked (claim) before the index, and the applier
+   * commits its index before it evicts rows from the pending buffer, so an
+   * id cannot slip between the two.
    */
-  private async findDuplicates(tenant: string, rows: IngestRow[], done: Promise<void>, held: Held): Promise<{ suspects: number[]; after: Set<Promise<void>> }> {
-    const suspects: number[] = [];
-    const after = new Set<Promise<void>>();
-    const lookups: string[] = [];
-    const looked: number[] = [];
-    let table = '';
-    let prefix = '';
-    let pendingIds: ReadonlyMap<string, number> | undefined;
-    let holding: Map<string, Promise<void>> | undefined;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      if (r.table !== table || !holding) {
-        table = r.table;
-        prefix = idIndexPrefix(tenant, table);
-        pendingIds = this.deps.pending.idsOf(tenant, table);
-        const key = tableRefKey(tenant, table);
-        holding = this.inFlight.get(key);
-        if (!holding) this.inFlight.set(key, (holding = new Map()));
+  private async committedAmong(tenant: string, rows: IngestRow[], candidates: number[], suspects: number[]): Promise<number[]> {
+    if (candidates.length > 0) {
+      const keys: string[] = new Array(candidates.length);
+      let table = '';
+      let prefix = '';
+      for (let k = 0; k < candidates.length; k++) {
+        const r = rows[candidates[k]!]!;
+        if (r.table !== table) {
+          table = r.table;
+          prefix = idIndexPrefix(tenant, table);
+        }
+        keys[k] = prefix + r.dataId;
       }
-      const holder = holding.get(r.dataId);
-      if (holder !== done) {
-        holding.set(r.dataId, done);
-        held.push(holding, r.dataId);
-      }
-      if (holder !== undefined || pendingIds?.has(r.dataId)) {
-        // A repeat within this request finds its own first occurrence.
-        if (holder !== undefined && holder !== done) after.add(holder);
-        suspects.push(i);
-        continue;
-      }
-      lookups.push(prefix + r.dataId);
-      looked.push(i);
+      const committed = await this.lookups.get(keys);
+      for (let k = 0; k < committed.length; k++) if (committed[k] !== undefined) suspects.push(candidates[k]!);
     }
-    if (lookups.length > 0) {
-      const committed = await this.deps.state().getMany<number>('ingest', lookups);
-      for (let k = 0; k < committed.length; k++) if (committed[k] !== undefined) suspects.push(looked[k]!);
-    }
-    return { suspects: suspects.sort((a, b) => a - b), after };
+    return suspects.length > 1 ? suspects.sort((a, b) => a - b) : suspects;
   }
 }
 
-/** Held ids, flattened: (the map that holds it, the id) pairs. */
-type Held = Array<Map<string, Promise<void>> | string>;
+/**
+ * Id-index lookups of the requests that arrive in one turn of the event loop
+ * go to LevelDB as one getMany: a single-record request would otherwise pay a
+ * native call and a threadpool round trip for its one key.
+ */
+class IdIndexLookups {
+  private queued: Array<{ keys: string[]; resolve: (found: Array<number | undefined>) => void; reject: (err: unknown) => void }> = [];
+
+  constructor(private readonly state: () => StateStore) {}
+
+  get(keys: string[]): Promise<Array<number | undefined>> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => void this.flush());
+      this.queued.push({ keys, resolve, reject });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const calls = this.queued;
+    this.queued = [];
+    const keys = calls.length === 1 ? calls[0]!.keys : calls.flatMap((c) => c.keys);
+    try {
+      const found = await this.state().getMany<number>('ingest', keys);
+      let at = 0;
+      for (const c of calls) {
+        c.resolve(calls.length === 1 ? found : found.slice(at, at + c.keys.length));
+        at += c.keys.length;
+      }
+    } catch (err) {
+      for (const c of calls) c.reject(err);
+    }
+  }
+}

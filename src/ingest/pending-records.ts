@@ -26,8 +26,24 @@ interface PendingBatch {
   /** The batch as the WAL holds it (wal-entry.ts), for the applier's engine writer. */
   payload: Uint8Array;
   suspects: readonly number[] | undefined;
+  /** The claim its ids were recorded under (see claim). */
+  token: ClaimToken;
   /** When it was acknowledged (or replayed): the age of the oldest one is the applier's lag. */
   at: number;
+}
+
+/**
+ * Stands for one request's claim on its ids: settles once the request's rows
+ * are pending, or it failed. A fresh one per request (identity matters).
+ */
+export type ClaimToken = Promise<void>;
+
+/** What claim() found about a request's rows. */
+export interface ClaimResult {
+  /** Rows (indexes) repeating an id held by a pending batch, a request in flight, or an earlier row of the request. */
+  suspects: number[];
+  /** Rows whose ids nothing held: new unless the applier's id index has them. */
+  unclaimed: number[];
 }
 
 export class PendingRecords {
@@ -35,32 +51,65 @@ export class PendingRecords {
   private rowCount = 0;
   private byteCount = 0;
   /**
-   * Per tenant table (tableRefKey): each pending data_id and the LSN of its
-   * first pending occurrence, so ingest can tell a duplicate without a scan.
-   * The id strings are the rows' own, so this costs a map entry per row.
+   * Per tenant table (tableRefKey): each data_id held by a request in flight
+   * or a pending batch, with the claim of the latest request that holds it.
+   * One map for both, so an acknowledged row costs one set, and one delete
+   * when it is evicted; the id strings are the rows' own.
    */
-  private readonly ids = new Map<string, Map<string, number>>();
+  private readonly ids = new Map<string, Map<string, ClaimToken>>();
 
-  add(lsn: number, batch: IngestBatch, payload: Uint8Array, suspects?: readonly number[]): void {
+  /**
+   * Records a request's ids under `token`, synchronously with the check, so
+   * that of concurrent requests with one id exactly one finds it unheld. An
+   * id stays held until a batch holding it is evicted (the applier's id index
+   * has it by then) or the request that holds it fails (release).
+   */
+  claim(tenant: string, rows: IngestBatch['rows'], token: ClaimToken): ClaimResult {
+    const result: ClaimResult = { suspects: [], unclaimed: [] };
+    let table = '';
+    let ids: Map<string, ClaimToken> | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.table !== table || !ids) {
+        table = r.table;
+        const key = tableRefKey(tenant, table);
+        ids = this.ids.get(key);
+        if (!ids) this.ids.set(key, (ids = new Map()));
+      }
+      // One hash operation: the map grows only when nothing held the id.
+      const before = ids.size;
+      ids.set(r.dataId, token);
+      if (ids.size > before) result.unclaimed.push(i);
+      else result.suspects.push(i);
+    }
+    return result;
+  }
+
+  /** Gives up a failed request's claims (those no later request took over). */
+  release(tenant: string, rows: IngestBatch['rows'], token: ClaimToken): void {
+    this.forEachIdMap(tenant, rows, (ids, id) => {
+      if (ids.get(id) === token) ids.delete(id);
+    });
+  }
+
+  /**
+   * A durable batch, readable at once. `suspects` and `token` come from its
+   * claim; a batch replayed from the WAL has neither (it claims its ids here,
+   * and the applier checks every row).
+   */
+  add(lsn: number, batch: IngestBatch, payload: Uint8Array, claimed?: { suspects: readonly number[]; token: ClaimToken }): void {
+    let token = claimed?.token;
+    if (!token) {
+      token = Promise.resolve();
+      this.claim(batch.tenant, batch.rows, token);
+    }
     // Appends complete in LSN order only per group; keep the list sorted anyway.
-    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, suspects, at: Date.now() };
+    const entry = { lsn, tenant: batch.tenant, rows: batch.rows, payload, suspects: claimed?.suspects, token, at: Date.now() };
     let i = this.batches.length;
     while (i > 0 && this.batches[i - 1]!.lsn > lsn) i--;
     this.batches.splice(i, 0, entry);
     this.rowCount += batch.rows.length;
     this.byteCount += payload.byteLength;
-    let table = '';
-    let ids: Map<string, number> | undefined;
-    for (const r of batch.rows) {
-      if (r.table !== table || !ids) {
-        table = r.table;
-        const key = tableRefKey(batch.tenant, table);
-        ids = this.ids.get(key);
-        if (!ids) this.ids.set(key, (ids = new Map()));
-      }
-      const first = ids.get(r.dataId);
-      if (first === undefined || first > lsn) ids.set(r.dataId, lsn);
-    }
   }
 
   evictThrough(lsn: number): void {
@@ -69,35 +118,34 @@ export class PendingRecords {
       const b = this.batches[n]!;
       this.rowCount -= b.rows.length;
       this.byteCount -= b.payload.byteLength;
-      this.forgetIds(b);
+      // Committed: the id index answers for these ids now, whoever else held them since.
+      this.forEachIdMap(b.tenant, b.rows, (ids, id) => ids.delete(id));
       n++;
     }
     if (n > 0) this.batches.splice(0, n);
   }
 
-  /** Drops a batch's ids whose first pending occurrence it is (a later duplicate is found in the id index once this one commits). */
-  private forgetIds(b: PendingBatch): void {
+  /** Calls `fn` with each row's id and its table's id map (when there is one); drops maps left empty. */
+  private forEachIdMap(tenant: string, rows: IngestBatch['rows'], fn: (ids: Map<string, ClaimToken>, id: string) => void): void {
     let table = '';
     let key = '';
-    let ids: Map<string, number> | undefined;
-    for (const r of b.rows) {
+    let ids: Map<string, ClaimToken> | undefined;
+    for (const r of rows) {
       if (r.table !== table || !ids) {
+        if (ids?.size === 0) this.ids.delete(key);
         table = r.table;
-        key = tableRefKey(b.tenant, table);
+        key = tableRefKey(tenant, table);
         ids = this.ids.get(key);
         if (!ids) continue;
       }
-      if (ids.get(r.dataId) === b.lsn) ids.delete(r.dataId);
-      if (ids.size === 0) {
-        this.ids.delete(key);
-        ids = undefined;
-      }
+      fn(ids, r.dataId);
     }
+    if (ids?.size === 0) this.ids.delete(key);
   }
 
-  /** The pending data_ids of a tenant table (read-only view), or undefined when none waits. */
-  idsOf(tenant: string, table: string): ReadonlyMap<string, number> | undefined {
-    return this.ids.get(tableRefKey(tenant, table));
+  /** Whether a request in flight or a pending batch holds this id. */
+  holds(tenant: string, table: string, dataId: string): boolean {
+    return this.ids.get(tableRefKey(tenant, table))?.has(dataId) ?? false;
   }
 
   /**

@@ -35,11 +35,11 @@ after(async () => {
   removeTempDir(dir);
 });
 
-function pipeline(bounds: { rows?: number; bytes?: number } = {}) {
-  const pending = new PendingRecords();
+function pipeline(bounds: { rows?: number; bytes?: number } = {}, shared: { pending?: PendingRecords; wal?: WriteAheadLog } = {}) {
+  const pending = shared.pending ?? new PendingRecords();
   const schemas = new TableSchemas(new CatalogStore(state));
   const ingest = new IngestPipeline({
-    wal: () => wal,
+    wal: () => shared.wal ?? wal,
     state: () => state,
     schemas,
     limiter: new IngestLimiter({ rowsPerSecond: 1e9, burstRows: 1e9 }, async () => undefined),
@@ -66,8 +66,19 @@ test('duplicates within the request, against pending rows and against the id ind
   const entries = pending.contiguousFrom(first.lsn, 100);
   assert.deepEqual(entries.slice(0, 2).map((e) => e.suspects), [[2, 3], [0]]);
   // Evicted (applied) rows are no longer pending: the id index answers for them from then on.
+  assert.ok(pending.holds('t1', 'events', 'c'));
   pending.evictThrough(second.lsn);
-  assert.equal(pending.idsOf('t1', 'events'), undefined);
+  assert.ok(!pending.holds('t1', 'events', 'a') && !pending.holds('t1', 'events', 'c'));
+  assert.ok(pending.holds('t1', 'other', 'a'), 'later batches keep theirs');
+});
+
+test('a request that fails to reach the WAL gives its ids up: the next one calls them new', async () => {
+  const { ingest, pending } = pipeline();
+  // A WAL whose disk is gone: its append fails as the real one's would.
+  const failing = { append: () => Promise.reject(new Error('disk gone')) } as unknown as WriteAheadLog;
+  await assert.rejects(pipeline({}, { pending, wal: failing }).ingest.ingest('t6', records('lost'), {}), /disk gone/);
+  assert.ok(!pending.holds('t6', 'events', 'lost'));
+  assert.equal((await ingest.ingest('t6', records('lost'), {})).duplicates, 0);
 });
 
 test('concurrent requests with the same new ids: one calls each new and has it first in the WAL; the others wait and are marked', async () => {
