@@ -150,7 +150,8 @@ export class EngineBatchWriter {
         chunks.push(Buffer.from(`{"lsn":${e.lsn},`), e.payload.subarray(1), NEWLINE);
       }
       const file = this.stagingFile(files);
-      await fs.writeFile(file, chunks);
+      // One buffer, one write: given the chunks, writeFile would make a write (and a threadpool round trip) of each.
+      await fs.writeFile(file, Buffer.concat(chunks));
       byTenant.set(tenant, file);
     }
     const sources: Array<{ entries: string; skip?: string }> = [];
