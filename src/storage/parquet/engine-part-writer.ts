@@ -57,9 +57,10 @@ export class EnginePartWriter implements PartWriter {
 
   /**
    * ClickHouse reads the inputs and writes the merged file itself: one
-   * thread (compaction must leave the cores to ingest and the applier), and
-   * the sort by LSN spills to disk past MERGE_SORT_BYTES instead of holding a
-   * day in memory. A column an older input lacks reads as null.
+   * thread at the lowest CPU priority (nice 19, where the process may set it:
+   * compaction gets the cycles ingest and the applier leave), and the sort by
+   * LSN spills to disk past MERGE_SORT_BYTES instead of holding a day in
+   * memory. A column an older input lacks reads as null.
    */
   async merge(file: string, columns: readonly ColumnSpec[], inputs: readonly string[], _summary: PartSummary, opts: EncodeOptions): Promise<void> {
     const dir = path.dirname(inputs[0]!);
@@ -73,7 +74,7 @@ export class EnginePartWriter implements PartWriter {
       `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${structure}) ` +
         `SELECT * FROM file(${quoteString(source)}, 'Parquet', ${structure}) ORDER BY lsn ` +
         `SETTINGS ${partFileSettings(opts)}, use_hive_partitioning = 0, input_format_parquet_allow_missing_columns = 1, ` +
-        `max_threads = 1, max_bytes_before_external_sort = ${MERGE_SORT_BYTES}`,
+        `max_threads = 1, os_thread_priority = 19, max_bytes_before_external_sort = ${MERGE_SORT_BYTES}`,
     );
   }
 
