@@ -14,14 +14,53 @@ import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { adminHeaders, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
-const ENV = { SERVICES: 'auth-gateway,tenant-node,metadata-catalog', COMPACTION_INTERVAL_MS: '300', COMPACTION_MIN_PARTS: '2', APPLIER_INTERVAL_MS: '20' };
+const ENV = { SERVICES: 'auth-gateway,tenant-node,metadata-catalog', COMPACTION_MIN_PARTS: '2', APPLIER_INTERVAL_MS: '20' };
+// Parts are made with compaction off, then the plane restarts with it on, so
+// that all six are there for its first pass (a merge of the first few would
+// otherwise be too large a part to rewrite for the rest, by design).
+const OFF = { COMPACTION_INTERVAL_MS: String(24 * 3600 * 1000) };
+const ON = { COMPACTION_INTERVAL_MS: '300' };
 
-/** Six applied batches of ten rows on one day; from the fourth on, rows carry a new field `extra`. */
-async function ingestSmallParts(plane: RunningPlane, headers: Record<string, string>) {
-  const partitions = async () => {
-    const res = await fetch(plane.url('metadata-catalog', '/metadata/partitions'), { method: 'POST', headers, body: '{}' });
-    return ((await res.json()) as { partitions: Array<{ rows: number; file: string }> }).partitions;
+async function partitionsOf(plane: RunningPlane, headers: Record<string, string>) {
+  const res = await fetch(plane.url('metadata-catalog', '/metadata/partitions'), { method: 'POST', headers, body: '{}' });
+  return ((await res.json()) as { partitions: Array<{ rows: number; file: string }> }).partitions;
+}
+
+/**
+ * Six applied batches of ten rows on one day (from the fourth on, rows carry
+ * a new field `extra`) on a plane without compaction, then the same data dir
+ * on one with it, until the day is one part; returns that plane.
+ */
+async function compactedSmallParts(env: Record<string, string>): Promise<{ plane: RunningPlane; headers: Record<string, string>; parts: Array<{ rows: number; file: string }> }> {
+  const dataDir = makeTempDir('compaction');
+  let plane = await startPlane({ dataDir, env: { ...env, ...OFF } });
+  try {
+    const headers = { 'content-type': 'application/json', 'x-tenant-id': 'compact', ...(await adminHeaders(plane)) };
+    await ingestSmallParts(plane, headers);
+    assert.equal((await partitionsOf(plane, headers)).length, 6, 'six parts before compaction');
+    assert.equal(await plane.stop('SIGTERM'), 0);
+  } catch (err) {
+    await plane.cleanup();
+    removeTempDir(dataDir);
+    throw err;
+  }
+  plane = await startPlane({ dataDir, env: { ...env, ...ON } });
+  const cleanup = plane.cleanup.bind(plane);
+  plane.cleanup = async () => {
+    await cleanup();
+    removeTempDir(dataDir);
   };
+  const headers = { 'content-type': 'application/json', 'x-tenant-id': 'compact', ...(await adminHeaders(plane)) };
+  let parts = await partitionsOf(plane, headers);
+  for (let i = 0; i < 100 && parts.length > 1; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    parts = await partitionsOf(plane, headers);
+  }
+  return { plane, headers, parts };
+}
+
+async function ingestSmallParts(plane: RunningPlane, headers: Record<string, string>) {
+  const partitions = () => partitionsOf(plane, headers);
   for (let b = 0; b < 6; b++) {
     const rows = Array.from({ length: 10 }, (_, i) => ({
       data_id: `b${b}-${i}`,
@@ -32,12 +71,6 @@ async function ingestSmallParts(plane: RunningPlane, headers: Record<string, str
     // Wait until this batch is applied so each request becomes its own part.
     for (let i = 0; i < 100 && (await partitions()).reduce((s, p) => s + p.rows, 0) < (b + 1) * 10; i++) await new Promise((r) => setTimeout(r, 20));
   }
-  let parts = await partitions();
-  for (let i = 0; i < 100 && parts.length > 1; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    parts = await partitions();
-  }
-  return parts;
 }
 
 async function checkCompacted(plane: RunningPlane, headers: Record<string, string>, parts: Array<{ rows: number; file: string }>) {
@@ -79,11 +112,9 @@ async function checkMergedFile(file: string) {
 }
 
 test('embedded engine: small parts of a day are merged into one, atomically in the catalog', async () => {
-  const plane = await startPlane({ env: ENV });
+  const { plane, headers, parts } = await compactedSmallParts(ENV);
   try {
-    const headers = { 'content-type': 'application/json', 'x-tenant-id': 'compact', ...(await adminHeaders(plane)) };
-    const file = await checkCompacted(plane, headers, await ingestSmallParts(plane, headers));
-    await checkMergedFile(file);
+    await checkMergedFile(await checkCompacted(plane, headers, parts));
   } finally {
     await plane.cleanup();
   }
@@ -95,13 +126,14 @@ test('ClickHouse server: the streaming merge gives the same result', async (t) =
     t.skip(server.skipped);
     return;
   }
-  const plane = await startPlane({ env: { ...ENV, CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'cp_compaction' } });
   try {
-    const headers = { 'content-type': 'application/json', 'x-tenant-id': 'compact', ...(await adminHeaders(plane)) };
-    const file = await checkCompacted(plane, headers, await ingestSmallParts(plane, headers));
-    await checkMergedFile(file);
+    const { plane, headers, parts } = await compactedSmallParts({ ...ENV, CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'cp_compaction' });
+    try {
+      await checkMergedFile(await checkCompacted(plane, headers, parts));
+    } finally {
+      await plane.cleanup();
+    }
   } finally {
-    await plane.cleanup();
     await server.stop();
   }
 });
