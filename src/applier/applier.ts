@@ -13,6 +13,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
+import type { CommittedIds } from '../ingest/committed-ids.js';
 import type { PendingRecords, WalBatch } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch } from '../ingest/wal-entry.js';
@@ -34,6 +35,8 @@ export interface ApplierDeps {
   tables: TenantTableStore;
   parquet: ParquetSink;
   pending: PendingRecords;
+  /** Told of every id committed, before the pending buffer lets go of it (ingest's duplicate filter). */
+  committedIds?: CommittedIds;
   metrics: ApplierMetrics;
   logger: Logger;
   /**
@@ -252,6 +255,7 @@ export class Applier {
     this.checkpointLsn = lastLsn;
     this.sinksMayHoldUncommitted = false;
     for (const t of tableUpdates) deps.schemas.refresh(t);
+    if (deps.committedIds) for (const p of indexPuts) deps.committedIds.add(p.key);
     deps.pending.evictThrough(lastLsn);
     this.recordCommit(Date.now());
     deps.metrics.appliedRows.inc(applied);

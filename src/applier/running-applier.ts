@@ -58,6 +58,7 @@ export async function startApplier(deps: {
     parquet: sinks.parquet,
     ...(engineWriter ? { engineWriter } : {}),
     pending: deps.ingest.pending,
+    committedIds: deps.ingest.committedIds,
     metrics,
     logger: log,
     batchRecords: settings.applier.batchRecords,

@@ -122,6 +122,7 @@ export function declareModules(boot: BootContext, observability: Observability):
           schemas: catalog.schemas,
           registry,
           tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
+          logger: logger.child({ component: 'ingest' }),
         }),
     }),
     defineModule({

@@ -7,6 +7,7 @@ import { idempotencyKey, idIndexPrefix } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
 import type { IngestMetrics } from './metrics.js';
+import type { CommittedIds } from './committed-ids.js';
 import type { PendingRecords } from './pending-records.js';
 import { validateRecords, type ValidationLimits } from './record-validator.js';
 import type { TableSchemas } from './table-schemas.js';
@@ -32,6 +33,8 @@ export interface IngestDeps {
   schemas: TableSchemas;
   limiter: IngestLimiter;
   pending: PendingRecords;
+  /** Rules ids out of the id index without a lookup (see committed-ids.ts). */
+  committedIds?: CommittedIds;
   metrics: IngestMetrics;
   limits: ValidationLimits;
   /** Acknowledged rows allowed to wait for the applier before ingest pushes back. */
@@ -128,26 +131,32 @@ export class IngestPipeline {
 
   /**
    * Adds to `suspects` the rows of `candidates` (held by no one) whose id the
-   * applier's index has committed, and returns them all in row order. The
+   * applier's index has committed, and returns them all in row order. Only
+   * ids the committed-id filter cannot rule out are looked up. The
    * pending buffer is checked (claim) before the index, and the applier
    * commits its index before it evicts rows from the pending buffer, so an
    * id cannot slip between the two.
    */
   private async committedAmong(tenant: string, rows: IngestRow[], candidates: number[], suspects: number[]): Promise<number[]> {
-    if (candidates.length > 0) {
-      const keys: string[] = new Array(candidates.length);
-      let table = '';
-      let prefix = '';
-      for (let k = 0; k < candidates.length; k++) {
-        const r = rows[candidates[k]!]!;
-        if (r.table !== table) {
-          table = r.table;
-          prefix = idIndexPrefix(tenant, table);
-        }
-        keys[k] = prefix + r.dataId;
+    const keys: string[] = [];
+    const looked: number[] = [];
+    let table = '';
+    let prefix = '';
+    for (const i of candidates) {
+      const r = rows[i]!;
+      if (r.table !== table) {
+        table = r.table;
+        prefix = idIndexPrefix(tenant, table);
       }
+      const key = prefix + r.dataId;
+      // Certainly not committed: no lookup.
+      if (this.deps.committedIds && !this.deps.committedIds.mightContain(key)) continue;
+      keys.push(key);
+      looked.push(i);
+    }
+    if (keys.length > 0) {
       const committed = await this.lookups.get(keys);
-      for (let k = 0; k < committed.length; k++) if (committed[k] !== undefined) suspects.push(candidates[k]!);
+      for (let k = 0; k < committed.length; k++) if (committed[k] !== undefined) suspects.push(looked[k]!);
     }
     return suspects.length > 1 ? suspects.sort((a, b) => a - b) : suspects;
   }

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
 import pino from 'pino';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
+import { CommittedIds } from '../../src/ingest/committed-ids.js';
 import { IngestLimiter } from '../../src/ingest/ingest-limiter.js';
 import { IngestPipeline } from '../../src/ingest/ingest-pipeline.js';
 import { IngestMetrics } from '../../src/ingest/metrics.js';
@@ -120,4 +121,38 @@ test('the pending bounds hold in rows and in bytes of WAL entries: 503 ingest_ba
   await assert.rejects(byRows.ingest.ingest('t5', records('f', 'g'), {}), /ingest is paused/);
   byRows.pending.evictThrough(Number.MAX_SAFE_INTEGER);
   assert.equal((await byRows.ingest.ingest('t5', records('f', 'g'), {})).accepted, 2, 'accepted again once drained');
+});
+
+test('the committed-id filter: never a false "no", few false "maybe"s, "maybe" until loaded, and ingest still finds committed ids through it', async () => {
+  const filter = new CommittedIds();
+  assert.equal(filter.mightContain(idIndexKey('t7', 'events', 'x')), true, 'not loaded yet: every answer is maybe');
+  await state.writeBatch(
+    Array.from({ length: 5000 }, (_, i) => ({ type: 'put' as const, sublevel: 'ingest' as const, key: idIndexKey('t7', 'events', `old-${i}`), value: 1 })),
+    { sync: false },
+  );
+  await filter.load(state);
+  assert.ok(filter.ready);
+  for (let i = 0; i < 5000; i++) assert.ok(filter.mightContain(idIndexKey('t7', 'events', `old-${i}`)), `old-${i}`);
+  // What the applier adds after loading counts as well, past the first segment's capacity.
+  for (let i = 0; i < 1_200_000; i++) filter.add(idIndexKey('t7', 'events', `new-${i}`));
+  for (let i = 0; i < 1_200_000; i += 997) assert.ok(filter.mightContain(idIndexKey('t7', 'events', `new-${i}`)));
+  let falsePositives = 0;
+  for (let i = 0; i < 100_000; i++) if (filter.mightContain(idIndexKey('t7', 'events', `absent-${i}`))) falsePositives++;
+  assert.ok(falsePositives < 3000, `false positives ${falsePositives} of 100,000`);
+
+  const pending = new PendingRecords();
+  const ingest = new IngestPipeline({
+    wal: () => wal,
+    state: () => state,
+    schemas: new TableSchemas(new CatalogStore(state)),
+    limiter: new IngestLimiter({ rowsPerSecond: 1e9, burstRows: 1e9 }, async () => undefined),
+    pending,
+    committedIds: filter,
+    metrics: new IngestMetrics(new Registry()),
+    limits: { maxRecords: 10_000, maxDataIdBytes: 512 },
+    maxPendingRows: 1e9,
+    maxPendingBytes: 1e12,
+  });
+  const ack = await ingest.ingest('t7', records('old-3', 'brand-new', 'old-4999'), {});
+  assert.equal(ack.duplicates, 2);
 });
