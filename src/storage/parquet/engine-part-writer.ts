@@ -74,7 +74,9 @@ export class EnginePartWriter implements PartWriter {
       `INSERT INTO FUNCTION file(${quoteString(file)}, 'Parquet', ${structure}) ` +
         `SELECT * FROM file(${quoteString(source)}, 'Parquet', ${structure}) ORDER BY lsn ` +
         `SETTINGS ${partFileSettings(opts)}, use_hive_partitioning = 0, input_format_parquet_allow_missing_columns = 1, ` +
-        `max_threads = 1, os_thread_priority = 19, max_bytes_before_external_sort = ${MERGE_SORT_BYTES}`,
+        // Reading, sorting and encoding all on the query's one thread, so that its priority covers all of it.
+        `max_threads = 1, max_parsing_threads = 1, max_download_threads = 1, output_format_parquet_parallel_encoding = 0, ` +
+        `os_thread_priority = 19, max_bytes_before_external_sort = ${MERGE_SORT_BYTES}`,
     );
   }
 
