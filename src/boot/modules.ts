@@ -164,9 +164,11 @@ export function declareModules(boot: BootContext, observability: Observability):
           settings: config.ingest,
           wal,
           state: stateStore.scoped('ingest'),
+          idIndex: { committedLsns: (keys) => catalog.store.committedLsns(keys), keys: () => catalog.store.dataIdKeys() },
           schemas: catalog.schemas,
           registry,
           tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
+          logger: logger.child({ component: 'ingest' }),
         }),
     }),
     defineModule({

@@ -5,6 +5,7 @@
 export const ErrorCode = {
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
+  InvalidEncoding: 'invalid_encoding',
   ValidationFailed: 'validation_failed',
   InvalidTenantId: 'invalid_tenant_id',
   PayloadTooLarge: 'payload_too_large',
@@ -45,11 +46,19 @@ export interface AppErrorOptions {
   cause?: unknown;
   /**
    * Whether a 5xx is the server's fault (logged as an error, counted by the 5xx
-   * alert). Default: every 5xx. An expected, bounded unavailability the client
-   * is told to retry (not_fresh) is not: logged at warn, left out of the alert.
+   * alert). Default: every 5xx but the expected ones (EXPECTED_UNAVAILABLE),
+   * which are logged at warn and left out of the alert.
    */
   serverFault?: boolean;
 }
+
+/**
+ * 503s that describe a state the server is in by design, not a fault: it is
+ * starting, draining, waiting for the applier (not_fresh) or pushing back on
+ * ingest. The client is told when to retry; they are logged at warn without a
+ * stack and left out of the 5xx alert.
+ */
+const EXPECTED_UNAVAILABLE: ReadonlySet<string> = new Set(['not_ready', 'not_fresh', 'shutting_down', 'ingest_backpressure']);
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -67,7 +76,7 @@ export class AppError extends Error {
     this.retriable = opts.retriable ?? false;
     this.details = opts.details;
     this.headers = opts.headers;
-    this.serverFault = opts.serverFault ?? opts.status >= 500;
+    this.serverFault = opts.serverFault ?? (opts.status >= 500 && !EXPECTED_UNAVAILABLE.has(code));
   }
 }
 
@@ -80,6 +89,9 @@ export const Errors = {
   badRequest: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.BadRequest, message, { status: 400, details }),
   invalidJson: (message: string) => new AppError(ErrorCode.InvalidJson, `malformed JSON: ${message}`, { status: 400 }),
+  /** Text that is not valid UTF-8 (or JSON escapes of lone UTF-16 surrogates, which no UTF-8 text can hold). */
+  invalidEncoding: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.InvalidEncoding, message, { status: 400, details }),
   validation: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.ValidationFailed, message, { status: 400, details }),
   invalidTenantId: () =>
@@ -132,13 +144,12 @@ export const Errors = {
     new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
   storageFailure: (message: string, cause?: unknown) =>
     new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
-  applierBehind: (pendingRows: number) =>
-    new AppError(ErrorCode.Backpressure, `ingest is paused: ${pendingRows} acknowledged rows are waiting for the sinks; retry later`, {
-      status: 503,
-      retriable: true,
-      headers: { 'Retry-After': '5' },
-      details: { pendingRows },
-    }),
+  applierBehind: (pendingRows: number, pendingBytes: number) =>
+    new AppError(
+      ErrorCode.Backpressure,
+      `ingest is paused: ${pendingRows} acknowledged rows (${pendingBytes} bytes) are waiting for the sinks; retry later`,
+      { status: 503, retriable: true, headers: { 'Retry-After': '5' }, details: { pendingRows, pendingBytes } },
+    ),
   walCorrupt: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
   /** SQL or DSL that does not parse, names what does not exist, or is not allowed; `details` carries line/column for SQL. */

@@ -190,6 +190,24 @@ export class ChdbEngine implements ClickHouseEngine {
     }
   }
 
+  /**
+   * Runs a statement on a short-lived connection of its own. chdb runs one
+   * statement at a time per connection, so a long write (a Parquet file, a
+   * compaction merge) on the main one would hold up every insert and query
+   * queued behind it; on its own connection it runs beside them.
+   */
+  async execIsolated(sql: string): Promise<void> {
+    this.requireSession();
+    const session = this.newSession();
+    try {
+      await session.queryAsync(sql);
+    } catch (err) {
+      throw toEngineError(err, 'exec');
+    } finally {
+      session.close();
+    }
+  }
+
   async writesFormat(_format: RawFormat): Promise<boolean> {
     return true;
   }

@@ -51,6 +51,12 @@ export interface ClickHouseEngine {
   ping(): Promise<void>;
   /** Statements without a result (DDL, INSERT … SELECT). */
   exec(sql: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The same, on a connection of its own where the engine otherwise runs one
+   * statement at a time (embedded); absent where statements already run side
+   * by side (a server).
+   */
+  execIsolated?(sql: string): Promise<void>;
   /** The adapter adds FORMAT JSONEachRow; `sql` must not carry a FORMAT clause. */
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;
   /** Rows one by one; the whole result is never held in memory. */
