@@ -376,6 +376,11 @@ class Worker:
                     return self.error(ctx, 404, "not_found", f"route {method} {parsed.path} not found")
                 if not worker.authorized(ctx.headers):
                     return self.error(ctx, 401, "unauthorized", "forwarded calls need the control plane's forward token")
+                # As the plane does: a body that is not UTF-8 is refused, never decoded with replacement characters.
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:
+                    return self.error(ctx, 400, "invalid_encoding", "the request body is not valid UTF-8")
                 if worker.args.log_requests:
                     log("request", method=method, path=parsed.path, requestId=ctx.request_id,
                         traceparent=ctx.headers.get("traceparent"), tenant=ctx.headers.get("x-tenant-id"),

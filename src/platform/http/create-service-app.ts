@@ -238,7 +238,7 @@ function observe(serviceId: string, deps: AppDeps) {
       route,
       operation: res.locals.operation as string | undefined,
       status: res.statusCode,
-      ...(errorCode ? { code: errorCode } : {}),
+      ...(errorCode ? { code: errorCode, reason: res.locals.errorMessage as string | undefined } : {}),
       durationMs: Math.round(seconds * 1e5) / 100,
     };
     const msg = PROBE_ROUTES.has(route) ? 'probe answered' : failed ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
