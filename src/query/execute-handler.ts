@@ -3,9 +3,9 @@
 // JSON, NDJSON or Arrow IPC by the request's Accept or `format`.
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { principalName } from '../platform/http/principal.js';
 import { tenantIdOf } from '../platform/http/tenant-id.js';
 import type { QueryExecutor } from './executor.js';
+import { queryCallerOf } from './query-caller.js';
 import type { executeBody } from './request-schemas.js';
 import { formatOf, writeResult } from './result-writer.js';
 
@@ -15,9 +15,8 @@ export function executeHandler(executor: QueryExecutor, opts: { via: string; max
   return async ({ req, res, body }: { req: Request; res: Response; body: ExecuteBody }) => {
     const tenant = tenantIdOf(req);
     const format = formatOf(req, body.format);
-    // Who ran it: a cancel by anyone else (an operator, an admin) is audited.
-    const owner = req.principal ? principalName(req.principal) : undefined;
-    const open = await executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via: opts.via, format, ...(owner ? { owner } : {}) });
+    // Who ran it (a cancel by anyone else is audited) and from where (the query log).
+    const open = await executor.open(tenant, { sql: body.sql, dsl: body.dsl }, { timeoutMs: body.timeoutMs, via: opts.via, format, ...queryCallerOf(req) });
     return writeResult(req, res, open, format, opts.maxJsonRows);
   };
 }

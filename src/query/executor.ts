@@ -10,15 +10,15 @@ import { Errors } from '../platform/errors.js';
 import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
 import type { QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
-import type { QueryHandle, QueryRegistry } from './query-registry.js';
+import type { QueryCaller, QueryHandle, QueryRegistry } from './query-registry.js';
+import { statementOf } from './query-statement.js';
 import { generateSql, generateStageCount, type GenContext, type GeneratedColumn } from './sql-generator.js';
 
-export interface ExecuteOptions {
+/** owner (principal name: a cancel by anyone else is audited), role and user agent, for the registry and the query log. */
+export interface ExecuteOptions extends QueryCaller {
   timeoutMs?: number;
   via: string;
   format: string;
-  /** Who runs it (principal name): a cancel by anyone else is audited. */
-  owner?: string;
 }
 
 export interface OpenQuery {
@@ -63,9 +63,11 @@ export class QueryExecutor {
   /** Plans, registers and starts a query; rows stream from the engine as the caller iterates. */
   async open(tenant: string, input: QueryInput, opts: ExecuteOptions): Promise<OpenQuery> {
     const timeoutMs = this.timeoutOf(opts.timeoutMs);
-    const planned = await this.deps.planner.plan(tenant, input);
+    const meta = { ...opts, timeoutMs, statement: statementOf(input) };
+    // A query refused before it runs is logged too (the registry tells the query log).
+    const planned = await this.deps.planner.plan(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
     const gen = generateSql(planned.physical, this.genContext(tenant));
-    const handle = this.deps.registry.start(tenant, { timeoutMs, via: opts.via, format: opts.format, ...(opts.owner ? { owner: opts.owner } : {}) });
+    const handle = this.deps.registry.start(tenant, meta);
     const convert = rowConverter(gen.columns, gen.renamed);
     const engine = this.deps.engine();
     const small = planned.physical.estRows <= 5_000;
@@ -113,8 +115,10 @@ export class QueryExecutor {
   }
 
   /** EXPLAIN: plans and returns the generated SQL; with analyze, runs it and counts each stage's actual rows. */
-  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, owner?: string) {
-    const planned = await this.deps.planner.plan(tenant, input);
+  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, caller: QueryCaller = {}) {
+    const meta = { ...caller, timeoutMs: analyze ? this.timeoutOf(timeoutMs) : 0, via: 'explain-analyze', format: 'json', statement: statementOf(input) };
+    // Only EXPLAIN ANALYZE runs the query, so only it is a query of the log.
+    const planned = await this.deps.planner.plan(tenant, input).catch((err: unknown) => Promise.reject(analyze ? this.deps.registry.rejected(tenant, meta, err) : err));
     const ctx = this.genContext(tenant);
     const gen = generateSql(planned.physical, ctx);
     const physical = JSON.parse(JSON.stringify(planned.physical.root)) as DisplayNode & { actualRows?: number; qError?: number };
@@ -131,7 +135,7 @@ export class QueryExecutor {
     };
     if (!analyze) return out;
 
-    const handle = this.deps.registry.start(tenant, { timeoutMs: this.timeoutOf(timeoutMs), via: 'explain-analyze', format: 'json', ...(owner ? { owner } : {}) });
+    const handle = this.deps.registry.start(tenant, meta);
     const engine = this.deps.engine();
     const t0 = performance.now();
     try {

@@ -22,7 +22,9 @@ export function formatOf(req: Request, explicit: ResultFormat | undefined): Resu
   return 'json';
 }
 
-async function write(res: Response, chunk: string | Uint8Array): Promise<void> {
+/** Writes with backpressure, counting the bytes on the query (the query log's `bytes`). */
+async function write(res: Response, chunk: string | Uint8Array, q: OpenQuery): Promise<void> {
+  q.handle.addBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
   if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
 }
 
@@ -61,7 +63,7 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
     for (let r = first; !r.done; r = await it.next()) {
       let text = '';
       for (const row of r.value) text += JSON.stringify(row) + '\n';
-      await write(res, text);
+      await write(res, text, q);
     }
     res.end();
     return undefined;
@@ -78,12 +80,12 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
       pending.push(chunk);
       size += chunk.byteLength;
       if (size >= 64 * 1024) {
-        await write(res, Buffer.concat(pending));
+        await write(res, Buffer.concat(pending), q);
         pending = [];
         size = 0;
       }
     }
-    if (size > 0) await write(res, Buffer.concat(pending));
+    if (size > 0) await write(res, Buffer.concat(pending), q);
   })();
   let batch: Record<string, unknown>[] = [];
   let sent = 0;
