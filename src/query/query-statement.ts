@@ -101,7 +101,9 @@ export function normalizeSql(sql: string): string {
       parts.push('?');
       continue;
     }
-    if (t.kind === 'ident') parts.push(RESERVED.has(t.upper) || t.upper === 'TIMESTAMP' || t.upper === 'DATE' ? t.upper : t.text);
+    // TIMESTAMP '…' and DATE '…' are typed literals; `date` alone is a column.
+    const typed = (t.upper === 'TIMESTAMP' || t.upper === 'DATE') && tokens[i + 1]?.kind === 'string';
+    if (t.kind === 'ident') parts.push(RESERVED.has(t.upper) || typed ? t.upper : t.text);
     else if (t.kind === 'quoted') parts.push(`"${t.text.replace(/"/g, '""')}"`);
     else parts.push(t.text);
   }
