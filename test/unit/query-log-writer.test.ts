@@ -67,9 +67,8 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
 
 function writer(sink: MemorySink, opts: { maxBuffered?: number; batchRows?: number; ready?: () => boolean; rejectAfterAttempts?: number } = {}) {
   const registry = new Registry();
-  let w!: QueryLogWriter;
   const metrics = new QueryLogMetrics(registry, () => w.buffered);
-  w = new QueryLogWriter({
+  const w: QueryLogWriter = new QueryLogWriter({
     sink,
     maxBuffered: opts.maxBuffered ?? 100,
     batchRows: opts.batchRows ?? 10,
