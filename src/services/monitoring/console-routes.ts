@@ -35,7 +35,8 @@ export function consoleRoutes(deps: MonitoringDeps) {
       requires: [],
       handler: async ({ req }) => {
         const { id } = consoleCancelParams.parse(req.params);
-        if (!deps.queries) throw Errors.upstreamUnavailable(NO_EXECUTOR);
+        // Nothing runs here, so no query of that id does.
+        if (!deps.queries) throw Errors.notFound(`query ${id} (${NO_EXECUTOR})`);
         return cancelQuery(req, deps.queries, undefined, id, deps.governance.audit);
       },
     }),
