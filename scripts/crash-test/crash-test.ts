@@ -9,7 +9,7 @@ import { Session } from 'chdb';
 import path from 'node:path';
 import { quoteIdentifier, quoteString } from '../../src/storage/clickhouse/sql-literal.js';
 import { clickhouseLocation, parquetTableSegments } from '../../src/storage/physical-names.js';
-import { startPlane, tenantKeyHeaders, type RunningPlane } from '../../test/helpers/control-plane-process.js';
+import { adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../../test/helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
 export interface CrashTestOptions {
@@ -34,14 +34,17 @@ export interface CrashTestResult {
   duplicatedClickHouse: number;
   duplicatedParquet: number;
   requestsFailed: number;
+  /** Longest time between two applier commits while records were waiting, over every run (compaction on throughout). */
+  longestCommitGapSeconds: number;
 }
 
 const TENANT = 'crash';
 // The auth gateway runs too: the tenant and its writer API key are created on the first start and persist across kills.
 // Compaction runs every 300 ms so that kills also land between a compaction's
-// catalog swap and its file deletes.
+// catalog swap and its file deletes; monitoring serves the applier's longest
+// gap between commits, read before each kill.
 const PLANE_ENV = {
-  SERVICES: 'tenant-node,auth-gateway',
+  SERVICES: 'tenant-node,auth-gateway,monitoring',
   APPLIER_INTERVAL_MS: '20',
   COMPACTION_INTERVAL_MS: '300',
   COMPACTION_MIN_PARTS: '2',
@@ -57,6 +60,16 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
   let failed = 0;
   let plane: RunningPlane | undefined;
   let headers: Record<string, string> | undefined;
+  let longestGap = 0;
+  const readGap = async (p: RunningPlane) => {
+    try {
+      const res = await fetch(p.url('monitoring', '/metrics'), { headers: await adminHeaders(p), signal: AbortSignal.timeout(2000) });
+      const m = /^applier_longest_commit_gap_seconds ([0-9.e+-]+)$/m.exec(await res.text());
+      if (m) longestGap = Math.max(longestGap, Number(m[1]));
+    } catch {
+      // A plane too busy to answer in time: this run's gap is not counted.
+    }
+  };
   try {
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
       plane = await startPlane({ dataDir, env: { ...PLANE_ENV, ...opts.env } });
@@ -105,6 +118,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
         if (res.status === 201 || res.status === 200) for (const d of batch) acked.add(d);
       }
       await new Promise((r) => setTimeout(r, uptime));
+      await readGap(plane);
       alive = false; // first, so requests cut by the kill are queued for resending
       plane.child.kill('SIGKILL');
       await plane.exited;
@@ -122,6 +136,13 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
       });
       if (res.status === 201 || res.status === 200) for (const d of batch) acked.add(d);
     }
+    // Let the replayed backlog drain with compaction running, then read the gap.
+    for (let i = 0; i < 600; i++) {
+      const res = await fetch(plane.url('monitoring', '/metrics'), { headers: await adminHeaders(plane) }).catch(() => undefined);
+      if (res && /^applier_lag_wal_records 0$/m.test(await res.text())) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await readGap(plane);
     const code = await plane.stop('SIGTERM');
     if (code !== 0) throw new Error(`final graceful stop exited with ${code}:\n${plane.logs().slice(-3000)}`);
 
@@ -145,6 +166,7 @@ export async function runCrashTest(opts: CrashTestOptions): Promise<CrashTestRes
       duplicatedClickHouse: ch.duplicated,
       duplicatedParquet: pq.duplicated,
       requestsFailed: failed,
+      longestCommitGapSeconds: longestGap,
     };
   } finally {
     await plane?.cleanup();

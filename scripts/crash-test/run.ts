@@ -11,6 +11,7 @@ console.log(
     `lost clickhouse ${result.lostClickHouse} parquet ${result.lostParquet}`,
     `duplicated clickhouse ${result.duplicatedClickHouse} parquet ${result.duplicatedParquet}`,
     `failed requests (server killed under them, retried) ${result.requestsFailed}`,
+    `longest gap between applier commits with a backlog, compaction on: ${result.longestCommitGapSeconds.toFixed(2)} s (goal < 2 s)`,
   ].join('\n'),
 );
 const ok = result.lostClickHouse + result.lostParquet + result.duplicatedClickHouse + result.duplicatedParquet === 0;

@@ -2,7 +2,10 @@
 // the data_id index and the checkpoint in one LevelDB batch, and only then lets
 // the WAL drop segments. Exactly-once comes from three facts:
 //  - rows whose (tenant, table, data_id) is already in the committed index are
-//    skipped (client retries, replays of committed batches);
+//    skipped (client retries, replays of committed batches). Ingest looked
+//    every acknowledged id up when it acknowledged it and marked the rows it
+//    could not prove new (WalBatch suspects); only those, and entries
+//    replayed after a restart, are looked up again here;
 //  - ClickHouse inserts skip ids already present (a crash after the insert but
 //    before the commit); in cluster mode the store re-sends the identical
 //    block instead, which the replicas deduplicate;
@@ -11,18 +14,18 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { partEntryOf, type CatalogStore, type PartEntry, type TableEntry } from '../catalog/catalog-store.js';
+import type { CommittedIds } from '../ingest/committed-ids.js';
 import type { PendingRecords, WalBatch } from '../ingest/pending-records.js';
 import type { TableSchemas } from '../ingest/table-schemas.js';
 import { decodeBatch } from '../ingest/wal-entry.js';
 import { SLICE_ROWS } from '../platform/slices.js';
 import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
-import { idIndexKey, idIndexRange, tableRefKey } from '../storage/physical-names.js';
+import { idIndexPrefix, tableRefKey } from '../storage/physical-names.js';
 import type { ParquetSink, WrittenPart } from '../storage/parquet/index.js';
-import type { ColumnSpec, StoredRecord } from '../storage/record-types.js';
+import type { StoredRecord } from '../storage/record-types.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
+import type { BatchGroup, EngineBatchWriter } from './engine-batch-writer.js';
 import type { ApplierMetrics } from './metrics.js';
-import type { RowRenderer } from './row-renderer.js';
-import { packEntries, type GroupToRender, type RenderedGroup } from './row-rendering.js';
 
 export interface ApplierDeps {
   wal: WriteAheadLog;
@@ -31,39 +34,28 @@ export interface ApplierDeps {
   tables: TenantTables;
   parquet: ParquetSink;
   pending: PendingRecords;
+  /** Told of every id committed, before the pending buffer lets go of it (ingest's duplicate filter). */
+  committedIds?: CommittedIds;
   metrics: ApplierMetrics;
   logger: Logger;
-  /** Renders rows for both sinks off the main thread; without one the sinks get decoded records. */
-  renderer?: RowRenderer;
+  /**
+   * Writes batches with the embedded engine reading the WAL entries itself;
+   * without one (a ClickHouse server) the sinks get decoded records.
+   */
+  engineWriter?: EngineBatchWriter;
   batchRecords: number;
-  /** Backlog (pending rows) from which the next batch is rendered while the current one is written. */
-  renderAheadPendingRows: number;
   intervalMs: number;
 }
 
 export type ApplierState = 'idle' | 'applying' | 'retrying' | 'stopped';
 
-/** The new rows of one tenant table in a batch, in LSN order. */
-interface TableGroup {
-  tenant: string;
-  table: string;
-  columns: ColumnSpec[];
-  records: StoredRecord[];
-  /** (entry index, row index) of each record in the batch, flattened: what the renderer reads. */
+/** The rows of one tenant table in a batch: the new ones to write (LSN order), and where the rest are. */
+interface TableGroup extends BatchGroup {
+  /** (entry index, row index) of each record, flattened. */
   refs: number[];
 }
 
-/** A deduplicated batch and its rows as the sinks read them. */
-interface RenderedBatch {
-  groups: TableGroup[];
-  rendered: RenderedGroup[];
-}
-
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
-/** Key of the id index (`ingest` sublevel): injective in (tenant, table, data_id), see physical-names.ts. */
-export const idKey = idIndexKey;
-/** Every id-index key of one tenant table, as a key range of the `ingest` sublevel. */
-export const idKeyRange = idIndexRange;
 
 export class Applier {
   private checkpointLsn = 0;
@@ -73,6 +65,9 @@ export class Applier {
   private failures = 0;
   private lastError?: string;
   private lastProgressAt = Date.now();
+  /** Whether records were still waiting at the last commit: the time to the next one is a gap in a backlog's drain. */
+  private backlogAtLastCommit = false;
+  private longestGapMs = 0;
   state: ApplierState = 'idle';
   /**
    * False only while every ClickHouse row is committed in the id index: then a
@@ -80,8 +75,6 @@ export class Applier {
    * Recovery and any failed batch (which may have inserted part of itself) set it.
    */
   private sinksMayHoldUncommitted = true;
-  /** The next batch, being rendered while the sinks write the current one (see renderAhead). */
-  private renderedAhead?: { firstLsn: number; lastLsn: number; batch: Promise<RenderedBatch> };
   /**
    * Deleted tenants whose acknowledged records are skipped, up to this LSN: a
    * tenant deleted before its rows were applied must not come back from the
@@ -142,8 +135,6 @@ export class Applier {
     const throughLsn = this.deps.wal.lastLsn;
     this.purged.set(tenant, Math.max(throughLsn, this.purged.get(tenant) ?? 0));
     await this.savePurged();
-    // A batch rendered ahead may hold the tenant's rows.
-    this.renderedAhead = undefined;
     return { throughLsn, pendingRowsDropped: this.deps.pending.forgetTenant(tenant, throughLsn) };
   }
 
@@ -163,6 +154,7 @@ export class Applier {
     const { deps } = this;
     this.checkpointLsn = await deps.catalog.checkpoint();
     await this.loadPurged();
+    this.releaseWaiters();
     const removed = await deps.parquet.removePartsAfter(this.checkpointLsn);
     if (removed.length > 0) deps.logger.warn({ removed: removed.length, checkpoint: this.checkpointLsn }, 'removed uncommitted parquet parts');
     let from = this.checkpointLsn + 1;
@@ -250,20 +242,13 @@ export class Applier {
     this.state = 'applying';
     if (this.failures > 0) await deps.parquet.removePartsAfter(this.checkpointLsn);
     const lastLsn = entries[entries.length - 1]!.lsn;
+    const groups = await this.timed('prepare', async () => [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0));
     let written: WrittenPart[][];
-    let groups: TableGroup[];
-    if (deps.renderer) {
-      const prepared = await (this.takeRendered(entries) ?? this.render(entries, new Set(), deps.renderer));
-      groups = prepared.groups;
-      this.renderAhead(lastLsn, groups, deps.renderer);
-      // Rendered lines leave out ids already in ClickHouse (render), so a plain insert is exact.
-      written = await this.writeGroups(
-        groups,
-        (g, i) => deps.tables.insertLines(g.tenant, g.table, prepared.rendered[i]!.tableLines),
-        (g, i) => deps.parquet.writeRenderedParts(g.tenant, g.table, g.columns, prepared.rendered[i]!.parts),
-      );
+    if (deps.engineWriter) {
+      // After a failed batch part of it may be in ClickHouse already: those ids stay out of the table (Parquet was reset).
+      if (this.sinksMayHoldUncommitted) for (const g of groups) await this.markInTable(g);
+      written = await deps.engineWriter.write(entries, groups, (stage, run) => this.timed(stage, run));
     } else {
-      groups = [...(await this.newRowsByTable(entries)).values()].filter((g) => g.records.length > 0);
       const knownAbsent = !this.sinksMayHoldUncommitted;
       written = await this.writeGroups(
         groups,
@@ -293,18 +278,21 @@ export class Applier {
       };
       tableUpdates.push(entry);
       for (const p of groupParts) parts.push(partEntryOf(p));
-      for (const r of g.records) indexPuts.push({ key: idKey(g.tenant, g.table, r.dataId), lsn: r.lsn });
+      const prefix = idIndexPrefix(g.tenant, g.table);
+      for (const r of g.records) indexPuts.push({ key: prefix + r.dataId, lsn: r.lsn });
       applied += g.records.length;
     }
 
-    await deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, ids: indexPuts });
+    await this.timed('commit', () => deps.catalog.commitBatch({ tables: tableUpdates, parts, checkpoint: lastLsn, ids: indexPuts }));
     this.checkpointLsn = lastLsn;
+    this.releaseWaiters();
     this.sinksMayHoldUncommitted = false;
     // Past a deleted tenant's last LSN, its tombstone has nothing left to stop (the stored copy goes at the next start).
     for (const [tenant, through] of this.purged) if (through <= lastLsn) this.purged.delete(tenant);
     for (const t of tableUpdates) deps.schemas.refresh(t);
+    if (deps.committedIds) for (const p of indexPuts) deps.committedIds.add(p.key);
     deps.pending.evictThrough(lastLsn);
-    this.lastProgressAt = Date.now();
+    this.recordCommit(Date.now());
     deps.metrics.appliedRows.inc(applied);
     deps.metrics.checkpoint.set(lastLsn);
     const deleted = await deps.wal.truncateThrough(lastLsn);
@@ -312,55 +300,27 @@ export class Applier {
     return true;
   }
 
-  /**
-   * Deduplicates a batch (ids in `seen` count as already stored) and renders
-   * its new rows on the renderer's worker.
-   */
-  private async render(entries: WalBatch[], seen: Set<string>, renderer: RowRenderer): Promise<RenderedBatch> {
-    const { deps } = this;
-    const groups = [...(await this.newRowsByTable(entries, seen)).values()].filter((g) => g.records.length > 0);
-    const toRender: GroupToRender[] = [];
-    for (const g of groups) {
-      // After a failed batch part of it may be in ClickHouse already (see insertIdempotent).
-      const inTable = this.sinksMayHoldUncommitted ? [...(await deps.tables.existingIds(g.tenant, g.table, g.records.map((r) => r.dataId)))] : [];
-      toRender.push({ tenant: g.tenant, table: g.table, columns: g.columns, rows: Int32Array.from(g.refs), inTable });
+  /** Progress, and the gap since the last commit when a backlog was waiting then (what compaction must not stretch). */
+  private recordCommit(now: number): void {
+    if (this.backlogAtLastCommit) {
+      const gap = now - this.lastProgressAt;
+      this.deps.metrics.commitGapSeconds.observe(gap / 1000);
+      if (gap > this.longestGapMs) {
+        this.longestGapMs = gap;
+        this.deps.metrics.longestCommitGapSeconds.set(gap / 1000);
+      }
     }
-    const rendered = await this.timed('render', () => renderer.render(packEntries(entries), toRender));
-    return { groups, rendered };
+    this.lastProgressAt = now;
+    this.backlogAtLastCommit = this.deps.pending.rows > 0;
   }
 
-  /**
-   * With a backlog of at least renderAheadPendingRows and a full batch behind
-   * this one, starts deduplicating and rendering that batch now, so the worker
-   * renders while the sinks write this one. Below that backlog the second core
-   * is left to acknowledgements: rendering ahead drains faster but takes CPU
-   * the ack path would use, which is worth it only as the backlog grows toward
-   * the pending cap. The next batch's ids are checked against this batch's
-   * too: they are not in the index until this batch commits. Only after a
-   * clean batch (nothing of the next can be in the sinks yet); dropped if this
-   * batch fails.
-   */
-  private renderAhead(lastLsn: number, groups: TableGroup[], renderer: RowRenderer): void {
-    this.renderedAhead = undefined;
-    if (this.sinksMayHoldUncommitted || this.deps.pending.rows < this.deps.renderAheadPendingRows) return;
-    const next = this.deps.pending.contiguousFrom(lastLsn + 1, this.deps.batchRecords);
-    // Full: the size cap ended it, not the end of what is pending.
-    if (next.length === 0 || this.deps.pending.contiguousFrom(next[next.length - 1]!.lsn + 1, 1).length === 0) return;
-    const seen = new Set<string>();
-    for (const g of groups) for (const r of g.records) seen.add(idKey(g.tenant, g.table, r.dataId));
-    const ahead = this.render(next, seen, renderer);
-    ahead.catch(() => undefined); // a failure surfaces when (if) the batch is taken
-    this.renderedAhead = { firstLsn: next[0]!.lsn, lastLsn: next[next.length - 1]!.lsn, batch: ahead };
-  }
-
-  /** The batch rendered ahead, when it is exactly `entries` and the batch before it committed. */
-  private takeRendered(entries: WalBatch[]): Promise<RenderedBatch> | undefined {
-    const ahead = this.renderedAhead;
-    this.renderedAhead = undefined;
-    if (!ahead || this.failures > 0 || ahead.firstLsn !== this.checkpointLsn + 1) return undefined;
-    if (entries[0]!.lsn !== ahead.firstLsn || entries[entries.length - 1]!.lsn !== ahead.lastLsn) return undefined;
-    this.deps.metrics.renderedAhead.inc();
-    return ahead.batch;
+  /** Moves the group's rows whose ids ClickHouse already holds to `inTable` (see insertIdempotent). */
+  private async markInTable(g: TableGroup): Promise<void> {
+    const present = await this.deps.tables.existingIds(g.tenant, g.table, g.records.map((r) => r.dataId));
+    if (present.size === 0) return;
+    g.records.forEach((r, k) => {
+      if (present.has(r.dataId)) g.inTable.push(g.refs[2 * k]!, g.refs[2 * k + 1]!);
+    });
   }
 
   /**
@@ -371,17 +331,17 @@ export class Applier {
    */
   private async writeGroups(
     groups: TableGroup[],
-    insert: (g: TableGroup, i: number) => Promise<void>,
-    writeParts: (g: TableGroup, i: number) => Promise<WrittenPart[]>,
+    insert: (g: TableGroup) => Promise<void>,
+    writeParts: (g: TableGroup) => Promise<WrittenPart[]>,
   ): Promise<WrittenPart[][]> {
     const written: WrittenPart[][] = [];
-    for (const [i, g] of groups.entries()) {
+    for (const g of groups) {
       const [chDone, pqDone] = await Promise.allSettled([
         this.timed('clickhouse', async () => {
           await this.deps.tables.ensureTable(g.tenant, g.table, g.columns);
-          await insert(g, i);
+          await insert(g);
         }),
-        this.timed('parquet', () => writeParts(g, i)),
+        this.timed('parquet', () => writeParts(g)),
       ]);
       if (chDone.status === 'rejected') throw chDone.reason;
       if (pqDone.status === 'rejected') throw pqDone.reason;
@@ -391,7 +351,7 @@ export class Applier {
   }
 
   /** Runs one stage of a batch and records its duration. */
-  private async timed<T>(stage: 'render' | 'clickhouse' | 'parquet', run: () => Promise<T>): Promise<T> {
+  private async timed<T>(stage: 'prepare' | 'clickhouse' | 'parquet' | 'commit', run: () => Promise<T>): Promise<T> {
     const t0 = process.hrtime.bigint();
     const out = await run();
     this.deps.metrics.batchSeconds.observe({ sink: stage }, Number(process.hrtime.bigint() - t0) / 1e9);
@@ -417,46 +377,128 @@ export class Applier {
     return entries.map((e) => ({ lsn: e.lsn, batch: decodeBatch(e.payload), payload: e.payload }));
   }
 
-  /** Groups the batch's rows by table, dropping ids already committed, in `seen`, or repeated in this batch. */
-  private async newRowsByTable(entries: WalBatch[], seen = new Set<string>()): Promise<Map<string, TableGroup>> {
+  /**
+   * Groups the batch's rows by table: the new ones in `records`, the rest
+   * (ids already committed, or repeated within the batch) in `dropped`.
+   * Ingest proved most rows new when it acknowledged them (WalBatch
+   * suspects): a batch without a suspect row needs no lookup at all; in one
+   * with suspects, only they are looked up in the id index, and every row
+   * is checked against the rows before it in the batch.
+   */
+  private async newRowsByTable(entries: WalBatch[]): Promise<Map<string, TableGroup>> {
     const groups = new Map<string, TableGroup>();
+    const verify = entries.some((e) => e.suspects === undefined || e.suspects.length > 0);
+    const seen = new Set<string>();
     const candidates: Array<{ key: string; group: TableGroup; rec: StoredRecord; entry: number; row: number }> = [];
     let sinceYield = 0;
     for (const [entry, e] of entries.entries()) {
       const batch = e.batch;
       // Rows of a deleted tenant acknowledged before it was deleted.
       if (this.purged.size > 0 && e.lsn <= (this.purged.get(batch.tenant) ?? 0)) continue;
+      let table = '';
+      let group: TableGroup | undefined;
+      let prefix = '';
+      let nextSuspect = 0;
       for (const [row, r] of batch.rows.entries()) {
         if (++sinceYield === SLICE_ROWS) {
           sinceYield = 0;
           await yieldToEventLoop();
         }
-        const key = idKey(batch.tenant, r.table, r.dataId);
-        if (seen.has(key)) {
-          this.deps.metrics.duplicateRows.inc();
-          continue;
+        if (r.table !== table || !group) {
+          table = r.table;
+          const name = tableRefKey(batch.tenant, table);
+          group = groups.get(name);
+          if (!group) {
+            group = { tenant: batch.tenant, table, columns: this.deps.schemas.columns(batch.tenant, table), records: [], refs: [], dropped: [], inTable: [] };
+            groups.set(name, group);
+          }
+          prefix = idIndexPrefix(batch.tenant, table);
         }
-        seen.add(key);
-        const name = tableRefKey(batch.tenant, r.table);
-        let group = groups.get(name);
-        if (!group) {
-          group = { tenant: batch.tenant, table: r.table, columns: this.deps.schemas.columns(batch.tenant, r.table), records: [], refs: [] };
-          groups.set(name, group);
+        const rec: StoredRecord = { dataId: r.dataId, tsMs: r.tsMs, lsn: e.lsn, payload: r.payload };
+        if (verify) {
+          const key = prefix + r.dataId;
+          if (seen.has(key)) {
+            this.deps.metrics.duplicateRows.inc();
+            group.dropped.push(entry, row);
+            continue;
+          }
+          seen.add(key);
+          let suspect = e.suspects === undefined;
+          if (!suspect) {
+            while (nextSuspect < e.suspects!.length && e.suspects![nextSuspect]! < row) nextSuspect++;
+            suspect = e.suspects![nextSuspect] === row;
+          }
+          if (suspect) {
+            candidates.push({ key, group, rec, entry, row });
+            continue;
+          }
         }
-        candidates.push({ key, group, rec: { dataId: r.dataId, tsMs: r.tsMs, lsn: e.lsn, payload: r.payload }, entry, row });
+        group.records.push(rec);
+        group.refs.push(entry, row);
       }
     }
     const committed = await this.committedLsns(candidates.map((c) => c.key));
     for (const [i, c] of candidates.entries()) {
       if (committed[i] !== undefined) {
         this.deps.metrics.duplicateRows.inc();
+        c.group.dropped.push(c.entry, c.row);
         continue;
       }
       c.group.records.push(c.rec);
       c.group.refs.push(c.entry, c.row);
     }
+    // Suspects found new go back among the rows they came with, in LSN (then row) order.
+    if (candidates.length > 0) for (const g of groups.values()) sortByRef(g);
     return groups;
   }
+
+  // ---- Read-after-write: queries waiting for the checkpoint (src/query/freshness.ts) ----
+
+  private waiters: Array<{ lsn: number; resolve: () => void }> = [];
+
+  /**
+   * Resolves once everything through `lsn` is applied and committed. A waiter
+   * wakes the applier at once (not after its interval or a full batch), so the
+   * batch a query needs is applied now. Not while retrying a failed batch: the
+   * backoff protects a sink that is down from a retry per query.
+   */
+  waitForApplied(lsn: number, signal?: AbortSignal): Promise<void> {
+    if (this.checkpointLsn >= lsn) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
+      const waiter = {
+        lsn,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      if (this.failures === 0) this.wake?.();
+    });
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.lsn <= this.checkpointLsn) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+}
+
+/** Sorts a group's records (and refs with them) by (entry, row): LSN order, as the sinks expect. */
+function sortByRef(g: TableGroup): void {
+  const order = g.records.map((_, k) => k).sort((a, b) => g.refs[2 * a]! - g.refs[2 * b]! || g.refs[2 * a + 1]! - g.refs[2 * b + 1]!);
+  g.records = order.map((k) => g.records[k]!);
+  g.refs = order.flatMap((k) => [g.refs[2 * k]!, g.refs[2 * k + 1]!]);
 }
 
 function minOf(...values: Array<number | null>): number | null {

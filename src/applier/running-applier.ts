@@ -1,8 +1,9 @@
 // The applier as the process runs it: recovered from the WAL tail at start
 // (uncommitted and orphan Parquet parts removed), woken by every acknowledged
 // request, applying once the engine is open, with compaction beside it.
-// close() stops compaction, drains what is in the WAL (bounded by the
-// caller) and releases the rendering worker.
+// close() stops compaction and drains what is in the WAL (bounded by the
+// caller).
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogStore } from '../catalog/catalog-store.js';
@@ -15,8 +16,8 @@ import type { WriteAheadLog } from '../storage/wal/index.js';
 import { Applier } from './applier.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import { removeOrphanParts } from './compaction.js';
+import { EngineBatchWriter } from './engine-batch-writer.js';
 import { ApplierMetrics } from './metrics.js';
-import { RowRenderer } from './row-renderer.js';
 
 export interface RunningApplier {
   readonly applier: Applier;
@@ -26,7 +27,7 @@ export interface RunningApplier {
 }
 
 export async function startApplier(deps: {
-  settings: Pick<AppConfig, 'applier' | 'compaction'>;
+  settings: Pick<AppConfig, 'applier' | 'compaction' | 'paths'>;
   wal: WriteAheadLog;
   catalog: CatalogStore;
   schemas: TableSchemas;
@@ -38,20 +39,26 @@ export async function startApplier(deps: {
 }): Promise<RunningApplier> {
   const { settings, sinks } = deps;
   const log = deps.logger.child({ component: 'applier' });
-  // When both sinks read rows as text, the applier renders them on a worker thread.
-  const renderer = sinks.parquet.takesRenderedRows ? new RowRenderer() : undefined;
+  // An embedded engine reads the WAL entries itself (engine-batch-writer.ts); a server gets rows rendered here.
+  const engine = deps.connection.engine;
+  const engineWriter =
+    engine.kind === 'embedded'
+      ? new EngineBatchWriter({ engine, tables: sinks.tables, parquet: sinks.parquet, stagingDir: path.join(settings.paths.dataDir, 'applier-staging') })
+      : undefined;
+  await engineWriter?.recover();
+  const metrics = new ApplierMetrics(deps.registry);
   const applier = new Applier({
     wal: deps.wal,
     catalog: deps.catalog,
     schemas: deps.schemas,
     tables: sinks.tables,
     parquet: sinks.parquet,
-    ...(renderer ? { renderer } : {}),
+    ...(engineWriter ? { engineWriter } : {}),
     pending: deps.ingest.pending,
-    metrics: new ApplierMetrics(deps.registry),
+    committedIds: deps.ingest.committedIds,
+    metrics,
     logger: log,
     batchRecords: settings.applier.batchRecords,
-    renderAheadPendingRows: settings.applier.renderAheadPendingRows,
     intervalMs: settings.applier.intervalMs,
   });
   await applier.recover();
@@ -61,7 +68,7 @@ export async function startApplier(deps: {
   let closed = false;
   let applying = false;
   const compaction = new CompactionScheduler(
-    { applier, catalog: deps.catalog, schemas: deps.schemas, parquet: sinks.parquet, logger: log },
+    { applier, catalog: deps.catalog, schemas: deps.schemas, parquet: sinks.parquet, logger: log, metrics },
     settings.compaction,
     log,
   );
@@ -79,7 +86,6 @@ export async function startApplier(deps: {
       closed = true;
       await compaction.stop();
       await applier.stop(true);
-      await renderer?.close();
     },
   };
 }

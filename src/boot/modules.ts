@@ -166,9 +166,11 @@ export function declareModules(boot: BootContext, observability: Observability):
           settings: config.ingest,
           wal,
           state: stateStore.scoped('ingest'),
+          idIndex: { committedLsns: (keys) => catalog.store.committedLsns(keys), keys: () => catalog.store.dataIdKeys() },
           schemas: catalog.schemas,
           registry,
           tenantLimits: async (tenant) => (await auth.tenants.get(tenant))?.limits,
+          logger: logger.child({ component: 'ingest' }),
         }),
     }),
     defineModule({
@@ -252,15 +254,22 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     defineModule({
       name: 'executor',
-      // Every query that ends is written to the query log.
-      needs: ['planner', 'clickhouse', 'sinks', 'queryLog'],
-      start: ({ planner, clickhouse, sinks, queryLog }) => {
+      // ingest and applier: queries wait until what was acknowledged for their tables is applied.
+      // queryLog: every query that ends is written to the query log.
+      needs: ['planner', 'clickhouse', 'sinks', 'ingest', 'applier', 'queryLog'],
+      start: ({ planner, clickhouse, sinks, ingest, applier, queryLog }) => {
         const runtime = createExecutorRuntime({
           settings: config.query,
           parquetRoot: config.paths.parquetDir,
           planner: planner.planner,
           engine: clickhouse.engine,
           tables: sinks.tables,
+          applied: {
+            acknowledgedLsn: (tenant, table) => ingest.pending.acknowledged.lastFor(tenant, table),
+            appliedLsn: () => applier.applier.checkpoint,
+            waitForApplied: (lsn, signal) => applier.applier.waitForApplied(lsn, signal),
+            lag: () => applier.applier.lag,
+          },
           registry,
           logger,
         });

@@ -136,6 +136,11 @@ export class CatalogStore {
     return this.state.getMany<number>('dataIds', keys);
   }
 
+  /** Every key of the data_id index (ingest's duplicate filter reads them once at start). */
+  dataIdKeys(): AsyncIterable<string> {
+    return this.state.sublevel('dataIds').keys();
+  }
+
   /** Forgets the data_id index of one tenant table (its data is gone), a synced batch per slice. */
   async dropDataIds(tenant: string, table: string): Promise<number> {
     const range = idIndexRange(tenant, table);

@@ -11,6 +11,7 @@ export class IngestMetrics {
   readonly requests: Counter<'outcome'>;
   readonly walBytes: Counter;
   readonly walRecords: Counter;
+  readonly duplicates: Counter;
   private readonly rowsByTenant = new Map<string, ReturnType<Counter<'tenant'>['labels']>>();
   private acceptedRequests?: ReturnType<Counter<'outcome'>['labels']>;
 
@@ -19,6 +20,11 @@ export class IngestMetrics {
     this.requests = new Counter({ name: 'ingest_requests_total', help: 'Ingest requests by outcome', labelNames: ['outcome'], registers: [registry] });
     this.walBytes = new Counter({ name: 'wal_bytes_written_total', help: 'Bytes appended to the WAL', registers: [registry] });
     this.walRecords = new Counter({ name: 'wal_records_written_total', help: 'Records appended to the WAL', registers: [registry] });
+    this.duplicates = new Counter({
+      name: 'ingest_duplicate_rows_total',
+      help: 'Acknowledged rows whose data_id was already acknowledged (or repeated within their request); they change nothing',
+      registers: [registry],
+    });
   }
 
   /** One accepted request of `rows` rows; the labelled children are resolved once, not per request. */

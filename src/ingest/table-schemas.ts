@@ -82,10 +82,14 @@ export class TableSchemas {
         state = { entry: { ...base, columns: [...base.columns] }, byName: new Map(base.columns.map((c) => [c.name, c.type])) };
         pending.set(key, state);
       }
-      for (const [field, value] of Object.entries(row.payload)) {
-        if (value === null || !PROMOTABLE.test(field) || RESERVED.has(field)) continue;
-        const t = typeOf(value);
+      const payload = row.payload;
+      // Known columns first (most fields of most rows): one map lookup, no name checks.
+      for (const field of Object.keys(payload)) {
+        const value = payload[field];
+        if (value === null) continue;
         const existing = state.byName.get(field);
+        if (existing === undefined && (!PROMOTABLE.test(field) || RESERVED.has(field))) continue;
+        const t = typeOf(value);
         if (existing !== undefined) {
           if (t === undefined || !compatible(existing, t)) {
             throw Errors.validation(`record ${i}: payload.${field} must be ${existing} (table ${row.table} has it as ${existing})`, {

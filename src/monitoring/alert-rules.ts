@@ -59,6 +59,8 @@ export const WORKER_HEALTH_WINDOW_SEC = 30;
 
 /** Every route template but the health probes. */
 const NOT_PROBES = { not: '/ready|/health' };
+/** 503 answers that are an expected, bounded wait rather than a fault (error codes). */
+const EXPECTED_UNAVAILABLE = { not: 'not_fresh' };
 
 export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): AlertRule[] {
   const forMs = cfg.forMs;
@@ -100,7 +102,8 @@ export function defaultAlertRules(cfg: AppConfig['monitoring']['alerts']): Alert
       // Probes are left out: /ready answers 503 by design while a node boots or drains.
       expr: {
         kind: 'ratio',
-        numerator: { kind: 'rate', metric: 'http_requests_total', labels: { status: '5..', route: NOT_PROBES }, windowSec: 60 },
+        // not_fresh: a query told to retry while the applier catches up is not a server fault.
+        numerator: { kind: 'rate', metric: 'http_requests_total', labels: { status: '5..', route: NOT_PROBES, code: EXPECTED_UNAVAILABLE }, windowSec: 60 },
         denominator: { kind: 'rate', metric: 'http_requests_total', labels: { route: NOT_PROBES }, windowSec: 60 },
       },
       op: '>',

@@ -5,6 +5,7 @@
 export const ErrorCode = {
   BadRequest: 'bad_request',
   InvalidJson: 'invalid_json',
+  InvalidEncoding: 'invalid_encoding',
   ValidationFailed: 'validation_failed',
   InvalidTenantId: 'invalid_tenant_id',
   PayloadTooLarge: 'payload_too_large',
@@ -16,6 +17,7 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   Conflict: 'conflict',
   NotReady: 'not_ready',
+  NotFresh: 'not_fresh',
   Backpressure: 'ingest_backpressure',
   ShuttingDown: 'shutting_down',
   UpstreamUnavailable: 'upstream_unavailable',
@@ -42,7 +44,21 @@ export interface AppErrorOptions {
   /** Extra response headers, e.g. Retry-After. */
   headers?: Record<string, string>;
   cause?: unknown;
+  /**
+   * Whether a 5xx is the server's fault (logged as an error, counted by the 5xx
+   * alert). Default: every 5xx but the expected ones (EXPECTED_UNAVAILABLE),
+   * which are logged at warn and left out of the alert.
+   */
+  serverFault?: boolean;
 }
+
+/**
+ * 503s that describe a state the server is in by design, not a fault: it is
+ * starting, draining, waiting for the applier (not_fresh) or pushing back on
+ * ingest. The client is told when to retry; they are logged at warn without a
+ * stack and left out of the 5xx alert.
+ */
+const EXPECTED_UNAVAILABLE: ReadonlySet<string> = new Set(['not_ready', 'not_fresh', 'shutting_down', 'ingest_backpressure']);
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -50,6 +66,7 @@ export class AppError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly serverFault: boolean;
 
   constructor(code: ErrorCode, message: string, opts: AppErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -59,6 +76,7 @@ export class AppError extends Error {
     this.retriable = opts.retriable ?? false;
     this.details = opts.details;
     this.headers = opts.headers;
+    this.serverFault = opts.serverFault ?? (opts.status >= 500 && !EXPECTED_UNAVAILABLE.has(code));
   }
 }
 
@@ -71,6 +89,9 @@ export const Errors = {
   badRequest: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.BadRequest, message, { status: 400, details }),
   invalidJson: (message: string) => new AppError(ErrorCode.InvalidJson, `malformed JSON: ${message}`, { status: 400 }),
+  /** Text that is not valid UTF-8 (or JSON escapes of lone UTF-16 surrogates, which no UTF-8 text can hold). */
+  invalidEncoding: (message: string, details?: Record<string, unknown>) =>
+    new AppError(ErrorCode.InvalidEncoding, message, { status: 400, details }),
   validation: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.ValidationFailed, message, { status: 400, details }),
   invalidTenantId: () =>
@@ -105,17 +126,30 @@ export const Errors = {
   conflict: (message: string) => new AppError(ErrorCode.Conflict, message, { status: 409 }),
   notReady: (what: string) =>
     new AppError(ErrorCode.NotReady, `${what} is not ready yet`, { status: 503, retriable: true, headers: { 'Retry-After': '1' } }),
+  /** A query waited QUERY_FRESHNESS_WAIT_MS (or its timeout) and the applier had still not applied what it must see. */
+  notFresh: (f: { requiredLsn: number; appliedLsn: number; waitedMs: number; lag: { records: number; seconds: number } }) =>
+    new AppError(
+      ErrorCode.NotFresh,
+      `the query must see records through LSN ${f.requiredLsn}, but after waiting ${Math.round(f.waitedMs)} ms the applier has applied through LSN ${f.appliedLsn} ` +
+        `(${f.lag.records} records, ${Math.round(f.lag.seconds * 10) / 10} s behind); retry later, or send "consistency": "eventual" to read what is applied now`,
+      {
+        status: 503,
+        retriable: true,
+        serverFault: false,
+        headers: { 'Retry-After': String(Math.min(30, Math.max(1, Math.ceil(f.lag.seconds)))) },
+        details: { requiredLsn: f.requiredLsn, appliedLsn: f.appliedLsn, waitedMs: f.waitedMs, lagRecords: f.lag.records, lagSeconds: f.lag.seconds },
+      },
+    ),
   shuttingDown: () =>
     new AppError(ErrorCode.ShuttingDown, 'the server is shutting down', { status: 503, retriable: true }),
   storageFailure: (message: string, cause?: unknown) =>
     new AppError(ErrorCode.StorageFailure, message, { status: 503, retriable: true, cause }),
-  applierBehind: (pendingRows: number) =>
-    new AppError(ErrorCode.Backpressure, `ingest is paused: ${pendingRows} acknowledged rows are waiting for the sinks; retry later`, {
-      status: 503,
-      retriable: true,
-      headers: { 'Retry-After': '5' },
-      details: { pendingRows },
-    }),
+  applierBehind: (pendingRows: number, pendingBytes: number) =>
+    new AppError(
+      ErrorCode.Backpressure,
+      `ingest is paused: ${pendingRows} acknowledged rows (${pendingBytes} bytes) are waiting for the sinks; retry later`,
+      { status: 503, retriable: true, headers: { 'Retry-After': '5' }, details: { pendingRows, pendingBytes } },
+    ),
   walCorrupt: (message: string, details?: Record<string, unknown>) =>
     new AppError(ErrorCode.WalCorrupt, message, { status: 500, details }),
   /** SQL or DSL that does not parse, names what does not exist, or is not allowed; `details` carries line/column for SQL. */

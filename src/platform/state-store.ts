@@ -187,6 +187,25 @@ export class StateStore implements StateAccess {
     return out;
   }
 
+  /**
+   * The keys of one sublevel that start with `prefix`, read a slice at a time
+   * (the event loop runs between slices).
+   */
+  async *keysWithPrefix(sublevel: SublevelName, prefix: string): AsyncGenerator<string> {
+    // The first string after every key with this prefix: the prefix with its last code unit incremented.
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const it = this.sublevel(sublevel).keys({ gte: prefix, lt: end });
+    try {
+      for (;;) {
+        const slice = await it.nextv(SLICE_ROWS);
+        if (slice.length === 0) return;
+        yield* slice;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
   private assertOpen(): void {
     // The public API would defer or reject; bulk callers run only while the store is open.
     if (this.db.status !== 'open') throw new Error(`state store ${this.path} is ${this.db.status}`);

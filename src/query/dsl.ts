@@ -50,6 +50,7 @@ export const dslQuery = z
       .optional(),
     limit: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    consistency: z.enum(['read-after-write', 'eventual']).optional().describe('as the request body field of the same name'),
   })
   .strict();
 

@@ -1,35 +1,69 @@
 // Runs a planned query on the engine, always as the caller's tenant: the SQL
 // comes from the physical plan (sql-generator.ts), whose only table names are
 // the tenant's own. Each run is registered (id, state, rows, elapsed), can be
-// cancelled, and is stopped at its timeout.
+// cancelled, and is stopped at its timeout. Before planning it waits until
+// the applier has applied what was acknowledged for its tables
+// (freshness.ts). Results are the engine's own bytes in the wire format
+// (wire-sql.ts): nothing is parsed and serialised again on the way out,
+// except Arrow on an engine that cannot write it.
 import type { Logger } from 'pino';
-import type { ClickHouseEngine } from '../storage/clickhouse/clickhouse-engine.js';
+import type { ClickHouseEngine, RawBlock, RawFormat } from '../storage/clickhouse/clickhouse-engine.js';
 import { isUnknownTableError } from '../storage/clickhouse/engine-errors.js';
 import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
-import { Errors } from '../platform/errors.js';
+import { AppError, ErrorCode, Errors } from '../platform/errors.js';
+import { emptyArrowStream, encodeArrow } from './arrow-encoder.js';
 import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
-import type { QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
-import type { QueryCaller, QueryHandle, QueryRegistry } from './query-registry.js';
+import { FreshnessGate, type Consistency, type Freshness } from './freshness.js';
+import type { BindResult, QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
+import type { QueryCaller, QueryHandle, QueryRegistry, QueryStartMeta } from './query-registry.js';
 import { statementOf } from './query-statement.js';
-import { generateSql, generateStageCount, type GenContext, type GeneratedColumn } from './sql-generator.js';
+import { generateSql, generateStageCount, type GenContext, type GeneratedSql } from './sql-generator.js';
+import { arrowWireSql, jsonWireSql } from './wire-sql.js';
 
 /** owner (principal name: a cancel by anyone else is audited), role and user agent, for the registry and the query log. */
 export interface ExecuteOptions extends QueryCaller {
   timeoutMs?: number;
   via: string;
   format: string;
+  /** 'eventual' skips the wait for the applier (read-after-write is the default). */
+  consistency?: Consistency;
+  /** The client went away: the query is cancelled (recorded as such) and the engine stops. */
+  signal?: AbortSignal;
+}
+
+export type WireFormat = 'ndjson' | 'arrow';
+
+/** Where a query's time went, in ms (the HTTP layer adds auth and write). */
+export interface QueryTimings {
+  /** Waiting for the applier (read-after-write). */
+  waitMs: number;
+  /** Parse, bind, optimize, generate. */
+  planMs: number;
+  /** Waiting for the engine's blocks. */
+  engineMs: number;
+  /** Our own work on the result (assembling JSON, encoding Arrow in JS, counting rows). */
+  encodeMs: number;
 }
 
 export interface OpenQuery {
   id: string;
   planned: PlannedQuery;
   columns: Array<{ name: string; type: SqlType }>;
-  /** Rows as the client sees them (renamed, 64-bit integers as numbers where exact), in batches. */
-  batches: AsyncIterable<Record<string, unknown>[]>;
-  /** The same rows one by one (consume either this or `batches`, not both). */
-  rows: AsyncIterable<Record<string, unknown>>;
   handle: QueryHandle;
+  /** How fresh the answer is (read-after-write, see freshness.ts). */
+  freshness: Freshness;
+  timings: QueryTimings;
+  /**
+   * The JSON answer's rows: the text of the `rows` array's elements (objects
+   * with the client's names, as the engine wrote them) and their count. Throws
+   * 400 beyond `maxRows`, before anything is sent.
+   */
+  jsonRows(maxRows: number): Promise<{ text: Buffer; count: number }>;
+  /** The result as NDJSON or an Arrow IPC stream, block by block, never held whole. */
+  stream(format: WireFormat): AsyncIterable<Uint8Array>;
+  /** The rows parsed into objects (in-process callers; 64-bit integers as JS numbers). Consume one of these three. */
+  rows: AsyncIterable<Record<string, unknown>>;
 }
 
 export interface ExecutorDeps {
@@ -41,13 +75,25 @@ export interface ExecutorDeps {
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
   logger: Logger;
+  /** Read-after-write; without one, queries read what is applied (tests of the executor alone). */
+  freshness?: FreshnessGate;
 }
 
-const INT64 = new Set<SqlType>(['Int64', 'UInt64']);
-const BATCH_ROWS = 1024;
+/** Estimated rows up to which a result is fetched in one engine call rather than streamed. */
+const SMALL_RESULT_ROWS = 5_000;
+/** Rows per engine block when streaming: a block is one write to the client. */
+const STREAM_BLOCK_ROWS = 65_536;
+/** Rows per record batch when Arrow is encoded in JS. */
+const JS_ARROW_BATCH_ROWS = 16_384;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
 
 export class QueryExecutor {
-  constructor(private readonly deps: ExecutorDeps) {}
+  private readonly freshness: FreshnessGate;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.freshness = deps.freshness ?? new FreshnessGate({ source: undefined, maxWaitMs: 0 });
+  }
 
   genContext(tenant: string): GenContext {
     const tables = this.deps.tables();
@@ -60,65 +106,231 @@ export class QueryExecutor {
     return requested;
   }
 
-  /** Plans, registers and starts a query; rows stream from the engine as the caller iterates. */
+  /**
+   * Validates, registers, waits until the tables it reads are fresh, plans;
+   * the engine runs when the caller consumes the result. Invalid queries fail
+   * before they are registered.
+   */
   async open(tenant: string, input: QueryInput, opts: ExecuteOptions): Promise<OpenQuery> {
     const timeoutMs = this.timeoutOf(opts.timeoutMs);
-    const meta = { ...opts, timeoutMs, statement: statementOf(input) };
+    const consistency = opts.consistency ?? 'read-after-write';
+    const t0 = performance.now();
+    const meta: QueryStartMeta = { ...callerOf(opts), timeoutMs, via: opts.via, format: opts.format, statement: statementOf(input) };
     // A query refused before it runs is logged too (the registry tells the query log).
-    const planned = await this.deps.planner.plan(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
-    const gen = generateSql(planned.physical, this.genContext(tenant));
+    const bound = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
     const handle = this.deps.registry.start(tenant, meta);
-    const convert = rowConverter(gen.columns, gen.renamed);
+    if (opts.signal) {
+      if (opts.signal.aborted) handle.abandon();
+      else opts.signal.addEventListener('abort', () => handle.abandon(), { once: true });
+    }
+    const timings: QueryTimings = { waitMs: 0, planMs: 0, engineMs: 0, encodeMs: 0 };
+    let planned: PlannedQuery;
+    let freshness: Freshness;
+    let gen: GeneratedSql;
+    try {
+      const tables = bound.bound.tables.map((t) => t.table);
+      const tw = performance.now();
+      freshness = await this.freshness.await(tenant, tables, consistency, handle.signal, timeoutMs);
+      timings.waitMs = performance.now() - tw;
+      // After a wait the catalog has moved on (parts, row counts): bind again.
+      planned = await this.deps.planner.plan(tenant, input, freshness.waitedMs > 0 ? undefined : bound);
+      gen = generateSql(planned.physical, this.genContext(tenant));
+    } catch (err) {
+      if (err instanceof AppError && err.code === ErrorCode.NotFresh) {
+        handle.fail(err);
+        throw err;
+      }
+      throw handle.fail(err);
+    }
+    timings.planMs = performance.now() - t0 - timings.waitMs;
     const engine = this.deps.engine();
-    const small = planned.physical.estRows <= 5_000;
-    // Smaller blocks make the first rows of a large result arrive sooner. Only the
-    // embedded engine gets the clause: where SETTINGS may stand differs on 18.16.
-    const streamSql = engine.kind === 'embedded' ? `${gen.sql} SETTINGS max_block_size = 8192` : gen.sql;
-    // Rows travel in batches: one await per batch instead of one per row downstream.
-    const batches = async function* (): AsyncGenerator<Record<string, unknown>[]> {
+    const small = planned.physical.estRows <= SMALL_RESULT_ROWS;
+    const columns = gen.columns.map((c) => ({ name: c.name, type: c.type }));
+
+    /** The engine's blocks in `format`, with the engine's wait timed and the registry kept up to date. */
+    const blocks = async function* (format: RawFormat, sql: string, oneCall: boolean): AsyncGenerator<RawBlock> {
+      const settings: Record<string, number> = oneCall ? {} : { max_block_size: STREAM_BLOCK_ROWS };
+      const it = engine.queryRaw(sql, format, { signal: handle.signal, queryId: handle.id, settings, small: oneCall })[Symbol.asyncIterator]();
       try {
-        if (small) {
-          // One round trip; the stream path costs an extra session on chdb.
-          const rows = await engine.query(gen.sql, { signal: handle.signal, queryId: handle.id });
-          handle.addRows(rows.length);
-          if (rows.length) yield rows.map(convert);
-        } else {
-          let batch: Record<string, unknown>[] = [];
-          for await (const r of engine.queryStream(streamSql, { signal: handle.signal, queryId: handle.id })) {
-            batch.push(convert(r));
-            if (batch.length === BATCH_ROWS) {
-              handle.addRows(batch.length);
-              yield batch;
-              batch = [];
-            }
-          }
-          handle.addRows(batch.length);
-          if (batch.length) yield batch;
+        for (;;) {
+          const te = performance.now();
+          const next = await it.next();
+          timings.engineMs += performance.now() - te;
+          if (next.done) break;
+          // The query log's `bytes`: the result in the answer's format, as the engine wrote it.
+          handle.addBytes(next.value.bytes.byteLength);
+          yield next.value;
         }
-        handle.finish();
       } catch (err) {
-        // A table catalogued at ingest but not yet created by the applier: 503 with
-        // Retry-After (an empty result would be wrong for count() and friends).
+        // A table catalogued at ingest but not created yet (only without read-after-write, which waits for it).
         const fresh = planned.bound.tables.find((t) => t.entry.rowCount === 0);
-        if (!handle.signal.aborted && fresh && isUnknownTableError(err)) {
-          handle.fail(err);
-          throw Errors.notReady(`table ${fresh.table} (its first records are still being applied)`);
-        }
-        throw handle.fail(err);
+        if (!handle.signal.aborted && fresh && isUnknownTableError(err)) throw Errors.notReady(`table ${fresh.table} (its first records are still being applied)`);
+        throw err;
+      } finally {
+        await it.return?.();
       }
     };
-    const batchIterable = batches();
-    const rows = async function* (): AsyncGenerator<Record<string, unknown>> {
-      for await (const b of batchIterable) yield* b;
+    /** Runs `body` as the query's one consumption: finished when it completes, failed (with the reason the client should see) when it throws. */
+    const settle = async function* <T>(body: AsyncGenerator<T>): AsyncGenerator<T> {
+      let done = false;
+      try {
+        yield* body;
+        done = true;
+        handle.finish();
+      } catch (err) {
+        done = true;
+        throw handle.fail(err);
+      } finally {
+        // The reader stopped early (client gone, too many rows): recorded once, as cancelled when it was.
+        if (!done) handle.fail(new Error('the result was not read to the end'));
+      }
     };
-    return { id: handle.id, planned, columns: gen.columns.map((c) => ({ name: c.name, type: c.type })), batches: batchIterable, rows: rows(), handle };
+    const jsonSql = jsonWireSql(gen);
+    // A result estimated small is one engine call for an answer held whole anyway (JSON, in-process rows);
+    // a stream always streams, so a wrong estimate cannot make it hold a large result in memory.
+    const jsonBlocks = (oneCall: boolean) => blocks('JSONEachRow', jsonSql, oneCall);
+    const countRows = (b: RawBlock): number => {
+      if (b.rows !== undefined) return b.rows;
+      const t = performance.now();
+      const n = countByte(b.bytes, NEWLINE);
+      timings.encodeMs += performance.now() - t;
+      return n;
+    };
+
+    const jsonRows = async (maxRows: number): Promise<{ text: Buffer; count: number }> => {
+      const parts: Uint8Array[] = [];
+      let count = 0;
+      for await (const b of settle(jsonBlocks(small))) {
+        count += countRows(b);
+        if (count > maxRows) {
+          // Leaving the loop stops the engine.
+          const err = Errors.validation(`the result has more than ${maxRows} rows; add LIMIT or ask for NDJSON/Arrow with the Accept header`, { maxJsonRows: maxRows });
+          handle.fail(err);
+          throw err;
+        }
+        parts.push(b.bytes);
+      }
+      handle.addRows(count);
+      const t = performance.now();
+      // One object per line → the elements of a JSON array: each newline becomes a comma, the last is dropped.
+      const text = parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength) : Buffer.concat(parts);
+      for (let i = text.indexOf(NEWLINE); i !== -1; i = text.indexOf(NEWLINE, i + 1)) text[i] = COMMA;
+      const end = text.length > 0 && text[text.length - 1] === COMMA ? text.length - 1 : text.length;
+      timings.encodeMs += performance.now() - t;
+      return { text: text.subarray(0, end), count };
+    };
+
+    const ndjson = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const b of jsonBlocks(false)) {
+        handle.addRows(countRows(b));
+        yield b.bytes;
+      }
+    };
+
+    const parsedBatches = async function* (oneCall: boolean): AsyncGenerator<Record<string, unknown>[]> {
+      let carry = '';
+      const decoder = new TextDecoder();
+      for await (const b of jsonBlocks(oneCall)) {
+        const t = performance.now();
+        const text = carry + decoder.decode(b.bytes, { stream: true });
+        const last = text.lastIndexOf('\n');
+        carry = text.slice(last + 1);
+        const rows = last < 0 ? [] : text.slice(0, last).split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        timings.encodeMs += performance.now() - t;
+        handle.addRows(rows.length);
+        if (rows.length) yield rows;
+      }
+      if (carry.trim()) {
+        handle.addRows(1);
+        yield [JSON.parse(carry) as Record<string, unknown>];
+      }
+    };
+
+    const arrow = async function* (): AsyncGenerator<Uint8Array> {
+      if (await engine.writesFormat('ArrowStream')) {
+        let any = false;
+        for await (const b of blocks('ArrowStream', arrowWireSql(gen), false)) {
+          any = true;
+          handle.addRows(b.rows ?? 0);
+          yield b.bytes;
+        }
+        if (!any) yield await emptyArrowStream(columns);
+        return;
+      }
+      // The engine cannot write Arrow: rows as JSON, encoded here in record batches.
+      const batches = async function* (): AsyncGenerator<Record<string, unknown>[]> {
+        let pending: Record<string, unknown>[] = [];
+        for await (const rows of parsedBatches(false)) {
+          for (const r of rows) pending.push(r);
+          if (pending.length >= JS_ARROW_BATCH_ROWS) {
+            yield pending;
+            pending = [];
+          }
+        }
+        if (pending.length) yield pending;
+      };
+      const it = encodeArrow(columns, batches())[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const t = performance.now();
+          const engineBefore = timings.engineMs;
+          const next = await it.next();
+          timings.encodeMs += performance.now() - t - (timings.engineMs - engineBefore);
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // A reader that stops early stops the encoder, and through it the engine.
+        await it.return?.(undefined);
+      }
+    };
+
+    const rows = async function* (): AsyncGenerator<Record<string, unknown>> {
+      for await (const batch of settle(parsedBatches(small))) yield* batch;
+    };
+
+    return {
+      id: handle.id,
+      planned,
+      columns,
+      handle,
+      freshness,
+      timings,
+      jsonRows,
+      stream: (format) => settle(format === 'arrow' ? arrow() : ndjson()),
+      rows: rows(),
+    };
   }
 
-  /** EXPLAIN: plans and returns the generated SQL; with analyze, runs it and counts each stage's actual rows. */
-  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, caller: QueryCaller = {}) {
-    const meta = { ...caller, timeoutMs: analyze ? this.timeoutOf(timeoutMs) : 0, via: 'explain-analyze', format: 'json', statement: statementOf(input) };
-    // Only EXPLAIN ANALYZE runs the query, so only it is a query of the log.
-    const planned = await this.deps.planner.plan(tenant, input).catch((err: unknown) => Promise.reject(analyze ? this.deps.registry.rejected(tenant, meta, err) : err));
+  /**
+   * EXPLAIN: plans and returns the generated SQL; with analyze, runs it and
+   * counts each stage's actual rows, after the same read-after-write wait as
+   * an executed query (the answer carries `freshness`).
+   */
+  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, consistency: Consistency = 'read-after-write', caller: QueryCaller = {}) {
+    let handle: QueryHandle | undefined;
+    let freshness: Freshness | undefined;
+    let bound: BindResult | undefined;
+    if (analyze) {
+      const budget = this.timeoutOf(timeoutMs);
+      const meta: QueryStartMeta = { ...callerOf(caller), timeoutMs: budget, via: 'explain-analyze', format: 'json', statement: statementOf(input) };
+      // Only EXPLAIN ANALYZE runs the query, so only it is a query of the log.
+      const b = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
+      bound = b;
+      handle = this.deps.registry.start(tenant, meta);
+      try {
+        freshness = await this.freshness.await(tenant, b.bound.tables.map((t) => t.table), consistency, handle.signal, budget);
+      } catch (err) {
+        const shown = handle.fail(err);
+        throw err instanceof AppError && err.code === ErrorCode.NotFresh ? err : shown;
+      }
+    }
+    let planned: PlannedQuery;
+    try {
+      planned = await this.deps.planner.plan(tenant, input, freshness && freshness.waitedMs > 0 ? undefined : bound);
+    } catch (err) {
+      throw handle ? handle.fail(err) : err;
+    }
     const ctx = this.genContext(tenant);
     const gen = generateSql(planned.physical, ctx);
     const physical = JSON.parse(JSON.stringify(planned.physical.root)) as DisplayNode & { actualRows?: number; qError?: number };
@@ -132,10 +344,10 @@ export class QueryExecutor {
       partitions: planned.physical.partitions,
       cacheHit: planned.cacheHit,
       analyze: undefined as undefined | { actualRows: number; elapsedMs: number; qErrors: Array<{ stage: string; op: string; estRows: number; actualRows: number; qError: number }>; medianQError: number },
+      ...(freshness ? { freshness } : {}),
     };
-    if (!analyze) return out;
+    if (!handle) return out;
 
-    const handle = this.deps.registry.start(tenant, meta);
     const engine = this.deps.engine();
     const t0 = performance.now();
     try {
@@ -193,36 +405,19 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Renames internal result names and turns 64-bit integer strings into numbers when exact. */
-function rowConverter(columns: GeneratedColumn[], renamed: boolean): (r: Record<string, unknown>) => Record<string, unknown> {
-  const ints = columns.filter((c) => INT64.has(c.type) || c.type === 'Null');
-  if (!renamed && ints.length === 0) return (r) => r;
-  if (!renamed) {
-    return (r) => {
-      for (const c of ints) {
-        const v = r[c.sqlName];
-        if (typeof v === 'string') r[c.sqlName] = toNumberIfExact(v);
-      }
-      return r;
-    };
-  }
-  return (r) => {
-    const out: Record<string, unknown> = {};
-    for (const c of columns) {
-      const v = r[c.sqlName];
-      out[c.name] = typeof v === 'string' && (INT64.has(c.type) || c.type === 'Null') ? toNumberIfExact(v) : v;
-    }
-    return out;
-  };
+/** Occurrences of `byte` in `bytes` (rows of a JSONEachRow block). */
+function countByte(bytes: Uint8Array, byte: number): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let i = b.indexOf(byte); i !== -1; i = b.indexOf(byte, i + 1)) n++;
+  return n;
 }
 
-function toNumberIfExact(v: string): unknown {
-  // Up to 15 digits always fits a double exactly: the common case skips the regex.
-  if (v.length <= 15) {
-    const n = Number(v);
-    return Number.isInteger(n) && v !== '' ? n : v;
-  }
-  if (!/^-?\d+$/.test(v)) return v;
-  const n = Number(v);
-  return Number.isSafeInteger(n) ? n : v;
+/** The caller's fields of a query's options (owner, role, user agent), for the registry and the query log. */
+function callerOf(c: QueryCaller): QueryCaller {
+  return {
+    ...(c.owner !== undefined ? { owner: c.owner } : {}),
+    ...(c.role !== undefined ? { role: c.role } : {}),
+    ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
+  };
 }

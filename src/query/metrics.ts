@@ -7,8 +7,23 @@ export class QueryMetrics {
   readonly seconds: Histogram<'via'>;
   readonly rows: Counter<'via'>;
   readonly running: Gauge;
+  readonly streamsCut: Counter<'via' | 'format'>;
+  readonly freshnessWait: Histogram<'outcome'>;
 
   constructor(registry: Registry, runningNow: () => number) {
+    this.streamsCut = new Counter({
+      name: 'query_streams_cut_total',
+      help: 'Query answers cut short because the client went away (the engine query is stopped), by entry point and format',
+      labelNames: ['via', 'format'],
+      registers: [registry],
+    });
+    this.freshnessWait = new Histogram({
+      name: 'query_freshness_wait_seconds',
+      help: 'Time queries waited for the applier to apply what they must see (read-after-write), by outcome: fresh, not_fresh (503), cancelled',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
     this.queries = new Counter({ name: 'query_total', help: 'Queries finished, by entry point and final state', labelNames: ['via', 'state'], registers: [registry] });
     this.seconds = new Histogram({
       name: 'query_duration_seconds',

@@ -21,6 +21,12 @@ export interface QueryInput {
   dsl?: unknown;
 }
 
+export interface BindResult {
+  ast: SelectQuery;
+  bound: BoundQuery;
+  logical: LogicalNode;
+}
+
 export interface PlannedQuery {
   ast: SelectQuery;
   bound: BoundQuery;
@@ -86,14 +92,18 @@ export class QueryPlanner {
     },
   ) {}
 
-  async bind(tenant: string, input: QueryInput): Promise<{ ast: SelectQuery; bound: BoundQuery; logical: LogicalNode }> {
+  async bind(tenant: string, input: QueryInput): Promise<BindResult> {
     const ast = parseInput(input);
     const bound = bindQuery(ast, await this.deps.catalog().listTables(tenant));
     return { ast, bound, logical: buildLogicalPlan(bound) };
   }
 
-  async plan(tenant: string, input: QueryInput): Promise<PlannedQuery> {
-    const { ast, bound, logical } = await this.bind(tenant, input);
+  /** `bound`: the result of bind() for the same input, when the catalog cannot have changed since. */
+  async plan(tenant: string, input: QueryInput, bound?: BindResult): Promise<PlannedQuery> {
+    return this.planBound(tenant, bound ?? (await this.bind(tenant, input)));
+  }
+
+  private async planBound(tenant: string, { ast, bound, logical }: BindResult): Promise<PlannedQuery> {
     const parts = new Map<number, readonly PartEntry[]>();
     const stats = new Map<number, TableStats | undefined>();
     for (const t of bound.tables) {

@@ -71,6 +71,8 @@ interface Entry {
 }
 
 const KEEP_FINISHED = 1000;
+/** The `error` of a query whose client went away before its answer was complete. */
+export const CLIENT_GONE = 'client disconnected';
 
 export class QueryHandle {
   constructor(
@@ -109,7 +111,7 @@ export class QueryHandle {
 
   /** The client went away: stop the engine, record it as cancelled. */
   abandon(): void {
-    if (this.entry.info.state === 'running') this.registry.cancelEntry(this.entry, 'client disconnected');
+    if (this.entry.info.state === 'running') this.registry.cancelEntry(this.entry, CLIENT_GONE);
   }
 }
 

@@ -16,7 +16,8 @@ import { ColumnStatsStore } from './column-stats.js';
 import { QueryExecutor } from './executor.js';
 import { PlannerMetrics, QueryMetrics } from './metrics.js';
 import { QueryPlanner } from './query-planner.js';
-import { QueryRegistry } from './query-registry.js';
+import { CLIENT_GONE, QueryRegistry } from './query-registry.js';
+import { FreshnessGate, type AppliedLsnSource } from './freshness.js';
 import type { GenContext } from './sql-generator.js';
 
 export interface PlannerRuntime {
@@ -86,6 +87,8 @@ export function createExecutorRuntime(deps: {
   planner: QueryPlanner;
   engine: ClickHouseEngine;
   tables: TenantTables;
+  /** What was acknowledged and what is applied: read-after-write (freshness.ts). */
+  applied: AppliedLsnSource;
   registry: Registry;
   logger: Logger;
 }): ExecutorRuntime {
@@ -96,6 +99,12 @@ export function createExecutorRuntime(deps: {
     metrics.queries.inc({ via: info.via, state: info.state });
     metrics.seconds.observe({ via: info.via }, info.elapsedMs / 1000);
     metrics.rows.inc({ via: info.via }, info.rows);
+    if (info.state === 'cancelled' && info.error === CLIENT_GONE) metrics.streamsCut.inc({ via: info.via, format: info.format });
+  });
+  const freshness = new FreshnessGate({
+    source: deps.applied,
+    maxWaitMs: settings.freshnessWaitMs,
+    onWait: (seconds, outcome) => metrics.freshnessWait.observe({ outcome }, seconds),
   });
   const executor = new QueryExecutor({
     planner: deps.planner,
@@ -106,6 +115,7 @@ export function createExecutorRuntime(deps: {
     defaultTimeoutMs: settings.timeoutMs,
     maxTimeoutMs: settings.maxTimeoutMs,
     logger: deps.logger.child({ component: 'query' }),
+    freshness,
   });
   return { executor, registry, stop: () => registry.abortAll() };
 }

@@ -28,11 +28,23 @@ function resolveQueryAlias<T extends { sql?: string | undefined; query?: string 
 
 export const queryBody = z.object({ ...querySource }).strict().transform(resolveQueryAlias);
 
+const consistency = z
+  .enum(['read-after-write', 'eventual'])
+  .optional()
+  .describe('read-after-write (default): wait, up to QUERY_FRESHNESS_WAIT_MS, until every record acknowledged before the query is visible; eventual: read what is applied now');
+
+/** The body's `consistency`, else the DSL's own (a DSL document may carry it too). */
+export function consistencyOf(body: { consistency?: 'read-after-write' | 'eventual' | undefined; dsl?: Record<string, unknown> | undefined }): 'read-after-write' | 'eventual' {
+  const fromDsl = body.dsl?.consistency;
+  return body.consistency ?? (fromDsl === 'eventual' || fromDsl === 'read-after-write' ? fromDsl : 'read-after-write');
+}
+
 export const executeBody = z
   .object({
     ...querySource,
     timeoutMs: z.number().int().positive().optional().describe('per-query timeout; default QUERY_TIMEOUT_MS'),
     format: z.enum(['json', 'ndjson', 'arrow']).optional().describe('overrides the Accept header'),
+    consistency,
   })
   .strict()
   .transform(resolveQueryAlias);
@@ -42,6 +54,7 @@ export const planBody = z
     ...querySource,
     analyze: z.boolean().optional().describe('run the query and report actual rows and q-error per node'),
     timeoutMs: z.number().int().positive().optional(),
+    consistency,
   })
   .strict()
   .transform(resolveQueryAlias);

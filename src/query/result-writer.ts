@@ -1,140 +1,118 @@
-// Writes an open query to the HTTP response as JSON (one document), NDJSON
-// (a row per line, streamed) or Arrow IPC stream format (record batches,
-// streamed). Streaming respects backpressure; a client that goes away stops the
-// query in the engine.
+// Writes an open query to the HTTP response: JSON (one document), NDJSON (a
+// row per line) or an Arrow IPC stream. Rows are the engine's own bytes
+// (executor.ts, wire-sql.ts): JSON splices them into the answer, streams pass
+// its blocks through. Streams honour backpressure: the next block is asked of
+// the engine while the socket drains the current one, never more, so a slow
+// reader slows the engine instead of filling memory. A client that goes away
+// cancels the query (execute-handler.ts), which stops the engine.
 import type { Request, Response } from 'express';
-import { Field, Float64, Int32, Int64, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
 import { Errors } from '../platform/errors.js';
-import type { SqlType } from './bound.js';
-import type { OpenQuery } from './executor.js';
+import type { OpenQuery, WireFormat } from './executor.js';
+import { FRESHNESS_HEADER, freshnessHeader } from './freshness.js';
 
-export type ResultFormat = 'json' | 'ndjson' | 'arrow';
+export type ResultFormat = 'json' | WireFormat;
 
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
-const ARROW_BATCH = 65_536;
-const FIRST_ARROW_BATCH = 4096;
+export const NDJSON_TYPE = 'application/x-ndjson';
 
 export function formatOf(req: Request, explicit: ResultFormat | undefined): ResultFormat {
   if (explicit) return explicit;
   const accept = req.headers.accept ?? '';
   if (accept.includes(ARROW_STREAM_TYPE)) return 'arrow';
-  if (accept.includes('application/x-ndjson')) return 'ndjson';
+  if (accept.includes(NDJSON_TYPE)) return 'ndjson';
   return 'json';
 }
 
-/** Writes with backpressure, counting the bytes on the query (the query log's `bytes`). */
-async function write(res: Response, chunk: string | Uint8Array, q: OpenQuery): Promise<void> {
-  q.handle.addBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
-  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+export interface WriteOptions {
+  maxJsonRows: number;
+  /** Aborts when the client has gone away. */
+  clientGone: AbortSignal;
+  /** When the handler started (hrtime): the time before it is auth and body parsing. */
+  handlerStart: bigint;
 }
 
-export async function writeResult(req: Request, res: Response, q: OpenQuery, format: ResultFormat, maxJsonRows: number): Promise<unknown> {
+export async function writeResult(req: Request, res: Response, q: OpenQuery, format: ResultFormat, opts: WriteOptions): Promise<undefined> {
   res.setHeader('X-Query-Id', q.id);
-  // A client that disconnects mid-stream cancels the query (the engine stops).
-  const onClose = () => {
-    if (!res.writableFinished) q.handle.abandon();
-  };
-  res.once('close', onClose);
+  res.setHeader(FRESHNESS_HEADER, freshnessHeader(q.freshness));
   const t0 = performance.now();
   if (format === 'json') {
-    const rows: Record<string, unknown>[] = [];
-    for await (const b of q.batches) {
-      for (const r of b) rows.push(r);
-      if (rows.length > maxJsonRows) {
-        q.handle.abandon();
-        throw Errors.validation(`the result has more than ${maxJsonRows} rows; add LIMIT or ask for NDJSON/Arrow with the Accept header`, { maxJsonRows });
-      }
-    }
-    return {
-      queryId: q.id,
-      columns: q.columns,
-      rows,
-      rowCount: rows.length,
-      elapsedMs: Math.round((performance.now() - t0) * 100) / 100,
-      plan: { estimatedRows: Math.round(q.planned.physical.estRows), partitions: q.planned.physical.partitions, cacheHit: q.planned.cacheHit },
-    };
-  }
-  const it = q.batches[Symbol.asyncIterator]();
-  // The first batch is awaited before the headers go out, so a failing query still gets a proper error status.
-  const first = await it.next();
-  res.status(200);
-  if (format === 'ndjson') {
-    res.type('application/x-ndjson');
-    for (let r = first; !r.done; r = await it.next()) {
-      let text = '';
-      for (const row of r.value) text += JSON.stringify(row) + '\n';
-      await write(res, text, q);
-    }
-    res.end();
+    const { text, count } = await q.jsonRows(opts.maxJsonRows);
+    const te = performance.now();
+    const head = Buffer.from(`{"queryId":${JSON.stringify(q.id)},"columns":${JSON.stringify(q.columns)},"rows":[`);
+    const tail = Buffer.from(
+      `],"rowCount":${count},"elapsedMs":${round(performance.now() - t0)},` +
+        `"plan":${JSON.stringify({ estimatedRows: Math.round(q.planned.physical.estRows), partitions: q.planned.physical.partitions, cacheHit: q.planned.cacheHit })},` +
+        `"freshness":${JSON.stringify(q.freshness)}}`,
+    );
+    q.timings.encodeMs += performance.now() - te;
+    res.setHeader('Server-Timing', serverTiming(res, q, opts.handlerStart));
+    res.status(200).type('application/json');
+    res.end(Buffer.concat([head, text, tail]));
     return undefined;
   }
-  res.setHeader('Content-Type', ARROW_STREAM_TYPE);
-  const schema = new Schema(q.columns.map((c) => new Field(c.name, arrowType(c.type), true)));
-  const writer = new RecordBatchStreamWriter();
-  writer.reset(undefined, schema);
-  // The writer yields many small pieces (metadata, each buffer); one write per ~64 KiB.
-  const pipe = (async () => {
-    let pending: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of writer) {
-      pending.push(chunk);
-      size += chunk.byteLength;
-      if (size >= 64 * 1024) {
-        await write(res, Buffer.concat(pending), q);
-        pending = [];
-        size = 0;
-      }
+  const blocks = q.stream(format)[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<Uint8Array>> | undefined;
+  try {
+    // The first block is awaited before the headers go out, so a failing query still gets a proper error status.
+    pending = blocks.next();
+    let r = await pending;
+    res.status(200);
+    res.setHeader('Content-Type', format === 'arrow' ? ARROW_STREAM_TYPE : NDJSON_TYPE);
+    res.setHeader('Server-Timing', serverTiming(res, q, opts.handlerStart));
+    while (!r.done) {
+      const flowing = res.write(r.value);
+      // The engine computes the next block while the socket drains this one.
+      pending = blocks.next();
+      if (!flowing) await drained(res, opts.clientGone, q.id);
+      r = await pending;
     }
-    if (size > 0) await write(res, Buffer.concat(pending), q);
-  })();
-  let batch: Record<string, unknown>[] = [];
-  let sent = 0;
-  const flush = async () => {
-    writer.write(toBatch(schema, q.columns, batch));
-    batch = [];
-    sent++;
-    // Let the pipe flush before building the next batch.
-    await new Promise((resolve) => setImmediate(resolve));
-  };
-  for (let r = first; !r.done; r = await it.next()) {
-    for (const row of r.value) batch.push(row);
-    // A small first batch gets the first rows out fast; later ones are large for throughput.
-    if (batch.length >= (sent === 0 ? FIRST_ARROW_BATCH : ARROW_BATCH)) await flush();
+    pending = undefined;
+    res.end();
+  } finally {
+    if (pending) {
+      // Cut short (client gone, engine failed): settle the read in flight, then stop the engine.
+      pending.catch(() => undefined);
+      await blocks.return?.(undefined).catch(() => undefined);
+    }
   }
-  if (batch.length || sent === 0) await flush();
-  writer.close();
-  await pipe;
-  res.end();
   return undefined;
 }
 
-function arrowType(t: SqlType): DataType {
-  switch (t) {
-    case 'Float64':
-      return new Float64();
-    case 'Int64':
-    case 'UInt64':
-      return new Int64();
-    case 'UInt8':
-    case 'Bool':
-      return new Int32();
-    default:
-      return new Utf8();
-  }
+/** Resolves when the socket takes more; rejects when the client goes away first. */
+function drained(res: Response, gone: AbortSignal, queryId: string): Promise<void> {
+  if (gone.aborted || res.destroyed) return Promise.reject(Errors.queryCancelled(queryId));
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      res.off('drain', onDrain);
+      gone.removeEventListener('abort', onGone);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onGone = () => {
+      cleanup();
+      reject(Errors.queryCancelled(queryId));
+    };
+    res.on('drain', onDrain);
+    gone.addEventListener('abort', onGone, { once: true });
+  });
 }
 
-function toBatch(schema: Schema, columns: OpenQuery['columns'], rows: Record<string, unknown>[]): RecordBatch {
-  const children = columns.map((c, i) => {
-    const type = schema.fields[i]!.type as DataType;
-    const values = rows.map((r) => {
-      const v = r[c.name];
-      if (v === null || v === undefined) return null;
-      if (type instanceof Int64) return BigInt(v as string | number);
-      if (type instanceof Float64 || type instanceof Int32) return Number(v);
-      return String(v);
-    });
-    return vectorFromArray(values as never[], type).data[0]!;
-  });
-  const data = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
-  return new RecordBatch(schema, data);
+/** Where the time went so far (ms), as the Server-Timing header: a client or the bench can read it per request. */
+function serverTiming(res: Response, q: OpenQuery, handlerStart: bigint): string {
+  const receivedAt = res.locals.receivedAt as bigint | undefined;
+  const auth = receivedAt === undefined ? 0 : Number(handlerStart - receivedAt) / 1e6;
+  const total = receivedAt === undefined ? 0 : Number(process.hrtime.bigint() - receivedAt) / 1e6;
+  const t = q.timings;
+  return [
+    `auth;dur=${round(auth)};desc="auth and body parsing"`,
+    `wait;dur=${round(t.waitMs)};desc="waiting for the applier"`,
+    `plan;dur=${round(t.planMs)}`,
+    `engine;dur=${round(t.engineMs)}`,
+    `encode;dur=${round(t.encodeMs)}`,
+    `total;dur=${round(total)};desc="until the answer is written"`,
+  ].join(', ');
 }
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;

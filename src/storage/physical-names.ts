@@ -410,6 +410,8 @@ export const catalogPartPrefix = (tenant: string, table?: string) => stateKeyPre
 export const idIndexKey = (tenant: string, table: string, dataId: string) => stateKey('id', [tenant, table], dataId);
 /** Every id-index key of one tenant table. */
 export const idIndexRange = (tenant: string, table: string) => stateKeyRange('id', [tenant, table]);
+/** What every id-index key of (tenant, table) starts with: idIndexKey is this plus the data_id, so a hot loop derives the prefix once per table. */
+export const idIndexPrefix = (tenant: string, table: string) => stateKeyPrefix('id', [tenant, table]);
 /** A tenant's remembered answer to an Idempotency-Key. */
 export const idempotencyKey = (tenant: string, clientKey: string) => stateKey('idem', [tenant], clientKey);
 /** Every stored Idempotency-Key answer of one tenant. */

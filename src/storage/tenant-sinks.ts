@@ -26,7 +26,9 @@ export interface ClusterSinkOptions {
 }
 
 export function createTenantSinks(engine: ClickHouseEngine, parquetDir: string, cluster?: ClusterSinkOptions): TenantSinks {
-  const parquet = new ParquetSink({ rootDir: parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(engine) } : {}) });
+  // Parquet files are written beside the table inserts, not queued behind them on the engine's one connection.
+  const runner = { exec: (sql: string) => (engine.execIsolated ? engine.execIsolated(sql) : engine.exec(sql)) };
+  const parquet = new ParquetSink({ rootDir: parquetDir, ...(engine.kind === 'embedded' ? { writer: new EnginePartWriter(runner) } : {}) });
   const tables = cluster
     ? new ClusterTableStore({
         engine: cluster.cluster.engine,

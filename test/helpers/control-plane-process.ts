@@ -83,7 +83,8 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
   const viaNpm = opts.via === 'npm-start';
   const child = viaNpm
     ? spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    : // The young generation npm start gives it (package.json).
+      spawn(process.execPath, [...(opts.nodeArgs ?? []), '--max-semi-space-size=64', '--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const signal = (sig: NodeJS.Signals) => (viaNpm ? process.kill(-child.pid!, sig) : child.kill(sig));
   let output = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));

@@ -52,14 +52,14 @@ describe('each service booted alone serves every route once ready', () => {
 });
 
 describe('npm start', () => {
-  test('runs the compiled control plane (built when stale): ready, ingests through the applier worker thread, serves the dashboard, exits 0 on SIGTERM', async () => {
+  test('runs the compiled control plane (built when stale): ready, ingests through the applier, serves the dashboard, exits 0 on SIGTERM', async () => {
     const plane = await startPlane({ via: 'npm-start' });
     try {
       assert.match(plane.logs(), /"listening"/);
       const headers = { ...(await adminHeaders(plane)), 'x-tenant-id': 'acme', 'content-type': 'application/json' };
       const ingest = await fetch(plane.url('tenant-node', '/data'), { method: 'POST', headers, body: JSON.stringify([{ data_id: 'a', payload: { n: 1 } }, { data_id: 'b', payload: { n: 2 } }]) });
       assert.equal(ingest.status, 201);
-      // Applied by the compiled applier (its rendering worker is dist/applier/row-render-worker.js).
+      // Applied by the compiled applier.
       let count = 0;
       for (let i = 0; i < 100 && count < 2; i++) {
         const r = await fetch(plane.url('operation-node', '/query/execute'), { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT count() AS c FROM events' }) });

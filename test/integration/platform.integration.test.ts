@@ -115,7 +115,8 @@ describe('all seven services in one process', () => {
     assert.match(text, /^# TYPE http_requests_total counter$/m);
     assert.match(text, /^# TYPE http_request_duration_seconds histogram$/m);
     assert.match(text, /http_requests_total\{service="tenant-node",route="\/data",method="GET",status="200"\} \d+/);
-    assert.match(text, /http_requests_total\{service="monitoring",route="unmatched",method="GET",status="404"\} \d+/);
+    // Error answers carry their error code (rules tell an expected 503 such as not_fresh from a fault by it).
+    assert.match(text, /http_requests_total\{service="monitoring",route="unmatched",method="GET",status="404",code="not_found"\} \d+/);
     assert.doesNotMatch(text, /random\/path/);
     assert.match(text, /^process_resident_memory_bytes \d+/m);
   });

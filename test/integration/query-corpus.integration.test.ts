@@ -1,6 +1,7 @@
 // Correctness corpus: every query goes through the whole path (parse → bind →
 // optimize → generate → execute) and its result must equal the same query
-// written by hand in ClickHouse SQL, run on the same engine. Runs on the
+// written by hand in ClickHouse SQL, run on the same engine; its JSON answer,
+// NDJSON stream and Arrow IPC stream must hold the same values. Runs on the
 // embedded engine (twice: ClickHouse tables, and Parquet parts forced by the
 // weights) and on a real ClickHouse server (Debian's 18.16) when installed.
 // Two tenants share table names and data_ids; every result is checked to hold
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import pino from 'pino';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
@@ -18,6 +20,7 @@ import { ColumnStatsStore } from '../../src/query/column-stats.js';
 import { QueryExecutor, median, qError } from '../../src/query/executor.js';
 import { QueryPlanner } from '../../src/query/query-planner.js';
 import { QueryRegistry } from '../../src/query/query-registry.js';
+import { arrowKindOf, type ArrowKind } from '../../src/query/wire-sql.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
@@ -36,6 +39,36 @@ function normalize(rows: Record<string, unknown>[], ordered: boolean): unknown[]
   const out = rows.map((r) => Object.values(r).map(norm));
   if (!ordered) out.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
   return out;
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Rows to compare across runs: float sums and averages may differ in the last
+ * bits between two runs of one query (the engine adds in parallel, in no fixed
+ * order), so non-integers are compared to 10 significant digits, as the
+ * corpus compares with hand-written SQL; rows of unordered queries are sorted.
+ */
+function sortedIf(rows: Record<string, unknown>[], sort: boolean): Record<string, unknown>[] {
+  rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(10)) : v])));
+  if (!sort) return rows;
+  const key = (r: Record<string, unknown>) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Arrow's Int64 arrives as a bigint; every value here fits a double exactly. */
+function fromArrowValue(v: unknown): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/** What a JSON value is in our Arrow schema: Utf8 columns hold dates, times and strings as text. */
+function jsonAsArrowValue(v: unknown, kind: ArrowKind): unknown {
+  if (v === null || v === undefined) return null;
+  return kind === 'Utf8' ? String(v) : Number(v);
 }
 
 // Billions of joined rows: runs for minutes unless stopped.
@@ -114,6 +147,41 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
         assert.deepEqual(failures, []);
         if (v.expectParquet) assert.ok(parquetScans > CORPUS.length / 2, `expected most single-table queries on Parquet, got ${parquetScans}`);
         else assert.equal(parquetScans, 0);
+      });
+    }
+
+    for (const v of variants) {
+      it(`${CORPUS.length} queries answer the same values as JSON, NDJSON and Arrow IPC, schema checked with apache-arrow (${v.label})`, async () => {
+        await config.put(v.weights as never);
+        const failures: string[] = [];
+        for (const c of CORPUS) {
+          try {
+            const run = () => executor.open('acme', c.input, { via: 'test', format: 'json' });
+            const json = await run();
+            const { text, count } = await json.jsonRows(100_000);
+            const fromJson = JSON.parse(`[${text.toString()}]`) as Record<string, unknown>[];
+            assert.equal(fromJson.length, count, 'rowCount');
+            const names = json.columns.map((col) => col.name);
+            for (const r of fromJson) assert.deepEqual(Object.keys(r), names, 'JSON rows carry the client names, in order');
+
+            const nd = await collect((await run()).stream('ndjson'));
+            const fromNdjson = nd.length ? nd.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+            assert.deepEqual(sortedIf(fromNdjson, !c.ordered), sortedIf(fromJson, !c.ordered), 'NDJSON rows equal the JSON answer');
+
+            const table = tableFromIPC(await collect((await run()).stream('arrow')));
+            assert.deepEqual(
+              table.schema.fields.map((fl) => [fl.name, String(fl.type), fl.nullable]),
+              json.columns.map((col) => [col.name, arrowKindOf(col.type), true]),
+              'Arrow schema: the client names, our types, nullable',
+            );
+            const fromArrow = table.toArray().map((row) => Object.fromEntries(names.map((n) => [n, fromArrowValue((row as Record<string, unknown>)[n])])));
+            const jsonAsArrow = fromJson.map((r) => Object.fromEntries(json.columns.map((col) => [col.name, jsonAsArrowValue(r[col.name], arrowKindOf(col.type))])));
+            assert.deepEqual(sortedIf(fromArrow, !c.ordered), sortedIf(jsonAsArrow, !c.ordered), 'Arrow values equal the JSON answer');
+          } catch (err) {
+            failures.push(`${c.name}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+        assert.deepEqual(failures, []);
       });
     }
 

@@ -38,21 +38,22 @@ test('defaults cover lag, stall, 5xx, workers, breakers, disk and the ClickHouse
   assert.equal(rules.get('disk_free_low')!.threshold, 0.2);
 });
 
-test('the 5xx rule ignores /ready answering 503 while booting, and sees real failures', async () => {
+test('the 5xx rule ignores /ready answering 503 while booting and queries told to retry (not_fresh), and sees real failures', async () => {
   const registry = new Registry();
-  const requests = new Counter({ name: 'http_requests_total', help: 'h', labelNames: ['route', 'status'], registers: [registry] });
+  const requests = new Counter({ name: 'http_requests_total', help: 'h', labelNames: ['route', 'status', 'code'], registers: [registry] });
   const rule = loadAlertRules(parseConfig({}).monitoring.alerts).find((r) => r.name === 'http_5xx_ratio')!;
   requests.inc({ route: '/data', status: '201' }, 0);
   const t0 = await captureSnapshot(registry, 0);
   requests.inc({ route: '/ready', status: '503' }, 50);
   requests.inc({ route: '/data', status: '201' }, 50);
+  requests.inc({ route: '/query/execute', status: '503', code: 'not_fresh' }, 50);
   const t1 = await captureSnapshot(registry, 10_000);
   const source = { latest: () => t1, atOrAfter: (t: number) => (t0.t >= t ? t0 : undefined) };
   assert.equal(evaluate(rule.expr, source), 0);
-  requests.inc({ route: '/data', status: '500' }, 50);
+  requests.inc({ route: '/data', status: '500', code: 'internal_error' }, 100);
   const t2 = await captureSnapshot(registry, 20_000);
   const later = { latest: () => t2, atOrAfter: (t: number) => (t0.t >= t ? t0 : undefined) };
-  assert.equal(evaluate(rule.expr, later), 0.5);
+  assert.equal(evaluate(rule.expr, later), 0.5, '100 faults of 200 requests (the not_fresh answers count as requests, not as faults)');
 });
 
 test('ALERT_RULES_FILE overrides a default by name, disables one and adds another', () => {

@@ -56,7 +56,7 @@ test('each expression kind has its PromQL', () => {
   assert.equal(promqlOf(byName.get('avg_lag')!.expr), 'avg(applier_lag_seconds)');
   assert.equal(
     promqlOf(byName.get('http_5xx_ratio')!.expr),
-    '(sum(rate(http_requests_total{status=~"5..",route!~"/ready|/health"}[60s])) / (sum(rate(http_requests_total{route!~"/ready|/health"}[60s])) != 0))',
+    '(sum(rate(http_requests_total{status=~"5..",route!~"/ready|/health",code!~"not_fresh"}[60s])) / (sum(rate(http_requests_total{route!~"/ready|/health"}[60s])) != 0))',
   );
   assert.equal(
     promqlOf(byName.get('worker_down')!.expr),
@@ -129,10 +129,12 @@ test('promtool test rules: the exported PromQL fires and stays quiet where our e
         ],
       },
       {
-        // /ready answering 503 by the hundred is not an error ratio; /data failing half the time is.
+        // /ready answering 503 by the hundred is not an error ratio, nor are queries told to retry
+        // while the applier catches up (not_fresh); /data failing half the time is.
         interval: '1m',
         input_series: [
           { series: 'http_requests_total{route="/ready",status="503"}', values: '0+600x10' },
+          { series: 'http_requests_total{route="/query/execute",status="503",code="not_fresh"}', values: '0+600x4 2400x5' },
           { series: 'http_requests_total{route="/data",status="201"}', values: '0+60x10' },
           { series: 'http_requests_total{route="/query",status="500"}', values: '0x4 0+60x5' },
           { series: 'http_requests_total{route="/query",status="200"}', values: '0x4 0x5' },

@@ -31,12 +31,12 @@ export interface AppConfig {
     cluster?: ClickHouseClusterConfig;
   };
   wal: { segmentBytes: number; skipCorrupt: boolean };
-  applier: { batchRecords: number; intervalMs: number; renderAheadPendingRows: number };
+  applier: { batchRecords: number; intervalMs: number };
   compaction: { intervalMs: number; minParts: number; maxRows: number };
   retention: { intervalMs: number };
-  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number };
+  ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number; maxPendingBytes: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
-  query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number };
+  query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number; freshnessWaitMs: number };
   queryLog: { retentionDays: number; flushIntervalMs: number; bufferEntries: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
   monitoring: {
@@ -169,7 +169,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
         : {}),
     },
     wal: { segmentBytes: env.WAL_SEGMENT_BYTES, skipCorrupt: env.WAL_SKIP_CORRUPT },
-    applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS, renderAheadPendingRows: env.APPLIER_RENDER_AHEAD_PENDING_ROWS },
+    applier: { batchRecords: env.APPLIER_BATCH_RECORDS, intervalMs: env.APPLIER_INTERVAL_MS },
     compaction: { intervalMs: env.COMPACTION_INTERVAL_MS, minParts: env.COMPACTION_MIN_PARTS, maxRows: env.COMPACTION_MAX_ROWS },
     retention: { intervalMs: env.RETENTION_INTERVAL_MS },
     ingest: {
@@ -177,6 +177,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       rowsPerSecond: env.INGEST_ROWS_PER_SECOND,
       burstRows: env.INGEST_BURST_ROWS,
       maxPendingRows: env.INGEST_MAX_PENDING_ROWS,
+      maxPendingBytes: env.INGEST_MAX_PENDING_BYTES,
     },
     http: { bodyLimitBytes: env.BODY_LIMIT_BYTES, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     query: {
@@ -185,6 +186,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       maxConcurrentPerTenant: env.QUERY_MAX_CONCURRENT_PER_TENANT,
       maxJsonRows: env.QUERY_MAX_JSON_ROWS,
       statsRefreshMs: env.COLUMN_STATS_REFRESH_MS,
+      freshnessWaitMs: env.QUERY_FRESHNESS_WAIT_MS,
     },
     queryLog: { retentionDays: env.QUERY_LOG_RETENTION_DAYS, flushIntervalMs: env.QUERY_LOG_FLUSH_INTERVAL_MS, bufferEntries: env.QUERY_LOG_BUFFER_ENTRIES },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },

@@ -173,7 +173,6 @@ export const envSchema = z.object({
   WAL_SKIP_CORRUPT: bool(false),
   APPLIER_BATCH_RECORDS: positiveInt(50_000),
   APPLIER_INTERVAL_MS: positiveInt(200),
-  APPLIER_RENDER_AHEAD_PENDING_ROWS: z.coerce.number().int().nonnegative().default(500_000),
   COMPACTION_INTERVAL_MS: positiveInt(60_000),
   RETENTION_INTERVAL_MS: positiveInt(3_600_000),
   COMPACTION_MIN_PARTS: z.coerce.number().int().min(2).default(8),
@@ -182,6 +181,7 @@ export const envSchema = z.object({
   INGEST_ROWS_PER_SECOND: positiveInt(50_000),
   INGEST_BURST_ROWS: positiveInt(100_000),
   INGEST_MAX_PENDING_ROWS: positiveInt(2_000_000),
+  INGEST_MAX_PENDING_BYTES: positiveInt(256 * 1024 * 1024),
   BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 
@@ -189,6 +189,7 @@ export const envSchema = z.object({
   QUERY_MAX_TIMEOUT_MS: positiveInt(300_000),
   QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt(8),
   QUERY_MAX_JSON_ROWS: positiveInt(100_000),
+  QUERY_FRESHNESS_WAIT_MS: z.coerce.number().int().nonnegative().default(10_000),
   COLUMN_STATS_REFRESH_MS: positiveInt(5_000),
   // The query log (query_log in the base database): days kept, how often buffered entries are
   // written, and how many may wait while ClickHouse is unavailable before new ones are dropped.

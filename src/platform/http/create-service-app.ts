@@ -5,6 +5,7 @@
 // built (so /health answers while stores open); mount() adds the routes once
 // boot has built the service, and until then every other path is 503 not_ready.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -60,7 +61,7 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
   const bodyParsers = [
     // The raw bytes are kept (no copy: the buffer body-parser read anyway) so a forwarded request is sent on as it came.
     express.json({ limit, type: ['application/json', 'application/*+json'], verify: keepRawBody }),
-    express.text({ limit, type: ['application/x-ndjson', 'text/plain'] }),
+    express.text({ limit, type: ['application/x-ndjson', 'text/plain'], verify: requireUtf8 }),
   ];
 
   app.get('/health', (_req, res) => {
@@ -105,8 +106,19 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
   return { app, mount };
 }
 
-function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+function keepRawBody(req: IncomingMessage, res: unknown, buf: Buffer): void {
+  requireUtf8(req, res, buf);
   (req as Request).rawBody = buf;
+}
+
+/**
+ * Bodies are UTF-8 or refused. Decoding would otherwise turn every invalid
+ * byte into U+FFFD, so two different ids could arrive as the same one and be
+ * stored under a name the client never sent. Checked on the raw bytes, before
+ * decoding; body-parser passes the error thrown here on to the error handler.
+ */
+function requireUtf8(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw Errors.invalidEncoding('the request body is not valid UTF-8');
 }
 
 function routeHandler(spec: RouteSpec, service: ServiceModule, deps: AppDeps, auth: RequestAuth) {
@@ -194,11 +206,12 @@ function observe(serviceId: string, deps: AppDeps) {
   const log = deps.logger;
   // One labelled child per (route, method, status): label hashing is not free at thousands of requests/s.
   const series = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
-  const seriesFor = (route: string, method: string, status: number) => {
-    const key = `${route}\u0000${method}\u0000${status}`;
+  const seriesFor = (route: string, method: string, status: number, code: string | undefined) => {
+    const key = `${route}\u0000${method}\u0000${status}\u0000${code ?? ''}`;
     let s = series.get(key);
     if (!s) {
-      const labels = { service: serviceId, route, method, status: String(status) };
+      // Error answers carry their code, so rules can tell an expected 503 (not_fresh) from a fault.
+      const labels = { service: serviceId, route, method, status: String(status), ...(code ? { code } : {}) };
       s = { count: requests.labels(labels), time: duration.labels(labels) };
       series.set(key, s);
     }
@@ -207,23 +220,34 @@ function observe(serviceId: string, deps: AppDeps) {
   const finish = (req: Request, res: Response, start: bigint, span?: Span) => {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const route = req.route?.path ? String(req.route.path) : 'unmatched';
-    const s = seriesFor(route, req.method, res.statusCode);
+    const s = seriesFor(route, req.method, res.statusCode, res.locals.errorCode as string | undefined);
     s.count.inc();
     s.time.observe(seconds);
     if (span) {
       span.updateName(`${req.method} ${route}`);
       endSpan(span, res.statusCode);
     }
-    // Probes are polled constantly and /ready answers 503 by design while booting or draining.
-    const level = PROBE_ROUTES.has(route) ? 'debug' : res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+    // Probes are polled constantly and /ready answers 503 by design while booting or draining;
+    // other expected 503s (not ready, not fresh, draining, backpressure) are rejections, not server faults.
+    const errorCode = res.locals.errorCode as string | undefined;
+    const failed = res.statusCode >= 500 && res.locals.serverFault !== false;
+    const level = PROBE_ROUTES.has(route) ? 'debug' : failed ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
     if (!log.isLevelEnabled(level)) return; // do not even build the request's child logger
-    const line = { method: req.method, route, operation: res.locals.operation as string | undefined, status: res.statusCode, durationMs: Math.round(seconds * 1e5) / 100 };
-    const msg = PROBE_ROUTES.has(route) ? 'probe answered' : res.statusCode >= 500 ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
+    const line = {
+      method: req.method,
+      route,
+      operation: res.locals.operation as string | undefined,
+      status: res.statusCode,
+      ...(errorCode ? { code: errorCode } : {}),
+      durationMs: Math.round(seconds * 1e5) / 100,
+    };
+    const msg = PROBE_ROUTES.has(route) ? 'probe answered' : failed ? 'request failed' : res.statusCode >= 400 ? 'request rejected' : 'request completed';
     req.log[level](line, msg);
   };
   if (!deps.tracingEnabled) {
     return (req: Request, res: Response, next: NextFunction) => {
       const start = process.hrtime.bigint();
+      res.locals.receivedAt = start;
       const traceId = traceIdOf(req.headers);
       if (traceId) req.logBindings.traceId = traceId;
       res.on('finish', () => finish(req, res, start));
@@ -232,6 +256,7 @@ function observe(serviceId: string, deps: AppDeps) {
   }
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
+    res.locals.receivedAt = start;
     withServerSpan(`${req.method} ${serviceId}`, req.headers, (span) => {
       const traceId = activeTraceId();
       if (traceId) req.logBindings.traceId = traceId;

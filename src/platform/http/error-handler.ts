@@ -53,8 +53,13 @@ export function sendError(req: Request, res: Response, appErr: AppError): void {
 export function errorHandler(bodyLimitBytes: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const appErr = toAppError(err, bodyLimitBytes);
-    if (appErr.status >= 500) {
+    // The request log line and the HTTP metrics read these (an expected 503 is not a server fault).
+    res.locals.errorCode = appErr.code;
+    res.locals.serverFault = appErr.serverFault;
+    if (appErr.serverFault) {
       req.log?.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message);
+    } else if (appErr.status >= 500) {
+      req.log?.warn({ code: appErr.code }, appErr.message);
     }
     if (res.headersSent) {
       // A streaming response already started: all we can do is cut it so the client sees it end early.

@@ -3,8 +3,9 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface HttpMetrics {
-  requests: Counter<'service' | 'route' | 'method' | 'status'>;
-  duration: Histogram<'service' | 'route' | 'method' | 'status'>;
+  /** `code`: the error code of an error answer (absent on success). */
+  requests: Counter<'service' | 'route' | 'method' | 'status' | 'code'>;
+  duration: Histogram<'service' | 'route' | 'method' | 'status' | 'code'>;
 }
 
 export interface MetricsSetup {
@@ -23,14 +24,14 @@ export function createMetrics(): MetricsSetup {
   const http: HttpMetrics = {
     requests: new Counter({
       name: 'http_requests_total',
-      help: 'HTTP requests served, by service, route template, method and status',
-      labelNames: ['service', 'route', 'method', 'status'],
+      help: 'HTTP requests served, by service, route template, method, status and (errors) error code',
+      labelNames: ['service', 'route', 'method', 'status', 'code'],
       registers: [registry],
     }),
     duration: new Histogram({
       name: 'http_request_duration_seconds',
-      help: 'HTTP request latency, by service, route template, method and status',
-      labelNames: ['service', 'route', 'method', 'status'],
+      help: 'HTTP request latency, by service, route template, method, status and (errors) error code',
+      labelNames: ['service', 'route', 'method', 'status', 'code'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),

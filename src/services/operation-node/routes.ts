@@ -8,15 +8,17 @@ import { consoleTenantOf, tenantIdOf } from '../../platform/http/tenant-id.js';
 import { executeHandler } from '../../query/execute-handler.js';
 import { queryCallerOf } from '../../query/query-caller.js';
 import { cancelQuery, consoleQueries, seesQueryText } from '../../query/query-console.js';
+import type { Consistency } from '../../query/freshness.js';
+import { consistencyOf } from '../../query/request-schemas.js';
 import type { OperationNodeDeps } from './index.js';
 import { cancelParams, executeBody, historyQuery, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
 
 export function operationNodeRoutes(deps: OperationNodeDeps) {
   const rt = () => deps.query;
 
-  const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number) => {
+  const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number, consistency?: Consistency) => {
     const tenant = tenantIdOf(req);
-    const plan = await rt().executor.explain(tenant, input, analyze, timeoutMs, queryCallerOf(req));
+    const plan = await rt().executor.explain(tenant, input, analyze, timeoutMs, consistency, queryCallerOf(req));
     return deps.cluster ? { ...plan, shards: shardsTouched(deps.cluster) } : plan;
   };
 
@@ -49,7 +51,7 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       auth: 'tenant:read',
       summary: 'EXPLAIN a SQL or DSL query; analyze=true runs it and adds actual rows and q-error per node',
       body: planBody,
-      handler: async ({ req, body }) => explain(req, { sql: body.sql, dsl: body.dsl }, body.analyze ?? false, body.timeoutMs),
+      handler: async ({ req, body }) => explain(req, { sql: body.sql, dsl: body.dsl }, body.analyze ?? false, body.timeoutMs, consistencyOf(body)),
     }),
     route({
       method: 'get',

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { tenantIdOf } from '../../platform/http/tenant-id.js';
-import { parseNdjson } from '../../ingest/record-validator.js';
+import { hasSurrogateEscapes, parseNdjson } from '../../ingest/record-validator.js';
 import type { TenantNodeDeps } from './index.js';
 import { decodeCursor, encodeCursor } from '../../records/read-cursor.js';
 import { readRecords, streamRecords, toApiRecord } from '../../records/record-reader.js';
@@ -19,6 +19,11 @@ const MAX_JSON_PAGE = 10_000;
 function recordsOf(req: Request, body: unknown): unknown[] {
   if (req.is('application/x-ndjson')) return parseNdjson(typeof body === 'string' ? body : '');
   return Array.isArray(body) ? body : [body];
+}
+
+/** The body as received (JSON bodies keep their raw bytes, NDJSON arrives as text). */
+function rawTextOf(req: Request, body: unknown): Buffer | string {
+  return req.rawBody ?? (typeof body === 'string' ? body : '');
 }
 
 export function tenantNodeRoutes(deps: TenantNodeDeps) {
@@ -38,6 +43,7 @@ export function tenantNodeRoutes(deps: TenantNodeDeps) {
       const ack = await deps.ingest.pipeline.ingest(tenant, recordsOf(req, body), {
         table: query.table,
         idempotencyKey: req.header('idempotency-key'),
+        surrogateEscapes: hasSurrogateEscapes(rawTextOf(req, body)),
       });
       res.status(ack.replayed ? 200 : 201);
       return ack;

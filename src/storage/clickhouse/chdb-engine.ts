@@ -4,22 +4,28 @@
 //
 // chdb allows one active stream per Session and a query on that Session kills
 // its stream, so each queryStream gets its own short-lived Session on the same
-// dir (connections to one dir coexist by design and open in ~1 ms).
+// dir (connections to one dir coexist by design and open in ~1 ms). A Session
+// also runs one statement at a time, so the query path's one-call reads take
+// Sessions of their own from a small pool instead of queueing behind inserts.
 
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Session, drainPending } from 'chdb';
 import { Errors } from '../../platform/errors.js';
-import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
+import { ArrowStreamJoiner } from './arrow-stream-joiner.js';
+import { ENGINE_SETTINGS, RAW_FORMAT_SETTINGS, type ClickHouseEngine, type QueryOptions, type RawBlock, type RawFormat, type RawQueryOptions } from './clickhouse-engine.js';
 import { throwIfAborted, toEngineError } from './engine-errors.js';
 import { parseJsonEachRow } from './json-each-row.js';
-import { quoteIdentifier, quoteString } from './sql-literal.js';
+import { quoteIdentifier, quoteString, settingsClause } from './sql-literal.js';
 
 export interface ChdbEngineOptions {
   dataDir: string;
   database: string;
 }
+
+/** Idle reader Sessions kept open; more run at once when needed and are closed after. */
+const READER_SESSIONS_KEPT = 4;
 
 // Process-wide: which dir the engine is bound to and how many engines hold it.
 let boundDir: string | undefined;
@@ -37,6 +43,15 @@ export class ChdbEngine implements ClickHouseEngine {
   readonly database: string;
   private readonly dataDir: string;
   private session: Session | undefined;
+  /** Idle Sessions for one-call reads (queryRaw of a small result), so reads never queue behind inserts. */
+  private readonly readers = new SessionPool(
+    async () => {
+      const s = this.newSession();
+      await s.queryAsync(`USE ${quoteIdentifier(this.database)}`);
+      return s;
+    },
+    READER_SESSIONS_KEPT,
+  );
 
   constructor(opts: ChdbEngineOptions) {
     this.dataDir = path.resolve(opts.dataDir);
@@ -122,6 +137,81 @@ export class ChdbEngine implements ClickHouseEngine {
     }
   }
 
+  /**
+   * The engine's own bytes, one block per chunk, on a short-lived Session of
+   * its own (one stream per Session). chdb fetches the next block only when
+   * asked, so the consumer's pace is the engine's. ArrowStream blocks each
+   * arrive as a whole IPC stream and are joined into one (arrow-stream-joiner.ts).
+   * A small JSONEachRow result is one call on the main Session instead (one block).
+   */
+  async *queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions = {}): AsyncIterable<RawBlock> {
+    this.requireSession();
+    throwIfAborted(opts.signal);
+    const { tagged, stopKill } = this.killOnAbort(`${sql}${settingsClause({ ...opts.settings, ...RAW_FORMAT_SETTINGS[format] })}`, opts.signal);
+    if (opts.small && format === 'JSONEachRow') {
+      let bytes: Uint8Array;
+      // Not the main Session: a Session runs one statement at a time, and the applier's inserts run there.
+      const reader = await this.readers.acquire();
+      let reusable = false;
+      try {
+        bytes = (await reader.queryAsync(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) })).bytes();
+        reusable = true;
+      } catch (err) {
+        // An aborted call settles before the engine stops: that Session is not idle yet, so it is closed, not reused.
+        reusable = !opts.signal?.aborted;
+        throw toEngineError(err, 'query', opts.signal);
+      } finally {
+        stopKill();
+        this.readers.release(reader, reusable);
+      }
+      if (bytes.length > 0) yield { bytes };
+      return;
+    }
+    const session = this.newSession();
+    try {
+      await session.queryAsync(`USE ${quoteIdentifier(this.database)}`);
+      const stream = session.queryStream(tagged, { format, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const arrow = format === 'ArrowStream' ? new ArrowStreamJoiner() : undefined;
+      try {
+        for await (const chunk of stream) {
+          const bytes = chunk.raw();
+          if (bytes.length > 0) yield { bytes: arrow ? arrow.next(bytes) : bytes, rows: chunk.numRows };
+        }
+        if (arrow?.started) yield { bytes: arrow.end(), rows: 0 };
+      } finally {
+        // An early break by the consumer frees the native stream now.
+        if (!stream.closed) stream.cancel();
+      }
+    } catch (err) {
+      throw toEngineError(err, 'stream', opts.signal);
+    } finally {
+      stopKill();
+      session.close();
+    }
+  }
+
+  /**
+   * Runs a statement on a short-lived connection of its own. chdb runs one
+   * statement at a time per connection, so a long write (a Parquet file, a
+   * compaction merge) on the main one would hold up every insert and query
+   * queued behind it; on its own connection it runs beside them.
+   */
+  async execIsolated(sql: string): Promise<void> {
+    this.requireSession();
+    const session = this.newSession();
+    try {
+      await session.queryAsync(sql);
+    } catch (err) {
+      throw toEngineError(err, 'exec');
+    } finally {
+      session.close();
+    }
+  }
+
+  async writesFormat(_format: RawFormat): Promise<boolean> {
+    return true;
+  }
+
   async insertJsonLines(table: string, lines: string): Promise<void> {
     if (lines.length === 0) return;
     const session = this.requireSession();
@@ -138,6 +228,7 @@ export class ChdbEngine implements ClickHouseEngine {
     const session = this.session;
     if (!session) return;
     this.session = undefined;
+    this.readers.close();
     session.close();
     // An aborted query may still be running natively; wait so the dir can be
     // released (and a later open elsewhere does not trip over it).
@@ -178,5 +269,31 @@ export class ChdbEngine implements ClickHouseEngine {
   private requireSession(): Session {
     if (!this.session) throw Errors.storageFailure('ClickHouse engine is not open');
     return this.session;
+  }
+}
+
+/** A few idle Sessions on the engine's dir, taken one per statement and handed back when it is done. */
+class SessionPool {
+  private readonly idle: Session[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly open: () => Promise<Session>,
+    private readonly keep: number,
+  ) {}
+
+  async acquire(): Promise<Session> {
+    return this.idle.pop() ?? (await this.open());
+  }
+
+  /** `reusable`: the Session has nothing running on it any more. */
+  release(session: Session, reusable: boolean): void {
+    if (reusable && !this.closed && this.idle.length < this.keep) this.idle.push(session);
+    else session.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.idle.splice(0)) s.close();
   }
 }

@@ -15,7 +15,7 @@
 // Distributed table, a tenant database) go through onEveryNode().
 
 import { Errors } from '../../platform/errors.js';
-import type { ClickHouseEngine, QueryOptions } from './clickhouse-engine.js';
+import type { ClickHouseEngine, QueryOptions, RawBlock, RawFormat, RawQueryOptions } from './clickhouse-engine.js';
 import { isNodeUnreachable } from './cluster-errors.js';
 import { NodeRotation, type NodeStanding } from './node-rotation.js';
 import { ServerEngine, type CallSettings, type ServerEngineOptions } from './server-engine.js';
@@ -87,17 +87,32 @@ export class MultiNodeEngine implements ClickHouseEngine {
     return this.onSomeNode('query', (e) => e.query<T>(sql, opts));
   }
 
-  async *queryStream(sql: string, opts: QueryOptions & CallSettings = {}): AsyncIterable<Record<string, unknown>> {
-    // A stream can move to another node only until its first row: after that
-    // the caller has rows from this node, and a restart elsewhere would repeat them.
+  queryStream(sql: string, opts: QueryOptions & CallSettings = {}): AsyncIterable<Record<string, unknown>> {
+    return this.streamFromSomeNode('stream', (e) => e.queryStream(sql, opts));
+  }
+
+  queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions & CallSettings = {}): AsyncIterable<RawBlock> {
+    return this.streamFromSomeNode('stream', (e) => e.queryRaw(sql, format, opts));
+  }
+
+  /** Every node runs the same server version: ask any live one. */
+  async writesFormat(format: RawFormat): Promise<boolean> {
+    return this.onSomeNode('query', (e) => e.writesFormat(format));
+  }
+
+  /**
+   * A stream can move to another node only until its first item: after that
+   * the caller has data from this node, and a restart elsewhere would repeat it.
+   */
+  private async *streamFromSomeNode<T>(what: 'stream', open: (engine: ServerEngine) => AsyncIterable<T>): AsyncIterable<T> {
     const failures: NodeOutcome<never>[] = [];
     for (const node of this.rotation.order()) {
-      let rows: AsyncIterator<Record<string, unknown>>;
-      let first: IteratorResult<Record<string, unknown>>;
+      let items: AsyncIterator<T>;
+      let first: IteratorResult<T>;
       try {
         await this.ensureOpen(node);
-        rows = node.engine.queryStream(sql, opts)[Symbol.asyncIterator]();
-        first = await rows.next();
+        items = open(node.engine)[Symbol.asyncIterator]();
+        first = await items.next();
       } catch (err) {
         if (!isNodeUnreachable(err)) throw err;
         this.unreachable(node, err);
@@ -106,15 +121,15 @@ export class MultiNodeEngine implements ClickHouseEngine {
       }
       this.rotation.release(node);
       try {
-        for (let r = first; !r.done; r = await rows.next()) yield r.value;
+        for (let r = first; !r.done; r = await items.next()) yield r.value;
       } finally {
         // A consumer that stops early ends this generator at its yield; the
         // node's stream must end too, or its socket stays open.
-        await rows.return?.();
+        await items.return?.();
       }
       return;
     }
-    throw this.noNodeError('stream', failures);
+    throw this.noNodeError(what, failures);
   }
 
   async insertJsonLines(table: string, lines: string, opts: CallSettings = {}): Promise<void> {

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { Errors } from '../../platform/errors.js';
-import { ENGINE_SETTINGS, type ClickHouseEngine, type QueryOptions } from './clickhouse-engine.js';
-import { throwIfAborted, toEngineError } from './engine-errors.js';
+import { ENGINE_SETTINGS, RAW_FORMAT_SETTINGS, type ClickHouseEngine, type QueryOptions, type RawBlock, type RawFormat, type RawQueryOptions } from './clickhouse-engine.js';
+import { isUnknownTableError, throwIfAborted, toEngineError } from './engine-errors.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
 
 export interface ServerEngineOptions {
@@ -166,6 +166,76 @@ export class ServerEngine implements ClickHouseEngine {
   private requireClient(): ClickHouseClient {
     if (!this.client) throw Errors.storageFailure('ClickHouse engine is not open');
     return this.client;
+  }
+
+  // ---- Raw result streams (the query path's wire formats) ----
+  // Kept in one block: the server's own bytes are passed through as they
+  // arrive, for the formats this server version writes.
+
+  private rawFormats?: Promise<ReadonlySet<RawFormat>>;
+
+  /**
+   * The response body as the server writes it, chunk by chunk as it arrives.
+   * The socket is read only as fast as the consumer pulls, so TCP flow control
+   * slows the server down for a slow consumer. Breaking out or aborting closes
+   * the response and sends KILL QUERY (18.16 notices a dropped connection only
+   * when it next writes).
+   */
+  async *queryRaw(sql: string, format: RawFormat, opts: RawQueryOptions = {}): AsyncIterable<RawBlock> {
+    const client = this.requireClient();
+    throwIfAborted(opts.signal);
+    const signal = opts.signal;
+    const queryId = opts.queryId ?? randomUUID();
+    const stopKill = this.killOnAbort(queryId, signal);
+    try {
+      // The FORMAT clause is ours: exec sends the statement as written and hands back the raw body.
+      const res = await client.exec({
+        query: `${sql}\nFORMAT ${format}`,
+        query_id: queryId,
+        clickhouse_settings: { ...opts.settings, ...RAW_FORMAT_SETTINGS[format] } as Record<string, string | number>,
+        ...(signal ? { abort_signal: signal } : {}),
+      });
+      const body = res.stream;
+      const onAbort = () => body.destroy();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          throwIfAborted(signal);
+          yield { bytes: chunk };
+        }
+        // A destroyed body may simply end; that must not look like a full result.
+        throwIfAborted(signal);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (!body.destroyed) body.destroy();
+      }
+    } catch (err) {
+      throw toEngineError(err, 'stream', signal);
+    } finally {
+      stopKill();
+    }
+  }
+
+  /** Asked of the server once: ArrowStream needs a newer server than 18.16, and its settings to exist. */
+  async writesFormat(format: RawFormat): Promise<boolean> {
+    this.rawFormats ??= this.probeRawFormats().catch(() => {
+      this.rawFormats = undefined; // a failed probe (server down) is asked again next time
+      return new Set<RawFormat>(['JSONEachRow']);
+    });
+    return (await this.rawFormats).has(format);
+  }
+
+  private async probeRawFormats(): Promise<ReadonlySet<RawFormat>> {
+    const formats = new Set<RawFormat>(['JSONEachRow']);
+    const wanted = Object.keys(RAW_FORMAT_SETTINGS.ArrowStream);
+    const [hasFormat] = await this.query<{ n: number | string }>("SELECT count() AS n FROM system.formats WHERE name = 'ArrowStream' AND is_output = 1").catch((err: unknown) => {
+      if (isUnknownTableError(err)) return [{ n: 0 }]; // a server without system.formats has no ArrowStream either
+      throw err;
+    });
+    if (Number(hasFormat?.n ?? 0) === 0) return formats;
+    const settings = await this.query<{ name: string }>(`SELECT name FROM system.settings WHERE name IN (${wanted.map(quoteString).join(', ')})`);
+    if (settings.length === wanted.length) formats.add('ArrowStream');
+    return formats;
   }
 }
 

@@ -88,3 +88,17 @@ export function renderList(values: readonly SqlValue[]): string {
   if (values.length === 0) throw Errors.badRequest('SQL value list must not be empty');
   return `(${values.map(renderLiteral).join(', ')})`;
 }
+
+const SETTING_NAME = /^[a-z][a-z0-9_]*$/;
+
+/** ` SETTINGS a = 1, b = 'x'` for settings our code chooses (names checked, values as literals); '' when none. */
+export function settingsClause(settings: Readonly<Record<string, string | number>> | undefined): string {
+  const entries = Object.entries(settings ?? {});
+  if (entries.length === 0) return '';
+  return ` SETTINGS ${entries
+    .map(([name, value]) => {
+      if (!SETTING_NAME.test(name)) throw Errors.internal(new Error(`not a setting name: ${name}`));
+      return `${name} = ${typeof value === 'number' ? renderLiteral(value) : quoteString(value)}`;
+    })
+    .join(', ')}`;
+}

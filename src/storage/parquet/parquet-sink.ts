@@ -21,6 +21,7 @@ import { formatTempName, isTempName, isValidLsn, parseDateDir } from './part-nam
 import { isParquetSegment, parquetTableSegments, parquetTenantSegment } from '../physical-names.js';
 import { assertName, isInside, parsePartPath, partitionDir, partPath, tableDir } from './part-paths.js';
 import type { ParsedPartPath } from './part-paths.js';
+import type { EncodeOptions } from './part-encoder.js';
 import type { PartSummary } from './part-summary.js';
 import { PoolPartWriter, type PartWriter } from './part-writer.js';
 import { assertColumns } from './part-schema.js';
@@ -41,11 +42,15 @@ export interface ParquetSinkOptions {
   writer?: PartWriter;
 }
 
-/** Rows of one UTC date, rendered as partRowLine lines, and what the catalog needs to know of them. */
-export interface RenderedPart {
+/** A part to merge, as the catalog describes it. */
+export type MergeInput = Pick<WrittenPart, 'relativePath' | 'date' | 'firstLsn' | 'lastLsn' | 'rows' | 'minTsMs' | 'maxTsMs'>;
+
+/** One UTC date's part written by someone else (see writePartsWith), and what the catalog needs to know of it. */
+export interface ExternalPart {
   date: string;
-  lines: string;
   summary: PartSummary;
+  /** Writes the complete file at the given temp path (which does not exist yet), in row groups of `opts.rowGroupRows`. */
+  write: (file: string, opts: EncodeOptions) => Promise<void>;
 }
 
 interface PartToWrite {
@@ -111,30 +116,28 @@ export class ParquetSink {
     );
   }
 
-  /** Whether writeRenderedParts works: the writer takes rows as text. */
-  get takesRenderedRows(): boolean {
-    return this.writer.writeLines !== undefined;
-  }
-
   /**
-   * The same as writeBatch for rows already grouped by UTC date and rendered
-   * by partRowLine (one JSON object per line, sorted by LSN), each with its summary.
+   * Parts whose files someone else writes (the embedded engine reading the
+   * WAL entries itself): the same temp name, fsync, rename and description as
+   * writeBatch's. Each part's file must hold exactly `summary.rows` rows,
+   * sorted by LSN; its row count and ts_ms range are checked against the
+   * file's footer, so a writer that selected the wrong rows fails the batch
+   * instead of leaving a part the catalog miscounts.
    */
-  async writeRenderedParts(tenant: string, table: string, columns: ColumnSpec[], parts: readonly RenderedPart[]): Promise<WrittenPart[]> {
+  async writePartsWith(tenant: string, table: string, columns: ColumnSpec[], parts: readonly ExternalPart[]): Promise<WrittenPart[]> {
     assertName('tenant', tenant);
     assertName('table', table);
     assertColumns(columns);
-    const writeLines = this.writer.writeLines?.bind(this.writer);
-    if (!writeLines) throw Errors.storageFailure('this Parquet writer does not take rendered rows');
     const opts = { rowGroupRows: this.rowGroupRows };
     return this.writeParts(
       parts.map((p) => {
-        if (!isValidDate(p.date)) throw Errors.validation('rendered part has no valid date', { date: p.date });
+        if (!isValidDate(p.date)) throw Errors.validation('part has no valid date', { date: p.date });
         return {
           date: p.date,
           range: { firstLsn: p.summary.firstLsn, lastLsn: p.summary.lastLsn },
           write: async (file: string) => {
-            await writeLines(file, columns, p.lines, opts);
+            await p.write(file, opts);
+            await checkWritten(file, p.summary, `${tenant}/${table} for ${p.date}`);
             return p.summary;
           },
         };
@@ -142,6 +145,54 @@ export class ParquetSink {
       tenant,
       table,
     );
+  }
+
+  /**
+   * Compaction's merge: the rows of whole parts of one day (`inputs`, their
+   * LSN ranges consecutive among the day's parts) in one new part, written
+   * like any other (temp name, fsync, rename) and checked against the
+   * inputs' row count and time range. The inputs stay; swapping them out of
+   * the catalog and deleting them is the caller's.
+   */
+  async mergeParts(tenant: string, table: string, columns: ColumnSpec[], inputs: readonly MergeInput[]): Promise<WrittenPart> {
+    assertName('tenant', tenant);
+    assertName('table', table);
+    assertColumns(columns);
+    const first = inputs[0];
+    const last = inputs[inputs.length - 1];
+    if (!first || !last || inputs.length < 2) throw Errors.validation('a merge needs at least two parts');
+    const files = inputs.map((p, i) => {
+      const parsed = parsePartPath(this.rootDir, path.resolve(this.rootDir, p.relativePath));
+      if (!parsed || parsed.tenant !== tenant || parsed.table !== table || parsed.date !== first.date) {
+        throw Errors.validation('merge inputs must be parts of one table and day', { path: p.relativePath });
+      }
+      if (i > 0 && p.firstLsn <= inputs[i - 1]!.lastLsn) throw Errors.validation('merge inputs must be in LSN order, not overlapping', { path: p.relativePath });
+      return parsed.path;
+    });
+    const summary: PartSummary = {
+      rows: inputs.reduce((n, p) => n + p.rows, 0),
+      firstLsn: first.firstLsn,
+      lastLsn: last.lastLsn,
+      minTsMs: Math.min(...inputs.map((p) => p.minTsMs)),
+      maxTsMs: Math.max(...inputs.map((p) => p.maxTsMs)),
+    };
+    const opts = { rowGroupRows: this.rowGroupRows };
+    const [merged] = await this.writeParts(
+      [
+        {
+          date: first.date,
+          range: { firstLsn: summary.firstLsn, lastLsn: summary.lastLsn },
+          write: async (file: string) => {
+            await this.writer.merge(file, columns, files, summary, opts);
+            await checkWritten(file, summary, `merge of ${tenant}/${table} for ${first.date}`);
+            return summary;
+          },
+        },
+      ],
+      tenant,
+      table,
+    );
+    return merged!;
   }
 
   /**
@@ -326,6 +377,15 @@ export class ParquetSink {
       }
     }
     return dirs;
+  }
+}
+
+/** Fails unless the file's footer holds `summary`'s row count and time range. */
+async function checkWritten(file: string, summary: PartSummary, what: string): Promise<void> {
+  const footer = await readPartFooter(file);
+  const { rows, minTsMs, maxTsMs } = summary;
+  if (footer.rows !== rows || footer.minTsMs !== minTsMs || footer.maxTsMs !== maxTsMs) {
+    throw Errors.storageFailure(`Parquet part of ${what} does not hold the rows it was written for`, { written: footer, expected: { rows, minTsMs, maxTsMs } });
   }
 }
 

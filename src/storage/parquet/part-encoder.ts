@@ -45,8 +45,23 @@ export async function encodePart(
     },
   });
   // The library types its output as an fs.WriteStream but only calls write() and end().
+  const writer = await openPartWriter(sink as unknown as WriteStream, columns, summary, opts);
+  for (const record of records) await writer.appendRow(toPartRow(record, columns));
+  await writer.close();
+
+  return {
+    bytes: Buffer.concat(chunks),
+    ...summary,
+  };
+}
+
+/**
+ * A parquetjs writer of one part onto `output`, with our layout and footer
+ * entries; rows are buffered one row group at a time.
+ */
+export async function openPartWriter(output: WriteStream, columns: readonly ColumnSpec[], summary: PartSummary, opts: EncodeOptions) {
   const parquet = await parquetjs();
-  const writer = await parquet.ParquetWriter.openStream(new parquet.ParquetSchema(partSchemaDefinition(columns)), sink as unknown as WriteStream, {
+  const writer = await parquet.ParquetWriter.openStream(new parquet.ParquetSchema(partSchemaDefinition(columns)), output, {
     rowGroupSize: opts.rowGroupRows,
     // Data page v1: the most widely readable layout (old Arrow/Spark readers
     // mis-handle v2 pages); ClickHouse reads both.
@@ -68,11 +83,5 @@ export async function encodePart(
   writer.setMetadata(FOOTER_KEYS.minTsMs, String(summary.minTsMs));
   writer.setMetadata(FOOTER_KEYS.maxTsMs, String(summary.maxTsMs));
   writer.setMetadata(FOOTER_KEYS.columns, JSON.stringify(columns.map((c) => ({ name: c.name, type: c.type }))));
-  for (const record of records) await writer.appendRow(toPartRow(record, columns));
-  await writer.close();
-
-  return {
-    bytes: Buffer.concat(chunks),
-    ...summary,
-  };
+  return writer;
 }

@@ -20,40 +20,55 @@ function footerInt(meta: Record<string, unknown>, key: string, file: string): nu
   return n;
 }
 
+/**
+ * Reads the footer only (thrift FileMetaData), not the schema: parquetjs
+ * builds its schema objects with `in` checks, so a promoted column named
+ * e.g. "__proto__" would break a full reader on a file it can describe.
+ */
 export async function readPartFooter(file: string): Promise<PartFooter> {
   const parquet = await parquetjs();
-  let reader: Awaited<ReturnType<typeof parquet.ParquetReader.openFile>>;
+  let metadata: FileMetadataLike;
   try {
-    reader = await parquet.ParquetReader.openFile(file);
+    const envelope = await parquet.ParquetEnvelopeReader.openFile(file);
+    try {
+      await envelope.readHeader();
+      metadata = (await envelope.readFooter()) as unknown as FileMetadataLike;
+    } finally {
+      await envelope.close();
+    }
   } catch (err) {
     throw Errors.storageFailure(`cannot read the footer of Parquet part ${file}`, err);
   }
-  try {
-    const rows = Number(reader.getRowCount());
-    // The library's getMetadata() throws on a footer without key/value entries.
-    if (!reader.metadata?.key_value_metadata) return { rows, ...tsRangeFromStatistics(reader.metadata, file) };
-    const meta = reader.getMetadata();
-    return {
-      rows,
-      minTsMs: footerInt(meta, FOOTER_KEYS.minTsMs, file),
-      maxTsMs: footerInt(meta, FOOTER_KEYS.maxTsMs, file),
-    };
-  } finally {
-    await reader.close();
-  }
+  const rows = Number(metadata.num_rows);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw Errors.storageFailure(`Parquet part ${file} has no valid row count`);
+  const entries = metadata.key_value_metadata;
+  if (!entries?.length) return { rows, ...tsRangeFromStatistics(metadata, file) };
+  const meta = Object.fromEntries(entries.map((e) => [e.key, e.value]));
+  return {
+    rows,
+    minTsMs: footerInt(meta, FOOTER_KEYS.minTsMs, file),
+    maxTsMs: footerInt(meta, FOOTER_KEYS.maxTsMs, file),
+  };
 }
 
+/** The raw footer, as thrift decodes it: Int64 statistics are 8 little-endian bytes. */
 interface FileMetadataLike {
-  row_groups?: Array<{ columns?: Array<{ meta_data?: { path_in_schema?: string[]; statistics?: { min_value?: unknown; max_value?: unknown } } }> }>;
+  num_rows?: unknown;
+  key_value_metadata?: Array<{ key: string; value: string }> | null;
+  row_groups?: Array<{ columns?: Array<{ meta_data?: { path_in_schema?: string[]; statistics?: { min_value?: Buffer | null; max_value?: Buffer | null } } }> }>;
 }
 
-function tsRangeFromStatistics(metadata: unknown, file: string): { minTsMs: number; maxTsMs: number } {
+function int64Of(raw: Buffer | null | undefined): number {
+  return raw?.length === 8 ? Number(raw.readBigInt64LE(0)) : Number.NaN;
+}
+
+function tsRangeFromStatistics(metadata: FileMetadataLike, file: string): { minTsMs: number; maxTsMs: number } {
   let min = Infinity;
   let max = -Infinity;
-  for (const group of (metadata as FileMetadataLike | null)?.row_groups ?? []) {
+  for (const group of metadata.row_groups ?? []) {
     const stats = group.columns?.find((c) => c.meta_data?.path_in_schema?.[0] === 'ts_ms')?.meta_data?.statistics;
-    const lo = Number(stats?.min_value);
-    const hi = Number(stats?.max_value);
+    const lo = int64Of(stats?.min_value);
+    const hi = int64Of(stats?.max_value);
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
       throw Errors.storageFailure(`Parquet part ${file} has neither our footer entries nor ts_ms statistics`);
     }

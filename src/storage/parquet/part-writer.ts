@@ -10,6 +10,7 @@
 import fs from 'node:fs/promises';
 import { EncodePool } from './encode-pool.js';
 import type { EncodeOptions } from './part-encoder.js';
+import { mergePartFiles } from './part-merger.js';
 import type { PartSummary } from './part-summary.js';
 import type { ColumnSpec, StoredRecord } from './types.js';
 
@@ -17,10 +18,12 @@ export interface PartWriter {
   /** Writes `records` (non-empty, sorted by LSN) as one Parquet file at `file`, which must not exist yet. Durability is the caller's. */
   write(file: string, columns: readonly ColumnSpec[], records: readonly StoredRecord[], opts: EncodeOptions): Promise<PartSummary>;
   /**
-   * Writers that read rows as text also take them pre-rendered (partRowLine,
-   * one JSON object per line), so the rendering can happen on another thread.
+   * Writes the rows of whole part files (`inputs`: absolute paths of one
+   * day's parts, their LSN ranges in order) as one file at `file`, in LSN
+   * order, with `columns` (null where an input predates one), within a
+   * bounded amount of memory. `summary` describes the result.
    */
-  writeLines?(file: string, columns: readonly ColumnSpec[], lines: string, opts: EncodeOptions): Promise<void>;
+  merge(file: string, columns: readonly ColumnSpec[], inputs: readonly string[], summary: PartSummary, opts: EncodeOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,10 @@ export class PoolPartWriter implements PartWriter {
     const { bytes, ...summary } = await this.pool.encode(columns, records, opts);
     await fs.writeFile(file, bytes, { flag: 'wx', mode: 0o644 });
     return summary;
+  }
+
+  merge(file: string, columns: readonly ColumnSpec[], inputs: readonly string[], summary: PartSummary, opts: EncodeOptions): Promise<void> {
+    return mergePartFiles(file, columns, inputs, summary, opts);
   }
 
   close(): Promise<void> {
