@@ -431,6 +431,26 @@ await check('operation-node GET /query/status, GET /query/running, DELETE /query
   expect(run.status === 200 && (run.json.queries as Array<{ id: string }>).some((q) => q.id === e2eQueryId), run.text);
   expectError(await call('operation-node', 'DELETE', `/query/${randomUUID()}`), 404, 'not_found');
 });
+await check('operation-node GET /query/history → the query log: the query above with its text and normalized form; admins see every tenant; a bad filter → 400', async () => {
+  // Entries are written in batches (QUERY_LOG_FLUSH_INTERVAL_MS): wait for this one.
+  let entry: Record<string, unknown> | undefined;
+  await waitFor('the query in the log', async () => {
+    const h = await call('operation-node', 'GET', '/query/history?limit=100');
+    entry = (h.json?.entries as Array<Record<string, unknown>> | undefined)?.find((e) => e.queryId === e2eQueryId);
+    return entry !== undefined;
+  });
+  expect(entry!.state === 'finished' && entry!.query === 'SELECT count() AS n FROM clicks' && entry!.normalizedQuery === 'SELECT count() AS n FROM clicks' && entry!.tenant === tenant, JSON.stringify(entry));
+  const all = await call('operation-node', 'GET', `/query/history?sort=slowest&limit=5&tenant=${tenant}`, admin());
+  expect(all.status === 200 && (all.json.entries as unknown[]).length > 0 && 'nextCursor' in all.json, all.text);
+  expectError(await call('operation-node', 'GET', '/query/history?state=running'), 400, 'validation_failed');
+});
+await check('monitoring query console: GET /dashboard/api/queries, GET /dashboard/api/history, DELETE /dashboard/api/queries/:id unknown → 404', async () => {
+  const running = await call('monitoring', 'GET', '/dashboard/api/queries', admin());
+  expect(running.status === 200 && typeof running.json.available === 'boolean' && Array.isArray(running.json.queries), running.text);
+  const hist = await call('monitoring', 'GET', `/dashboard/api/history?tenant=${tenant}&limit=5`, admin());
+  expect(hist.status === 200 && Array.isArray(hist.json.entries), hist.text);
+  expectError(await call('monitoring', 'DELETE', `/dashboard/api/queries/${randomUUID()}`, admin()), 404, 'not_found');
+});
 await check('operation-node GET /nodes/status → engines with health', async () => {
   const r = await call('operation-node', 'GET', '/nodes/status', admin());
   const engines = r.json.engines as Array<{ name: string; healthy: boolean }>;

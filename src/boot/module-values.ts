@@ -15,6 +15,7 @@ import type { Observability } from '../platform/observability.js';
 import type { Readiness } from '../platform/readiness.js';
 import type { ServiceDefinition } from '../platform/service.js';
 import type { StateStore } from '../platform/state-store.js';
+import type { QueryLog } from '../query/query-log/query-log.js';
 import type { ExecutorRuntime, PlannerRuntime } from '../query/query-runtime.js';
 import type { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import type { TenantSinks } from '../storage/tenant-sinks.js';
@@ -42,6 +43,7 @@ export interface ModuleValues extends Record<ServiceId, ServiceDefinition> {
   applier: RunningApplier;
   retention: RetentionScheduler;
   planner: PlannerRuntime;
+  queryLog: QueryLog;
   executor: ExecutorRuntime;
   workers: WorkersRuntime;
   alerting: AlertingRuntime;

@@ -12,6 +12,7 @@ import { AlertingRuntime } from '../monitoring/alerting.js';
 import { AuthRuntime } from '../auth/auth-runtime.js';
 import type { Observability } from '../platform/observability.js';
 import { StateStore } from '../platform/state-store.js';
+import { QueryLog } from '../query/query-log/query-log.js';
 import { createExecutorRuntime, createPlannerRuntime } from '../query/query-runtime.js';
 import { createAuthGatewayService } from '../services/auth-gateway/index.js';
 import { createCboEngineService } from '../services/cbo-engine/index.js';
@@ -26,6 +27,7 @@ import { clusterTableLayout } from '../storage/clickhouse/cluster-schema.js';
 import { createClickHouseEngine, createClusterEngine } from '../storage/clickhouse/create-engine.js';
 import { EngineConnection } from '../storage/clickhouse/engine-connection.js';
 import { LegacyLayoutError, migrateLegacyLayout } from '../storage/clickhouse/legacy-layout-migration.js';
+import { QueryLogTable } from '../storage/clickhouse/query-log-table.js';
 import { createTenantSinks } from '../storage/tenant-sinks.js';
 import { WalMetrics, WriteAheadLog } from '../storage/wal/index.js';
 import { withWorkers } from '../workers/with-workers.js';
@@ -229,11 +231,34 @@ export function declareModules(boot: BootContext, observability: Observability):
       stop: (p) => p.stop(),
     }),
     defineModule({
+      name: 'queryLog',
+      needs: ['clickhouse'],
+      start: ({ clickhouse }) => {
+        const ch = config.clickhouse;
+        // Cluster mode: replicated + Distributed on the cluster's nodes, like tenant tables.
+        const cluster = clickhouse.cluster && ch.cluster ? { name: clickhouse.cluster.name, zkPathPrefix: ch.cluster.zkPathPrefix, engine: clickhouse.cluster.engine } : undefined;
+        const queryLog = new QueryLog({
+          settings: { ...config.queryLog, retentionIntervalMs: config.retention.intervalMs },
+          table: new QueryLogTable({ engine: clickhouse.engine, ...(cluster ? { cluster } : {}), logger: logger.child({ component: 'query-log' }) }),
+          ping: () => clickhouse.engine.ping(),
+          ready: () => clickhouse.isOpen,
+          registry,
+          logger,
+        });
+        queryLog.start();
+        return queryLog;
+      },
+      // Writes what is still buffered (bounded) before ClickHouse closes.
+      stop: (q) => q.stop(),
+      stopTimeoutMs: 7000,
+    }),
+    defineModule({
       name: 'executor',
       // ingest and applier: queries wait until what was acknowledged for their tables is applied.
-      needs: ['planner', 'clickhouse', 'sinks', 'ingest', 'applier'],
-      start: ({ planner, clickhouse, sinks, ingest, applier }) =>
-        createExecutorRuntime({
+      // queryLog: every query that ends is written to the query log.
+      needs: ['planner', 'clickhouse', 'sinks', 'ingest', 'applier', 'queryLog'],
+      start: ({ planner, clickhouse, sinks, ingest, applier, queryLog }) => {
+        const runtime = createExecutorRuntime({
           settings: config.query,
           parquetRoot: config.paths.parquetDir,
           planner: planner.planner,
@@ -247,7 +272,10 @@ export function declareModules(boot: BootContext, observability: Observability):
           },
           registry,
           logger,
-        }),
+        });
+        runtime.registry.onEnded(queryLog.record);
+        return runtime;
+      },
       stop: (e) => e.stop(),
     }),
     defineModule({
@@ -323,8 +351,8 @@ export function declareModules(boot: BootContext, observability: Observability):
     }),
     serviceModule({
       name: 'operation-node',
-      needs: ['auth', 'executor', 'clickhouse', 'workers', 'ingest', 'applier', 'sinks'],
-      build: ({ auth, executor, clickhouse, workers, ingest, applier, sinks }) =>
+      needs: ['auth', 'executor', 'clickhouse', 'workers', 'ingest', 'applier', 'sinks', 'queryLog'],
+      build: ({ auth, executor, clickhouse, workers, ingest, applier, sinks, queryLog }) =>
         withWorkers(
           createOperationNodeService({
             query: executor,
@@ -332,6 +360,7 @@ export function declareModules(boot: BootContext, observability: Observability):
             ...(clickhouse.cluster ? { cluster: clickhouse.cluster } : {}),
             workers,
             audit: auth.audit,
+            queryLog,
             maxJsonRows: config.query.maxJsonRows,
           }),
           workers,
@@ -362,9 +391,9 @@ export function declareModules(boot: BootContext, observability: Observability):
     serviceModule({
       name: 'monitoring',
       needs: ['auth', 'observability', 'alerting', 'catalog'],
-      // The cluster's replicas, where this process runs the data path.
-      uses: ['clickhouse'],
-      build: ({ auth, observability: o, alerting, catalog, clickhouse }) =>
+      // The cluster's replicas, and the query console (running queries, history), where this process runs them.
+      uses: ['clickhouse', 'executor', 'queryLog'],
+      build: ({ auth, observability: o, alerting, catalog, clickhouse, executor, queryLog }) =>
         createMonitoringService({
           config,
           governance: auth,
@@ -375,6 +404,8 @@ export function declareModules(boot: BootContext, observability: Observability):
           alerting,
           catalog: catalog.store,
           ...(clickhouse?.cluster ? { cluster: clickhouse.cluster } : {}),
+          ...(executor ? { queries: executor.registry } : {}),
+          ...(queryLog ? { queryLog } : {}),
         }),
     }),
     serviceModule({

@@ -5,9 +5,9 @@
 // unless the body asks for "consistency": "eventual".
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { principalName } from '../platform/http/principal.js';
 import { tenantIdOf } from '../platform/http/tenant-id.js';
 import type { QueryExecutor } from './executor.js';
+import { queryCallerOf } from './query-caller.js';
 import { consistencyOf, type executeBody } from './request-schemas.js';
 import { formatOf, writeResult } from './result-writer.js';
 
@@ -18,8 +18,7 @@ export function executeHandler(executor: QueryExecutor, opts: { via: string; max
     const handlerStart = process.hrtime.bigint();
     const tenant = tenantIdOf(req);
     const format = formatOf(req, body.format);
-    // Who ran it: a cancel by anyone else (an operator, an admin) is audited.
-    const owner = req.principal ? principalName(req.principal) : undefined;
+    // Who ran it (a cancel by anyone else is audited) and from where: queryCallerOf, for the registry and the query log.
     // A client that goes away (mid-stream, or while the query waits) cancels it: the engine stops.
     const clientGone = new AbortController();
     res.once('close', () => {
@@ -28,7 +27,7 @@ export function executeHandler(executor: QueryExecutor, opts: { via: string; max
     const open = await executor.open(
       tenant,
       { sql: body.sql, dsl: body.dsl },
-      { timeoutMs: body.timeoutMs, via: opts.via, format, consistency: consistencyOf(body), signal: clientGone.signal, ...(owner ? { owner } : {}) },
+      { timeoutMs: body.timeoutMs, via: opts.via, format, consistency: consistencyOf(body), signal: clientGone.signal, ...queryCallerOf(req) },
     );
     return writeResult(req, res, open, format, { maxJsonRows: opts.maxJsonRows, clientGone: clientGone.signal, handlerStart });
   };

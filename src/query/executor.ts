@@ -16,16 +16,16 @@ import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
 import { FreshnessGate, type Consistency, type Freshness } from './freshness.js';
 import type { BindResult, QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
-import type { QueryHandle, QueryRegistry } from './query-registry.js';
+import type { QueryCaller, QueryHandle, QueryRegistry, QueryStartMeta } from './query-registry.js';
+import { statementOf } from './query-statement.js';
 import { generateSql, generateStageCount, type GenContext, type GeneratedSql } from './sql-generator.js';
 import { arrowWireSql, jsonWireSql } from './wire-sql.js';
 
-export interface ExecuteOptions {
+/** owner (principal name: a cancel by anyone else is audited), role and user agent, for the registry and the query log. */
+export interface ExecuteOptions extends QueryCaller {
   timeoutMs?: number;
   via: string;
   format: string;
-  /** Who runs it (principal name): a cancel by anyone else is audited. */
-  owner?: string;
   /** 'eventual' skips the wait for the applier (read-after-write is the default). */
   consistency?: Consistency;
   /** The client went away: the query is cancelled (recorded as such) and the engine stops. */
@@ -115,8 +115,10 @@ export class QueryExecutor {
     const timeoutMs = this.timeoutOf(opts.timeoutMs);
     const consistency = opts.consistency ?? 'read-after-write';
     const t0 = performance.now();
-    const bound = await this.deps.planner.bind(tenant, input);
-    const handle = this.deps.registry.start(tenant, { timeoutMs, via: opts.via, format: opts.format, ...(opts.owner ? { owner: opts.owner } : {}) });
+    const meta: QueryStartMeta = { ...callerOf(opts), timeoutMs, via: opts.via, format: opts.format, statement: statementOf(input) };
+    // A query refused before it runs is logged too (the registry tells the query log).
+    const bound = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
+    const handle = this.deps.registry.start(tenant, meta);
     if (opts.signal) {
       if (opts.signal.aborted) handle.abandon();
       else opts.signal.addEventListener('abort', () => handle.abandon(), { once: true });
@@ -155,6 +157,8 @@ export class QueryExecutor {
           const next = await it.next();
           timings.engineMs += performance.now() - te;
           if (next.done) break;
+          // The query log's `bytes`: the result in the answer's format, as the engine wrote it.
+          handle.addBytes(next.value.bytes.byteLength);
           yield next.value;
         }
       } catch (err) {
@@ -303,16 +307,19 @@ export class QueryExecutor {
    * counts each stage's actual rows, after the same read-after-write wait as
    * an executed query (the answer carries `freshness`).
    */
-  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, consistency: Consistency = 'read-after-write', owner?: string) {
+  async explain(tenant: string, input: QueryInput, analyze: boolean, timeoutMs?: number, consistency: Consistency = 'read-after-write', caller: QueryCaller = {}) {
     let handle: QueryHandle | undefined;
     let freshness: Freshness | undefined;
     let bound: BindResult | undefined;
     if (analyze) {
       const budget = this.timeoutOf(timeoutMs);
-      bound = await this.deps.planner.bind(tenant, input);
-      handle = this.deps.registry.start(tenant, { timeoutMs: budget, via: 'explain-analyze', format: 'json', ...(owner ? { owner } : {}) });
+      const meta: QueryStartMeta = { ...callerOf(caller), timeoutMs: budget, via: 'explain-analyze', format: 'json', statement: statementOf(input) };
+      // Only EXPLAIN ANALYZE runs the query, so only it is a query of the log.
+      const b = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
+      bound = b;
+      handle = this.deps.registry.start(tenant, meta);
       try {
-        freshness = await this.freshness.await(tenant, bound.bound.tables.map((t) => t.table), consistency, handle.signal, budget);
+        freshness = await this.freshness.await(tenant, b.bound.tables.map((t) => t.table), consistency, handle.signal, budget);
       } catch (err) {
         const shown = handle.fail(err);
         throw err instanceof AppError && err.code === ErrorCode.NotFresh ? err : shown;
@@ -404,4 +411,13 @@ function countByte(bytes: Uint8Array, byte: number): number {
   let n = 0;
   for (let i = b.indexOf(byte); i !== -1; i = b.indexOf(byte, i + 1)) n++;
   return n;
+}
+
+/** The caller's fields of a query's options (owner, role, user agent), for the registry and the query log. */
+function callerOf(c: QueryCaller): QueryCaller {
+  return {
+    ...(c.owner !== undefined ? { owner: c.owner } : {}),
+    ...(c.role !== undefined ? { role: c.role } : {}),
+    ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
+  };
 }

@@ -6,7 +6,7 @@
 import type { Expr, JoinClause, OrderItem, Pos, SelectItem, SelectQuery, TableRef } from './ast.js';
 import { sqlError, tokenize, type Token } from './sql-lexer.js';
 
-const RESERVED = new Set([
+export const RESERVED = new Set([
   'SELECT', 'FROM', 'WHERE', 'GROUP', 'BY', 'HAVING', 'ORDER', 'LIMIT', 'OFFSET', 'JOIN', 'INNER', 'LEFT', 'RIGHT',
   'FULL', 'CROSS', 'OUTER', 'ON', 'USING', 'AS', 'AND', 'OR', 'NOT', 'IN', 'BETWEEN', 'LIKE', 'ILIKE', 'IS', 'NULL',
   'TRUE', 'FALSE', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'DISTINCT', 'ASC', 'DESC', 'UNION', 'EXCEPT', 'INTERSECT',

@@ -279,6 +279,34 @@ export function legacyClickHouseTable(tenant: string, table: string): string {
   return `${tenant}${TENANT_DB_SEP}${table}`;
 }
 
+// ── the product's own tables (base database) ─────────────────────────────────
+
+/**
+ * The query log: every query that ended (src/query/query-log). In the base
+ * database, which holds no tenant table: its names have no `__`, so they are
+ * never an old-layout tenant table either. In cluster mode `query_log` is the
+ * Distributed table over `query_log_local`, the replicated table on every replica.
+ */
+export const QUERY_LOG_TABLE = 'query_log';
+export const QUERY_LOG_LOCAL_TABLE = 'query_log_local';
+
+export function queryLogLocation(base: string): ClickHouseLocation {
+  checkBase(base);
+  return { database: base, table: QUERY_LOG_TABLE };
+}
+
+/** Cluster mode: the replicated table behind queryLogLocation. */
+export function queryLogLocalLocation(base: string): ClickHouseLocation {
+  checkBase(base);
+  return { database: base, table: QUERY_LOG_LOCAL_TABLE };
+}
+
+/** Cluster mode: the ZooKeeper path of the query log's replicated table, `{shard}` left for each server's macros. */
+export function queryLogReplicatedPath(prefix: string, base: string): string {
+  const loc = queryLogLocalLocation(base);
+  return `${prefix}/{shard}/${loc.database}/${loc.table}`;
+}
+
 // ── Parquet ──────────────────────────────────────────────────────────────────
 
 function parquetSegment(kind: string, value: string): string {

@@ -2,13 +2,16 @@
 // playwright-core): signs in, shows the seven services healthy, and its ingest
 // chart, counters and tenant table move after the test posts data; a tenant
 // delete waiting for a second admin shows among pending approvals and in the
-// audit table. Saves a screenshot to test-output/dashboard.png.
+// audit table. The query console: a long query of a tenant shows among running
+// queries, one click cancels it (audited), and it reaches the history as
+// cancelled, slowest first; a bad filter says why. Saves screenshots to
+// test-output/dashboard.png and test-output/dashboard-console.png.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, TEST_ADMIN_PASSWORD, TEST_ADMIN_USERNAME, adminHeaders, startPlane, type RunningPlane } from '../helpers/control-plane-process.js';
+import { REPO_ROOT, TEST_ADMIN_PASSWORD, TEST_ADMIN_USERNAME, adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,7 +45,7 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    plane = await startPlane({ env: { MONITORING_SAMPLE_INTERVAL_MS: '500', APPROVAL_REQUIRED_FOR: 'tenant-delete' } });
+    plane = await startPlane({ env: { MONITORING_SAMPLE_INTERVAL_MS: '500', APPROVAL_REQUIRED_FOR: 'tenant-delete', QUERY_LOG_FLUSH_INTERVAL_MS: '200' } });
     profileDir = makeTempDir('dashboard-chromium');
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -133,5 +136,68 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
     await page.locator('#login-form').waitFor({ state: 'visible' });
     assert.equal(await page.evaluate("sessionStorage.getItem('controlPlane.dashboard.token')"), null);
     await waitUntil('the session to be revoked', async () => (await fetch(plane.url('monitoring', '/alerts'), { headers: { authorization: `Bearer ${stored}` } })).status === 401);
+  });
+  test('query console: a long query shows running, one click cancels it (audited), the history lists it as cancelled', async () => {
+    await page.goto(plane.url('monitoring', '/dashboard'));
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    await page.fill('#username', TEST_ADMIN_USERNAME);
+    await page.fill('#password', TEST_ADMIN_PASSWORD);
+    await page.click('#login-submit');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    // The previous test's sign-out request may have been cut by this navigation: only what happens from here counts.
+    problems.length = 0;
+
+    // A tenant with enough rows that a chain of joins runs for minutes on the embedded engine
+    // (5 countries x 100 rows each: every join multiplies by 100) unless it is cancelled.
+    const tenant = 'dash-console';
+    const writer = (await tenantKeyHeaders(plane, tenant)).headers;
+    const rows = Array.from({ length: 500 }, (_, i) => ({ data_id: `r${i}`, payload: { country: ['NL', 'DE', 'FR', 'BE', 'US'][i % 5], amount: i } }));
+    const json = { 'content-type': 'application/json' };
+    assert.equal((await fetch(plane.url('tenant-node', '/data'), { method: 'POST', headers: { ...writer, ...json }, body: JSON.stringify(rows) })).status, 201);
+    await waitUntil('rows applied', async () => {
+      const r = await fetch(plane.url('operation-node', '/query/execute'), { method: 'POST', headers: { ...writer, ...json }, body: JSON.stringify({ sql: 'SELECT count() AS n FROM events' }) });
+      return r.status === 200 && ((await r.json()) as { rows: Array<{ n: number }> }).rows[0]?.n === 500;
+    });
+    const slow = 'SELECT count() AS n FROM events a JOIN events b ON a.country = b.country JOIN events c ON b.country = c.country JOIN events d ON c.country = d.country JOIN events e ON d.country = e.country';
+    const pending = fetch(plane.url('operation-node', '/query/execute'), { method: 'POST', headers: { ...writer, ...json }, body: JSON.stringify({ sql: slow, timeoutMs: 120_000 }) });
+
+    const running = page.locator(`#running tr[data-tenant="${tenant}"]`);
+    await running.waitFor({ state: 'visible', timeout: 20_000 });
+    const id = await running.getAttribute('data-query-id');
+    assert.ok(id);
+    assert.match((await running.textContent()) ?? '', /JOIN events b ON a\.country = b\.country/, 'the admin sees the text');
+    assert.match(await running.getAttribute('data-owner') ?? '', /^apiKey:/);
+    await page.click(`#running button[data-cancel="${id}"]`);
+    const answer = await pending;
+    assert.equal(answer.status, 409, 'the query was cancelled');
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'query_cancelled');
+    await page.locator(`#running tr[data-query-id="${id}"]`).waitFor({ state: 'detached', timeout: 20_000 });
+
+    // The history, slowest first by default, lists it as cancelled; the cancel by someone other than the owner is audited.
+    const inHistory = page.locator(`#history tr[data-query-id="${id}"][data-state="cancelled"]`);
+    await inHistory.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.match((await inHistory.textContent()) ?? '', /query_cancelled/);
+    assert.equal(await page.inputValue('#hf-sort'), 'slowest');
+    await page.locator('#audit tr[data-audit-action="query.cancel"][data-outcome="success"]').first().waitFor({ state: 'visible', timeout: 20_000 });
+
+    // Filters: only cancelled ones of this tenant; a bad tenant id is refused with the reason shown.
+    await page.fill('#hf-tenant', tenant);
+    await page.selectOption('#hf-state', 'cancelled');
+    await waitUntil('the filtered history', async () => {
+      const states = await Promise.all((await page.locator('#history tbody tr[data-state]').all()).map((n) => n.getAttribute('data-state')));
+      return states.length >= 1 && states.every((st) => st === 'cancelled');
+    });
+    const tenants = await Promise.all((await page.locator('#history tbody tr[data-tenant]').all()).map((n) => n.getAttribute('data-tenant')));
+    assert.ok(tenants.every((t) => t === tenant));
+    await page.fill('#hf-tenant', 'Not A Tenant!');
+    await page.click('#hf-apply');
+    await waitUntil('the refusal to be shown', async () => /tenant/.test((await page.textContent('#history-error')) ?? ''));
+    await page.fill('#hf-tenant', '');
+    await page.click('#hf-apply');
+    await waitUntil('the error to clear', async () => ((await page.textContent('#history-error')) ?? '') === '');
+
+    mkdirSync(path.join(REPO_ROOT, 'test-output'), { recursive: true });
+    await page.locator('#console').screenshot({ path: path.join(REPO_ROOT, 'test-output', 'dashboard-console.png') });
+    assert.deepEqual(problems.filter((p) => !/status of 400/.test(p)), [], 'no console errors, page errors or failed requests (but the refused filter)');
   });
 });

@@ -17,7 +17,7 @@ import { CatalogStore, type TableEntry } from '../../src/catalog/catalog-store.j
 import { StateStore } from '../../src/platform/state-store.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
-import { LegacyLayoutError, migrateLegacyLayout } from '../../src/storage/clickhouse/legacy-layout-migration.js';
+import { BASE_DATABASE_TABLES, LegacyLayoutError, migrateLegacyLayout } from '../../src/storage/clickhouse/legacy-layout-migration.js';
 import { quoteIdentifier } from '../../src/storage/clickhouse/sql-literal.js';
 import { TenantTableStore, type StoredRecord } from '../../src/storage/clickhouse/tenant-table-store.js';
 import { clickhouseLocation, legacyClickHouseTable, type TableRef } from '../../src/storage/physical-names.js';
@@ -54,7 +54,8 @@ async function toOldName(engine: ClickHouseEngine, ref: TableRef, oldName = lega
 }
 
 async function baseTables(engine: ClickHouseEngine): Promise<string[]> {
-  return (await engine.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${engine.database}' ORDER BY name`)).map((r) => r.name);
+  // The product's own tables (the query log) live there too; they are not old tenant tables.
+  return (await engine.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${engine.database}' ORDER BY name`)).map((r) => r.name).filter((n) => !BASE_DATABASE_TABLES.has(n));
 }
 
 function legacyLayout(name: string, skip: string | false, makeEngine: (base: string) => ClickHouseEngine, planeEnv: () => Record<string, string>, dataDir: string): void {

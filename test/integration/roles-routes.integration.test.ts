@@ -90,6 +90,7 @@ const EXPECTED: Record<string, Row> = {
   'GET /query/status': { profile: 'queries' },
   'GET /query/running': { profile: 'queries' },
   'DELETE /query/:id': { profile: 'queries' },
+  'GET /query/history': { profile: 'queries' },
   'GET /nodes/status': { profile: 'operator' },
   'POST /workers/register': { profile: 'service' },
   'POST /workers/:id/heartbeat': { profile: 'service' },
@@ -121,6 +122,9 @@ const EXPECTED: Record<string, Row> = {
   'GET /dashboard': { profile: 'public' },
   'GET /dashboard/assets/:file': { profile: 'public' },
   'GET /dashboard/api/snapshot': { profile: 'operator' },
+  'GET /dashboard/api/queries': { profile: 'operator' },
+  'DELETE /dashboard/api/queries/:id': { profile: 'operator' },
+  'GET /dashboard/api/history': { profile: 'operator' },
   'POST /dashboard/login': { profile: 'public' },
   'POST /dashboard/refresh': { profile: 'public' },
   // Signing the page out revokes the bearer's session: without one there is nothing to end.

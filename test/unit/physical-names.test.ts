@@ -34,6 +34,9 @@ import {
   parseStateKey,
   parseTenantDatabase,
   queryColumnStatsKey,
+  queryLogLocalLocation,
+  queryLogLocation,
+  queryLogReplicatedPath,
   replicatedTablePath,
   tableRefKey,
   tenantDatabase,
@@ -344,5 +347,25 @@ describe('physical names', () => {
     const valid = pairs(SEED + 11, false).filter((p) => ID_PATTERN.test(p.tenant) && ID_PATTERN.test(p.table));
     assert.ok(valid.length > 1000, `${valid.length} valid pairs`);
     assertInjective('quoted table name', valid, (p) => store.tableName(p.tenant, p.table));
+  });
+
+  it('keeps the query log in the base database, where no tenant table can be', () => {
+    assert.deepEqual(queryLogLocation(BASE), { database: BASE, table: 'query_log' });
+    assert.deepEqual(queryLogLocalLocation(BASE), { database: BASE, table: 'query_log_local' });
+    assert.equal(queryLogReplicatedPath('/clickhouse/control_plane', BASE), `/clickhouse/control_plane/{shard}/${BASE}/query_log_local`);
+    for (const loc of [queryLogLocation(BASE), queryLogLocalLocation(BASE)]) {
+      assert.equal(parseTenantDatabase(BASE, loc.database), undefined, 'the base database is no tenant database');
+      assert.equal(parseLocalDatabase(BASE, loc.database), undefined, 'nor a local one');
+      assert.equal(parseClickHouseLocation(BASE, loc), undefined);
+    }
+    for (const p of pairs(SEED + 13, false).slice(0, 2000)) {
+      let dbs: string[];
+      try {
+        dbs = [clickhouseLocation(BASE, p.tenant, p.table).database, clusterLocalLocation(BASE, p.tenant, p.table).database];
+      } catch {
+        continue; // too long: refused, never shortened
+      }
+      for (const db of dbs) assert.notEqual(db, BASE);
+    }
   });
 });

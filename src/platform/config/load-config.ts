@@ -37,6 +37,7 @@ export interface AppConfig {
   ingest: { maxRecordsPerRequest: number; rowsPerSecond: number; burstRows: number; maxPendingRows: number; maxPendingBytes: number };
   http: { bodyLimitBytes: number; shutdownTimeoutMs: number };
   query: { timeoutMs: number; maxTimeoutMs: number; maxConcurrentPerTenant: number; maxJsonRows: number; statsRefreshMs: number; freshnessWaitMs: number };
+  queryLog: { retentionDays: number; flushIntervalMs: number; bufferEntries: number };
   log: { level: Env['LOG_LEVEL']; bufferEntries: number };
   monitoring: {
     sampleIntervalMs: number;
@@ -187,6 +188,7 @@ export function parseConfig(raw: NodeJS.ProcessEnv): AppConfig {
       statsRefreshMs: env.COLUMN_STATS_REFRESH_MS,
       freshnessWaitMs: env.QUERY_FRESHNESS_WAIT_MS,
     },
+    queryLog: { retentionDays: env.QUERY_LOG_RETENTION_DAYS, flushIntervalMs: env.QUERY_LOG_FLUSH_INTERVAL_MS, bufferEntries: env.QUERY_LOG_BUFFER_ENTRIES },
     log: { level: env.LOG_LEVEL, bufferEntries: env.LOG_BUFFER_ENTRIES },
     monitoring: {
       sampleIntervalMs: env.MONITORING_SAMPLE_INTERVAL_MS,

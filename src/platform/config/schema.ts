@@ -191,6 +191,11 @@ export const envSchema = z.object({
   QUERY_MAX_JSON_ROWS: positiveInt(100_000),
   QUERY_FRESHNESS_WAIT_MS: z.coerce.number().int().nonnegative().default(10_000),
   COLUMN_STATS_REFRESH_MS: positiveInt(5_000),
+  // The query log (query_log in the base database): days kept, how often buffered entries are
+  // written, and how many may wait while ClickHouse is unavailable before new ones are dropped.
+  QUERY_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  QUERY_LOG_FLUSH_INTERVAL_MS: positiveInt(1000),
+  QUERY_LOG_BUFFER_ENTRIES: positiveInt(10_000),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_BUFFER_ENTRIES: positiveInt(2000),

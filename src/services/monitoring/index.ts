@@ -8,6 +8,8 @@ import type { AlertingRuntime } from '../../monitoring/alerting.js';
 import type { AppConfig } from '../../platform/config/load-config.js';
 import type { HealthBoard } from '../../platform/health-board.js';
 import type { LogBuffer } from '../../platform/log-buffer.js';
+import type { QueryLog } from '../../query/query-log/query-log.js';
+import type { QueryRegistry } from '../../query/query-registry.js';
 import type { ServiceDefinition } from '../../platform/service.js';
 import type { ClickHouseCluster } from '../../storage/clickhouse/cluster-runtime.js';
 import { DashboardAssets } from './dashboard-assets.js';
@@ -27,6 +29,10 @@ export interface MonitoringDeps {
   governance: Pick<AuthRuntime, 'approvals' | 'audit'>;
   /** Cluster mode, where this process runs the data path: shards and replicas for the dashboard. */
   cluster?: Pick<ClickHouseCluster, 'lastStatus'>;
+  /** The query console's running queries, where this process executes queries. */
+  queries?: QueryRegistry;
+  /** The console's query history, where this process writes the query log. */
+  queryLog?: Pick<QueryLog, 'history'>;
 }
 
 export function createMonitoringService(deps: MonitoringDeps): ServiceDefinition {

@@ -5,6 +5,7 @@ import { route } from '../../platform/http/route.js';
 import { LEVELS } from '../../platform/logger.js';
 import { redactEntry } from '../../monitoring/log-redaction.js';
 import { prometheusRuleFile } from '../../monitoring/prometheus-rule-file.js';
+import { consoleRoutes } from './console-routes.js';
 import type { MonitoringDeps } from './index.js';
 import type { DashboardAssets } from './dashboard-assets.js';
 import { forwardLogin, forwardLogout, forwardRefresh } from './dashboard-login.js';
@@ -106,6 +107,7 @@ export function monitoringRoutes(deps: MonitoringDeps, assets: DashboardAssets) 
       query: snapshotQuery,
       handler: ({ query }) => buildSnapshot(deps, query),
     }),
+    ...consoleRoutes(deps),
     route({
       method: 'post',
       path: '/dashboard/login',

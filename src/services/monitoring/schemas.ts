@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+export { historyQuery } from '../../query/query-log/history-query.js';
+
 /** Epoch milliseconds or an ISO-8601 timestamp. */
 const instant = z.union([
   z.coerce.number().int().nonnegative(),
@@ -33,3 +35,5 @@ export const loginBody = z.strictObject({
 export const refreshBody = z.strictObject({
   refresh_token: z.string().min(1).max(512),
 });
+
+export const consoleCancelParams = z.object({ id: z.string().uuid() });

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../../auth/governance/audit-log.js';
 import type { ServiceDefinition } from '../../platform/service.js';
+import type { QueryLog } from '../../query/query-log/query-log.js';
 import type { ExecutorRuntime } from '../../query/query-runtime.js';
 import type { ClickHouseEngine } from '../../storage/clickhouse/clickhouse-engine.js';
 import type { ClickHouseCluster } from '../../storage/clickhouse/cluster-runtime.js';
@@ -16,6 +17,8 @@ export interface OperationNodeDeps {
   workers: Pick<WorkersRuntime, 'status'>;
   /** Cancels of someone else's query are audited. */
   audit: AuditLog;
+  /** GET /query/history. */
+  queryLog: Pick<QueryLog, 'history'>;
   maxJsonRows: number;
 }
 

@@ -2,23 +2,23 @@
 // cancel, and the engines/workers this node runs on. Thin: the work is in
 // src/query (planner, generator, executor, registry).
 import type { Request } from 'express';
-import { noteAudit } from '../../platform/http/audit-note.js';
-import { principalName } from '../../platform/http/principal.js';
 import { Errors } from '../../platform/errors.js';
 import { route } from '../../platform/http/route.js';
 import { consoleTenantOf, tenantIdOf } from '../../platform/http/tenant-id.js';
 import { executeHandler } from '../../query/execute-handler.js';
+import { queryCallerOf } from '../../query/query-caller.js';
+import { cancelQuery, consoleQueries, seesQueryText } from '../../query/query-console.js';
 import type { Consistency } from '../../query/freshness.js';
 import { consistencyOf } from '../../query/request-schemas.js';
 import type { OperationNodeDeps } from './index.js';
-import { cancelParams, executeBody, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
+import { cancelParams, executeBody, historyQuery, planBody, planQuery, runningQuery, statusQuery } from './schemas.js';
 
 export function operationNodeRoutes(deps: OperationNodeDeps) {
   const rt = () => deps.query;
 
   const explain = async (req: Request, input: { sql?: string | undefined; dsl?: unknown }, analyze: boolean, timeoutMs?: number, consistency?: Consistency) => {
     const tenant = tenantIdOf(req);
-    const plan = await rt().executor.explain(tenant, input, analyze, timeoutMs, consistency, req.principal ? principalName(req.principal) : undefined);
+    const plan = await rt().executor.explain(tenant, input, analyze, timeoutMs, consistency, queryCallerOf(req));
     return deps.cluster ? { ...plan, shards: shardsTouched(deps.cluster) } : plan;
   };
 
@@ -76,8 +76,8 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       query: runningQuery,
       requires: [],
       handler: ({ req, query }) => {
-        const tenant = consoleTenantOf(req);
-        const queries = rt().registry.list({ ...(tenant !== undefined ? { tenant } : {}), ...(query.state === 'all' ? {} : { state: query.state }) });
+        // With what each runs: the text for the tenant's users and admins, the normalized text for operators.
+        const queries = consoleQueries(rt().registry, consoleTenantOf(req), query.state === 'all' ? undefined : query.state, seesQueryText(req.principal));
         return { queries, count: queries.length };
       },
     }),
@@ -90,21 +90,27 @@ export function operationNodeRoutes(deps: OperationNodeDeps) {
       requires: [],
       handler: async ({ req }) => {
         const { id } = cancelParams.parse(req.params);
-        const registry = rt().registry;
-        const tenant = consoleTenantOf(req);
-        const running = registry.get(id, tenant);
-        const caller = req.principal ? principalName(req.principal) : 'anonymous';
-        if (!running || running.owner === caller) return registry.cancel(id, tenant);
-        // Someone else's query: the cancel is on record before it is answered, whatever happens.
-        noteAudit(req, { tenant: running.tenant, target: `query:${id}`, details: { owner: running.owner ?? null } });
-        try {
-          const cancelled = registry.cancel(id, tenant);
-          await deps.audit.recordRequest(req, 'query.cancel', 'success');
-          return cancelled;
-        } catch (err) {
-          await deps.audit.recordRequest(req, 'query.cancel', 'rejected');
-          throw err;
+        return cancelQuery(req, rt().registry, consoleTenantOf(req), id, deps.audit);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/query/history',
+      operation: 'query.history',
+      auth: 'tenant:queries',
+      summary:
+        'The durable query log: queries that ended (state, rows, bytes, elapsed, who, client), newest or slowest first, filtered and paged by cursor; a tenant’s users see its own, admins and operators every tenant’s (operators the normalized text only)',
+      query: historyQuery,
+      handler: async ({ req, res, query }) => {
+        // A member is held to its tenant whatever it asks; admins and operators may narrow with tenant= or X-Tenant-Id.
+        const scope = consoleTenantOf(req);
+        if (scope !== undefined && query.tenant !== undefined && query.tenant !== scope) {
+          throw Errors.forbidden(`this request is scoped to tenant ${scope}; it cannot read the history of ${query.tenant}`);
         }
+        // A client that goes away stops the read.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        return deps.queryLog.history(query, scope ?? query.tenant, { seesText: seesQueryText(req.principal) }, gone.signal);
       },
     }),
     route({

@@ -13,12 +13,12 @@
 // merged two tenants' tables (their rows may be mixed, whose is whose cannot be
 // known here); none means the table is not ours to move.
 import type { Logger } from 'pino';
-import { clickhouseLocation, legacyClickHouseTable, parquetTableDir, type ClickHouseLocation, type TableRef } from '../physical-names.js';
+import { clickhouseLocation, legacyClickHouseTable, parquetTableDir, QUERY_LOG_LOCAL_TABLE, QUERY_LOG_TABLE, type ClickHouseLocation, type TableRef } from '../physical-names.js';
 import type { ClickHouseEngine } from './clickhouse-engine.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
 
 /** Tables the product itself keeps in the base database; never tenant tables. */
-export const BASE_DATABASE_TABLES: ReadonlySet<string> = new Set<string>();
+export const BASE_DATABASE_TABLES: ReadonlySet<string> = new Set<string>([QUERY_LOG_TABLE, QUERY_LOG_LOCAL_TABLE]);
 
 // Every old tenant table name contains the old separator; nothing else in the base database is considered.
 const LEGACY_SEPARATOR = '__';

@@ -1,13 +1,19 @@
-/* global document, window, sessionStorage, fetch, setTimeout, clearTimeout */
+/* global document, window, sessionStorage, fetch, setTimeout, clearTimeout, URLSearchParams */
 // The operator dashboard: signs in through POST /dashboard/login, then polls
-// /dashboard/api/snapshot and redraws. No framework, no network beyond this
-// origin; every value goes into the page as text, never as HTML.
+// /dashboard/api/snapshot and redraws; the query console polls its running
+// queries (/dashboard/api/queries, cancel with DELETE) and the query history
+// (/dashboard/api/history, slowest first by default). No framework, no network
+// beyond this origin; every value goes into the page as text, never as HTML.
 'use strict';
 
 const TOKEN_KEY = 'controlPlane.dashboard.token';
 const REFRESH_KEY = 'controlPlane.dashboard.refresh';
 const EXPIRES_KEY = 'controlPlane.dashboard.expiresAt';
 const POLL_MS = 2000;
+// The history reads ClickHouse: refreshed less often than the rest, and not while a later page is shown.
+const HISTORY_EVERY_MS = 5000;
+const HISTORY_PAGE = 50;
+const SHOWN_QUERY_CHARS = 400;
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#5aa9ff', '#c58cff', '#3fb97f', '#e7b341'];
 const COUNTERS = [
@@ -29,6 +35,11 @@ let token = sessionStorage.getItem(TOKEN_KEY);
 let timer;
 let refreshTimer;
 let lastSnapshot;
+const history = { cursor: null, entries: [], fetchedAt: 0, paged: false, loading: false };
+
+function authHeaders() {
+  return token ? { authorization: 'Bearer ' + token } : {};
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -224,6 +235,7 @@ async function poll() {
     lastSnapshot = await res.json();
     render(lastSnapshot);
     setLive('live', 'live · ' + fmtTime(Date.parse(lastSnapshot.generatedAt)).slice(0, 8));
+    await pollConsole();
   } catch (err) {
     setLive('stale', 'stale: ' + err.message);
   }
@@ -524,10 +536,184 @@ function renderLogs(logs) {
   );
 }
 
+// ---- query console -----------------------------------------------------------
+async function pollConsole() {
+  try {
+    const res = await fetch('/dashboard/api/queries', { headers: authHeaders(), cache: 'no-store' });
+    if (res.ok) renderRunning(await res.json());
+  } catch {
+    // The snapshot's status line already says when the service does not answer.
+  }
+  if (!history.paged && Date.now() - history.fetchedAt >= HISTORY_EVERY_MS) await loadHistory(false);
+}
+
+function shownQuery(q) {
+  const text = q.query !== null && q.query !== undefined ? q.query : q.normalizedQuery || '';
+  return text.length > SHOWN_QUERY_CHARS ? text.slice(0, SHOWN_QUERY_CHARS) + '…' : text;
+}
+
+function queryCell(q) {
+  // Operators get the normalized text (literals as ?), shown dimmed; the full text is the cell's title.
+  const normalized = q.query === null || q.query === undefined;
+  const full = normalized ? q.normalizedQuery || '' : q.query;
+  return el('td', { class: 'sql' + (normalized ? ' normalized' : ''), title: full.length > SHOWN_QUERY_CHARS ? full.slice(0, 4000) : undefined }, shownQuery(q));
+}
+
+function renderRunning(body) {
+  const tbody = $('running').tBodies[0];
+  if (!body.available) {
+    $('running-summary').textContent = 'not available here';
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: 7, class: 'empty' }, body.reason)));
+    return;
+  }
+  const queries = body.queries;
+  $('running-summary').textContent = queries.length ? queries.length + ' running' : 'none running';
+  if (!queries.length) {
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No query is running.')));
+    return;
+  }
+  tbody.replaceChildren(
+    ...queries.map((q) =>
+      el(
+        'tr',
+        { 'data-query-id': q.id, 'data-tenant': q.tenant, 'data-owner': q.owner || '' },
+        el('td', {}, q.tenant),
+        el('td', {}, q.owner || '–'),
+        queryCell(q),
+        el('td', { class: 'num' }, fmtSeconds(q.elapsedMs / 1000)),
+        el('td', { class: 'num' }, fmtCount(q.rows)),
+        el('td', { class: 'muted' }, q.via),
+        el('td', {}, el('button', { type: 'button', class: 'cancel', 'data-cancel': q.id, title: 'Stop this query (audited)' }, 'Cancel')),
+      ),
+    ),
+  );
+}
+
+async function cancelQuery(button) {
+  const id = button.dataset.cancel;
+  button.disabled = true;
+  $('cancel-error').textContent = '';
+  try {
+    const res = await fetch('/dashboard/api/queries/' + encodeURIComponent(id), { method: 'DELETE', headers: authHeaders() });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      $('cancel-error').textContent = 'cancel failed: ' + ((body.error && body.error.message) || res.status);
+    }
+  } catch (err) {
+    $('cancel-error').textContent = 'cancel failed: ' + err.message;
+  }
+  // The cancelled query leaves the running list and reaches the history once its log entry is written.
+  history.fetchedAt = 0;
+  await pollConsole();
+}
+
+function historyParams() {
+  const p = new URLSearchParams();
+  const tenant = $('hf-tenant').value.trim();
+  const principal = $('hf-principal').value.trim();
+  const min = $('hf-min').value.trim();
+  const since = $('hf-since').value;
+  if (tenant) p.set('tenant', tenant);
+  if (principal) p.set('principal', principal);
+  if ($('hf-state').value) p.set('state', $('hf-state').value);
+  if (min) p.set('minElapsedMs', min);
+  if (since) p.set('from', String(Date.now() - Number(since)));
+  p.set('sort', $('hf-sort').value);
+  p.set('limit', String(HISTORY_PAGE));
+  return p;
+}
+
+async function loadHistory(more) {
+  if (history.loading) return;
+  history.loading = true;
+  const params = historyParams();
+  if (more && history.cursor) params.set('cursor', history.cursor);
+  try {
+    const res = await fetch('/dashboard/api/history?' + params.toString(), { headers: authHeaders(), cache: 'no-store' });
+    const body = await res.json().catch(() => ({}));
+    history.fetchedAt = Date.now();
+    if (!res.ok) {
+      // A filter the server refuses (or ClickHouse not there yet): say why, keep what is shown.
+      $('history-error').textContent = (body.error && body.error.message) || 'history answered ' + res.status;
+      return;
+    }
+    $('history-error').textContent = '';
+    if (!body.available) {
+      history.entries = [];
+      history.cursor = null;
+      $('history-summary').textContent = 'not available here';
+      $('history').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, body.reason)));
+      $('history-more').hidden = true;
+      return;
+    }
+    history.entries = more ? history.entries.concat(body.entries) : body.entries;
+    history.cursor = body.nextCursor;
+    history.paged = more;
+    renderHistory(body.sort);
+  } catch (err) {
+    $('history-error').textContent = 'history failed: ' + err.message;
+  } finally {
+    history.loading = false;
+  }
+}
+
+function fmtWhen(iso) {
+  const ms = Date.parse(iso);
+  const d = new Date(ms);
+  const today = new Date();
+  const sameDay = d.getFullYear() === today.getFullYear() && d.getMonth() === today.getMonth() && d.getDate() === today.getDate();
+  return (sameDay ? '' : d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0') + ' ') + fmtTime(ms);
+}
+
+function renderHistory(sort) {
+  const entries = history.entries;
+  $('history-summary').textContent = entries.length ? entries.length + (history.cursor ? '+' : '') + ' · ' + (sort === 'slowest' ? 'slowest first' : 'newest first') : 'no queries match';
+  $('history-more').hidden = !history.cursor;
+  const tbody = $('history').tBodies[0];
+  if (!entries.length) {
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No query in the log matches these filters.')));
+    return;
+  }
+  const badge = { finished: 'ok', failed: 'bad', cancelled: 'warn', timeout: 'bad' };
+  tbody.replaceChildren(
+    ...entries.map((e) =>
+      el(
+        'tr',
+        { 'data-query-id': e.queryId, 'data-state': e.state, 'data-tenant': e.tenant },
+        el('td', { class: 'nowrap' }, fmtWhen(e.endedAt)),
+        el('td', {}, e.tenant),
+        el('td', {}, e.principal || '–'),
+        el('td', {}, el('span', { class: 'badge ' + (badge[e.state] || '') }, e.state === 'timeout' ? 'timed out' : e.state)),
+        queryCell(e),
+        el('td', { class: 'num' }, fmtSeconds(e.elapsedMs / 1000)),
+        el('td', { class: 'num' }, fmtCount(e.rows)),
+        el('td', { class: 'num' }, fmtBytes(e.bytes)),
+        el('td', { class: 'rule-summary' }, e.errorCode ? e.errorCode + (e.error ? ': ' + e.error.slice(0, 200) : '') : ''),
+      ),
+    ),
+  );
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('login-form').addEventListener('submit', login);
   $('signout').addEventListener('click', signOut);
   $('log-level').addEventListener('change', () => lastSnapshot && renderLogs(lastSnapshot.logs));
+  $('running').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-cancel]');
+    if (button) cancelQuery(button);
+  });
+  $('history-filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    history.paged = false;
+    loadHistory(false);
+  });
+  for (const id of ['hf-state', 'hf-since', 'hf-sort']) {
+    $(id).addEventListener('change', () => {
+      history.paged = false;
+      loadHistory(false);
+    });
+  }
+  $('history-more').addEventListener('click', () => loadHistory(true));
   if (token === null) showLogin();
   else {
     scheduleRefresh();
