@@ -11,29 +11,13 @@ import { NodeClients, waitApplied } from '../helpers/cluster-checks.js';
 import { adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { send } from '../helpers/http-answer.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { eventually } from '../helpers/eventually.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 2, name: 'cp_cluster' });
 const skip = 'skipped' in started ? started.skipped : false;
 if (skip) console.log(`# query log cluster test skipped: ${skip}`);
 
 const BASE = 'control_plane';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
-    await sleep(250);
-  }
-}
 
 describe('query log in cluster mode', { skip, timeout: 600_000 }, () => {
   let cluster: RunningClickHouseCluster;

@@ -15,6 +15,7 @@ import { classifyClusterFailure, type ClusterFailure } from '../../src/storage/c
 import { MultiNodeEngine } from '../../src/storage/clickhouse/multi-node-engine.js';
 import { ServerEngine } from '../../src/storage/clickhouse/server-engine.js';
 import { startClickHouseCluster, type RunningClickHouseCluster } from '../helpers/clickhouse-cluster.js';
+import { eventually } from '../helpers/eventually.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 3, name: 'cp_cluster' });
 const skip = 'skipped' in started ? started.skipped : false;
@@ -53,22 +54,6 @@ async function failureOf(p: Promise<unknown>): Promise<{ kind: ClusterFailure; m
     return { kind: classifyClusterFailure(err), message: err instanceof Error ? err.message : String(err) };
   }
   assert.fail('expected the call to fail');
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

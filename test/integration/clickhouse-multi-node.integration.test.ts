@@ -11,6 +11,7 @@ import { isNodeUnreachable } from '../../src/storage/clickhouse/cluster-errors.j
 import { readClusterTopology, readReplicaHealth, resolveInsertQuorum, type ReplicaHealth } from '../../src/storage/clickhouse/cluster-topology.js';
 import { MultiNodeEngine } from '../../src/storage/clickhouse/multi-node-engine.js';
 import { startClickHouseCluster, type RunningClickHouseCluster } from '../helpers/clickhouse-cluster.js';
+import { eventually } from '../helpers/eventually.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 3, name: 'cp_cluster' });
 const skip = 'skipped' in started ? started.skipped : false;
@@ -18,16 +19,6 @@ if (skip) console.log(`# multi-node engine tests skipped: ${skip}`);
 
 const DB = 'cp_multi';
 const LOCAL_DB = 'cp_multi_local';
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch((err: unknown) => err as T);
-    if (!(v instanceof Error) && ok(v)) return v;
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms (last: ${v instanceof Error ? v.message : JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('cluster-mode client on a 2 x 3 ClickHouse 18.16 cluster', { skip, timeout: 120_000 }, () => {
   let cluster: RunningClickHouseCluster;

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { errorCode, send, type Answer } from '../helpers/http-answer.js';
 import { adminHeaders, login, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import type { HistoryEntry } from '../../src/query/query-log/history-query.js';
 
 const A = 'qlog-a';
 const B = 'qlog-b';
@@ -19,27 +20,7 @@ const UA = 'query-log-test/1.0';
 const SLOW = 'SELECT count() FROM events a JOIN events b ON a.country = b.country JOIN events c ON b.country = c.country JOIN events d ON c.country = d.country JOIN events e ON d.country = e.country';
 const ENV = { LOG_LEVEL: 'warn', QUERY_LOG_FLUSH_INTERVAL_MS: '100', APPLIER_INTERVAL_MS: '20' };
 
-interface Entry {
-  queryId: string;
-  tenant: string;
-  principal: string;
-  role: string;
-  state: string;
-  kind: string;
-  query: string | null;
-  queryBytes: number;
-  queryTruncated: boolean;
-  normalizedQuery: string;
-  normalizedQueryHash: string;
-  rows: number;
-  bytes: number;
-  elapsedMs: number;
-  startedAt: string;
-  endedAt: string;
-  errorCode: string | null;
-  error: string | null;
-  client: { via: string; format: string; userAgent: string | null };
-}
+type Entry = HistoryEntry;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
