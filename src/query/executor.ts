@@ -201,7 +201,10 @@ export class QueryExecutor {
       const parts: Uint8Array[] = [];
       let count = 0;
       for await (const b of settle(jsonBlocks(small))) {
-        count += countRows(b);
+        const n = countRows(b);
+        count += n;
+        // Counted as they come: the registry (and the query log) reads the count when the query finishes.
+        handle.addRows(n);
         if (count > maxRows) {
           // Leaving the loop stops the engine.
           const err = Errors.validation(`the result has more than ${maxRows} rows; add LIMIT or ask for NDJSON/Arrow with the Accept header`, { maxJsonRows: maxRows });
@@ -210,7 +213,6 @@ export class QueryExecutor {
         }
         parts.push(b.bytes);
       }
-      handle.addRows(count);
       const t = performance.now();
       // One object per line → the elements of a JSON array: each newline becomes a comma, the last is dropped.
       const text = parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength) : Buffer.concat(parts);
