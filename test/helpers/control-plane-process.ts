@@ -131,11 +131,9 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
       }
     },
     async stop(sig = 'SIGTERM') {
-      // Behind npm, the control plane gets the signal itself, as `kill <its pid>` would; npm exits with its code.
-      if (child.exitCode === null && child.signalCode === null) {
-        if (viaNpm) process.kill(pid, sig);
-        else child.kill(sig);
-      }
+      // Behind npm, npm gets the signal, as from a process manager: it passes it on to the
+      // control plane (the start script execs node) and exits with its code.
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
       return exited;
     },
     async cleanup() {

@@ -52,7 +52,7 @@ describe('each service booted alone serves every route once ready', () => {
 });
 
 describe('npm start', () => {
-  test('runs the compiled control plane (built when stale): ready, ingests through the applier, serves the dashboard, exits 0 on SIGTERM', async () => {
+  test('runs the compiled control plane (built when stale): ready, ingests through the applier, serves the dashboard, exits 0 on SIGTERM to npm, leaving no process behind', async () => {
     const plane = await startPlane({ via: 'npm-start' });
     try {
       assert.match(plane.logs(), /"listening"/);
@@ -70,7 +70,10 @@ describe('npm start', () => {
       const page = await fetch(plane.url('monitoring', '/dashboard'));
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<html/i);
+      // SIGTERM to npm, as a process manager sends it: the control plane drains and exits, none left behind.
       assert.equal(await plane.stop('SIGTERM'), 0);
+      assert.match(plane.logs(), /"clean":true,"msg":"stopped"/);
+      assert.throws(() => process.kill(plane.pid, 0), /ESRCH/, 'the control plane process is gone');
     } finally {
       await plane.cleanup();
     }
