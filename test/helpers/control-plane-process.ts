@@ -31,7 +31,8 @@ export interface RunningPlane {
   ports: Record<string, number>;
   url(service: string, pathAndQuery: string): string;
   logs(): string;
-  waitReady(timeoutMs?: number): Promise<void>;
+  /** Waits until every service (or the ones named) answers /ready with 200. */
+  waitReady(timeoutMs?: number, services?: string[]): Promise<void>;
   /** Resolves with the exit code (or signal name). */
   exited: Promise<number | string>;
   stop(signal?: NodeJS.Signals): Promise<number | string>;
@@ -119,9 +120,9 @@ export async function startPlane(opts: StartOptions = {}): Promise<RunningPlane>
     exited,
     url: (service, p) => `http://127.0.0.1:${ports[service]}${p}`,
     logs: () => output,
-    async waitReady(timeoutMs = 60_000) {
+    async waitReady(timeoutMs = 60_000, services = Object.keys(ports)) {
       const deadline = Date.now() + timeoutMs;
-      for (const service of Object.keys(ports)) {
+      for (const service of services) {
         for (;;) {
           const res = await fetch(plane.url(service, '/ready')).catch(() => undefined);
           if (res?.status === 200) break;
