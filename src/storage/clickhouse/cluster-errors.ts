@@ -44,6 +44,11 @@ const OUTCOME_UNKNOWN_CODES = new Set([
   279, // ALL_CONNECTION_TRIES_FAILED (coordinator → every replica of a shard)
   292, // "Leader was suddenly changed or logical error" (seen on an insert right after a replica rejoined)
 ]);
+// The coordinator's connection to a shard's replica ended mid-statement (the
+// replica was killed): "Code: 32 … Attempt to read after eof: while receiving
+// packet from 127.0.0.1:42613: Insertion status: …", or 210 "Connection reset
+// by peer, while reading from socket". The replica may have written its block.
+const SHARD_CONNECTION_LOST = /while (receiving packet from|reading from socket|writing to socket)/i;
 const OVERLOADED_CODES = new Set([
   202, // TOO_MANY_SIMULTANEOUS_QUERIES
   241, // MEMORY_LIMIT_EXCEEDED
@@ -97,7 +102,7 @@ export function classifyClusterFailure(err: unknown): ClusterFailure {
   if (has(READ_ONLY_CODES)) return 'read-only';
   if (has(ZOOKEEPER_CODES) || /Coordination::Exception|ZooKeeper session/i.test(text)) return 'zookeeper';
   if (has(STALE_REPLICA_CODES)) return 'stale-replica';
-  if (has(OUTCOME_UNKNOWN_CODES) || /Timeout error/i.test(text)) return 'outcome-unknown';
+  if (has(OUTCOME_UNKNOWN_CODES) || /Timeout error/i.test(text) || SHARD_CONNECTION_LOST.test(text)) return 'outcome-unknown';
   if (has(OVERLOADED_CODES)) return 'overloaded';
   return 'permanent';
 }
