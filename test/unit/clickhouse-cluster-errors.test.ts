@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/platform/errors.js';
-import { classifyClusterFailure, clickhouseErrorCodes, isNodeUnreachable } from '../../src/storage/clickhouse/cluster-errors.js';
+import { classifyClusterFailure, clickhouseErrorCodes, isNodeUnreachable, StrayPartsRemainError } from '../../src/storage/clickhouse/cluster-errors.js';
 import { toEngineError } from '../../src/storage/clickhouse/engine-errors.js';
 
 // As ServerEngine hands them on: a storage_failure whose cause is the driver's error.
@@ -52,6 +52,9 @@ test('quorum failures, read-only tables, stale replicas and bad SQL fall into th
     classifyClusterFailure(wrap('Code: 210, e.displayText() = DB::NetException: Connection reset by peer, while reading from socket (127.0.0.1:42613), e.what() = DB::NetException')),
     'outcome-unknown',
   );
+  // A replica still holding stray parts after its restart: the insert waiting for it is tried again.
+  assert.equal(classifyClusterFailure(new StrayPartsRemainError('http://127.0.0.1:1 still holds stray parts')), 'outcome-unknown');
+  assert.equal(classifyClusterFailure(Object.assign(new Error('settling failed'), { cause: new StrayPartsRemainError('x') })), 'outcome-unknown');
   assert.equal(classifyClusterFailure(wrap('Code: 252, e.displayText() = DB::Exception: Too many parts (300).')), 'overloaded');
   assert.equal(classifyClusterFailure(wrap(UNKNOWN_COLUMN)), 'permanent');
 });

@@ -23,6 +23,17 @@ export type ClusterFailure =
   /** Anything else (bad SQL, unknown column, …): retrying the same thing fails the same way. */
   | 'permanent';
 
+/**
+ * A replica still holds stray parts after its table was restarted
+ * (cluster-stray-parts.ts): the insert that waits for it is tried again.
+ */
+export class StrayPartsRemainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StrayPartsRemainError';
+  }
+}
+
 // Node.js socket errors that mean "this node did not take the request".
 const TRANSPORT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
@@ -93,6 +104,7 @@ export function isNodeUnreachable(err: unknown): boolean {
 
 export function classifyClusterFailure(err: unknown): ClusterFailure {
   if (isNodeUnreachable(err)) return 'node-unreachable';
+  if (chain(err).some((e) => e instanceof StrayPartsRemainError)) return 'outcome-unknown';
   const codes = clickhouseErrorCodes(err);
   const has = (set: Set<number>) => codes.some((c) => set.has(c));
   const text = messages(err);
