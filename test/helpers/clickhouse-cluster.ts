@@ -86,6 +86,13 @@ const NODE_PROFILE = [
 // A short session (ZooKeeper allows 2..20 ticks of 500 ms) makes a lost
 // ZooKeeper show as read-only replicas within seconds.
 const ZK_SESSION_TIMEOUT_MS = 6000;
+/**
+ * CLUSTER_TEST_DIAG=1: nodes log at debug level, keep system.part_log and
+ * query_log, and a shard whose replicas disagree is described (parts, where
+ * their rows are, part_log) with the nodes' logs copied (cluster-diagnosis.ts).
+ */
+export const CLUSTER_TEST_DIAG = process.env.CLUSTER_TEST_DIAG === '1';
+const PART_LOG_XML = '<part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>';
 export const DISTRIBUTED_DDL_PATH = '/clickhouse/task_queue/ddl';
 
 interface NodeSlot {
@@ -138,8 +145,15 @@ export async function startClickHouseCluster(opts: ClusterOptions = {}): Promise
       const extraXml = nodeXml(slot, remoteServers, zkPort);
       await prepareServerDir(
         slot.dir,
-        serverConfigXml({ dir: slot.dir, httpPort: slot.httpPort, tcpPort: slot.tcpPort, cacheBytes: NODE_CACHE_BYTES, extraXml }),
-        usersXml(NODE_PROFILE),
+        serverConfigXml({
+          dir: slot.dir,
+          httpPort: slot.httpPort,
+          tcpPort: slot.tcpPort,
+          cacheBytes: NODE_CACHE_BYTES,
+          extraXml: extraXml + (CLUSTER_TEST_DIAG ? PART_LOG_XML : ''),
+          ...(CLUSTER_TEST_DIAG ? { logLevel: 'debug' } : {}),
+        }),
+        usersXml(NODE_PROFILE + (CLUSTER_TEST_DIAG ? '<log_queries>1</log_queries>' : '')),
       );
     }
     const cluster = new LocalCluster(name, shards, replicas, root, server, zk, zkDir, zkPort, slots);
