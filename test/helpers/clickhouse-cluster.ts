@@ -21,7 +21,7 @@ import {
   type ServerProcess,
 } from './clickhouse-process.js';
 import { removeTempDir } from './temp-dir.js';
-import { findZooKeeper, prepareZooKeeperDir, spawnZooKeeper, type ZooKeeperBinary, type ZooKeeperProcess } from './zookeeper-process.js';
+import { findZooKeeper, prepareZooKeeperDir, spawnZooKeeper, zooKeeperCli, type ZooKeeperBinary, type ZooKeeperProcess } from './zookeeper-process.js';
 
 export interface ClusterOptions {
   shards?: number;
@@ -68,6 +68,8 @@ export interface RunningClickHouseCluster {
   restartReplica(shard: number, replica: number, opts?: { forceRestoreData?: boolean }): Promise<void>;
   killZooKeeper(): Promise<void>;
   restartZooKeeper(): Promise<void>;
+  /** One command of ZooKeeper's CLI (`deleteall /path`, `create /path`) against the cluster's ZooKeeper. */
+  zooKeeperCli(...args: string[]): Promise<string>;
   /** Stops every process and removes every temp dir. */
   stop(): Promise<void>;
 }
@@ -266,6 +268,10 @@ class LocalCluster implements RunningClickHouseCluster {
   async restartZooKeeper(): Promise<void> {
     if (this.zkProc?.alive()) throw new Error('ZooKeeper is still running');
     this.zkProc = await spawnZooKeeper(this.zk, this.zkDir, this.zooKeeperPort);
+  }
+
+  zooKeeperCli(...args: string[]): Promise<string> {
+    return zooKeeperCli(this.zk, this.zooKeeperPort, args);
   }
 
   async stop(): Promise<void> {

@@ -83,6 +83,9 @@ test('a restart is refused while the parts unknown to ZooKeeper hold more than h
   assert.equal(restartRefused([unknown], rows([['20261130_1_1_0', 20], ['20261130_2_2_0', 20]])), false);
   assert.equal(restartRefused([unknown], rows([['20261130_1_1_0', 21], ['20261130_2_2_0', 20]])), true);
   assert.equal(restartRefused([unknown], rows([['20261130_0_0_0', 3338], ['20261130_1_1_0', 20]])), false);
+  // A server whose replicated_max_ratio_of_wrong_parts is lower refuses sooner.
+  assert.equal(restartRefused([unknown], rows([['20261130_1_1_0', 20], ['20261130_2_2_0', 60]]), 0.2), true);
+  assert.equal(restartRefused([unknown], rows([['20261130_1_1_0', 20], ['20261130_2_2_0', 60]]), 0.25), false);
   // A failed quorum part is in ZooKeeper: the restart is accepted however many rows it holds.
   assert.equal(restartRefused([{ part: '20261130_1_1_0', why: 'failed quorum' }], rows([['20261130_1_1_0', 20]])), false);
 });

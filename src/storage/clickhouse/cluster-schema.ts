@@ -85,6 +85,7 @@ export interface ClusterTableState extends TableRef {
 const DEFAULT_ALTER_TIMEOUT_SECONDS = 3;
 const DEFAULT_RETRY_DEADLINE_MS = 30_000;
 const ALREADY_EXISTS = 44; // ILLEGAL_COLUMN: "Cannot add column …: column with this name already exists"
+const TOO_MANY_UNEXPECTED_DATA_PARTS = 231; // a replicated table whose local parts differ too much from ZooKeeper's is not attached
 const ALTER_ASYNC = 341; // UNFINISHED: "Alter will be done asynchronously" (a replica did not confirm in time)
 
 // How long a live replica gets to apply a new column before it is restarted, and after.
@@ -480,8 +481,18 @@ export class ClusterSchema {
       this.opts.logger.warn(log, 'a replica holds stray parts that SYSTEM RESTART REPLICA would not drop yet (they hold most of its rows); it waits out of rotation');
       return `holds stray parts of ${key(local)} (${names}) that a restart would not drop yet`;
     }
-    this.opts.logger.warn(log, 'a replica holds parts its shard does not (an insert that lost ZooKeeper, or a failed quorum); restarting its table drops them');
-    await restartReplica(e, local);
+    this.opts.logger.warn(log, 'a replica holds stray parts, which its shard does not (an insert that lost ZooKeeper, or a failed quorum); restarting its table drops them');
+    try {
+      await restartReplica(e, local);
+    } catch (err) {
+      if (clickhouseErrorCodes(err).includes(TOO_MANY_UNEXPECTED_DATA_PARTS)) {
+        this.opts.logger.error(
+          { ...log, err },
+          '18.16 did not attach the table again after SYSTEM RESTART REPLICA: it stays detached on this node until the server starts with flags/force_restore_data (README, Cluster mode)',
+        );
+      }
+      throw err;
+    }
     if (!(await pollUntil(async () => (await strayPartsOn(e, local, zkPath, id.replica)).stray.length === 0, STRAY_PARTS_WAIT_MS))) {
       throw new StrayPartsRemainError(`${id.url} still holds stray parts of ${key(local)} after SYSTEM RESTART REPLICA: ${names}`);
     }

@@ -1,7 +1,7 @@
 // Parts a replica holds that the shard does not: found and removed before an
 // insert is sent again, and before a returning node takes calls.
 //
-// Why they exist (both seen on 18.16 under the failover tests):
+// How 18.16 leaves them:
 //  - An INSERT whose ZooKeeper commit loses its connection ("Unknown status,
 //    client must retry. Reason: Connection loss") keeps the part it wrote as
 //    an active part of the replica that wrote it, although ZooKeeper never
@@ -11,11 +11,14 @@
 //    happens to cover the stray part's block number, or 18.16's part check
 //    removes it (it looks once, five minutes later, and leaves a part it
 //    finds a second too young). Reads through the Distributed table that
-//    pick that replica see the rows twice meanwhile.
+//    pick that replica see the rows twice meanwhile. (Seen in the failover
+//    test with ZooKeeper killed under load: part_log says so.)
 //  - A quorum insert whose writer died before another replica fetched the
-//    part is marked failed (quorum/failed_parts) and its block id released,
-//    so the re-sent block lands as a new part; the writer drops the failed
-//    part when it restarts, unless it re-registered just before the mark.
+//    part is marked failed (quorum/failed_parts) once the writer's session
+//    has expired, and its block id released, so the re-sent block lands as a
+//    new part. A restarting writer drops its failed parts just before it
+//    registers as active, and the mark is made only while it is not: a mark
+//    made between the two leaves it the part, plus the new one it fetches.
 //
 // A stray part: active on a replica, and either not among the replica's
 // parts in ZooKeeper (nor covered by one there), or listed as a failed quorum
@@ -86,25 +89,21 @@ export function strayParts(activeBefore: readonly string[], activeAfter: readonl
   return out;
 }
 
-// 18.16 will not attach a replicated table again (SYSTEM RESTART REPLICA
-// would leave it detached, and the server would not start with it) when the
-// rows of its parts missing from ZooKeeper exceed this share of its rows
-// (the MergeTree setting replicated_max_ratio_of_wrong_parts, 0.5 unless a
-// server changes it). Parts listed as failed quorum parts are in ZooKeeper
-// and do not count.
-const MAX_RATIO_OF_WRONG_PARTS = 0.5;
-
 /**
- * Whether SYSTEM RESTART REPLICA would be refused: the stray parts not in
- * ZooKeeper hold more than half the rows of the replica's active parts (a
- * young table). Its parts on disk count too for 18.16, which only lowers
- * the share: judging by active parts errs on the side of not restarting.
+ * Whether SYSTEM RESTART REPLICA would be refused: 18.16 will not attach a
+ * replicated table again (it would stay detached, and the server would not
+ * start with it) when its parts missing from ZooKeeper hold more than
+ * `maxRatio` of its rows (replicated_max_ratio_of_wrong_parts, 0.5 by
+ * default): a young table. Failed quorum parts are in ZooKeeper and do not
+ * count. 18.16 also counts parts on disk that are no longer active, which
+ * only lowers the share: judging by active parts errs on the side of not
+ * restarting.
  */
-export function restartRefused(stray: readonly StrayPart[], rowsOf: ReadonlyMap<string, number>): boolean {
+export function restartRefused(stray: readonly StrayPart[], rowsOf: ReadonlyMap<string, number>, maxRatio = 0.5): boolean {
   let active = 0;
   for (const rows of rowsOf.values()) active += rows;
   const unknown = stray.filter((p) => p.why === 'not in ZooKeeper').reduce((n, p) => n + (rowsOf.get(p.part) ?? 0), 0);
-  return unknown > active * MAX_RATIO_OF_WRONG_PARTS;
+  return unknown > active * maxRatio;
 }
 
 export interface StrayPartsOnReplica {
@@ -127,7 +126,7 @@ export async function strayPartsOn(e: ServerEngine, local: ClickHouseLocation, z
         )
       ).map((r) => [r.name, Number(r.rows)]),
     );
-  const none = { stray: [], restartRefused: false };
+  const none: StrayPartsOnReplica = { stray: [], restartRefused: false };
   const before = await activeParts();
   if (before.size === 0) return none;
   const [inZooKeeper, failedQuorum] = await Promise.all([
@@ -138,7 +137,9 @@ export async function strayPartsOn(e: ServerEngine, local: ClickHouseLocation, z
   if (inZooKeeper === undefined) return none;
   const after = await activeParts();
   const stray = strayParts([...before.keys()], [...after.keys()], inZooKeeper, failedQuorum ?? []);
-  return { stray, restartRefused: restartRefused(stray, after) };
+  if (stray.length === 0) return none;
+  const [ratio] = await e.query<{ value: string }>(`SELECT value FROM system.merge_tree_settings WHERE name = 'replicated_max_ratio_of_wrong_parts'`);
+  return { stray, restartRefused: restartRefused(stray, after, ratio === undefined ? undefined : Number(ratio.value)) };
 }
 
 /** SYSTEM RESTART REPLICA of the table on this node: the remedy for its stray parts (see above). */
