@@ -52,6 +52,16 @@ test('quorum failures, read-only tables, stale replicas and bad SQL fall into th
     classifyClusterFailure(wrap('Code: 210, e.displayText() = DB::NetException: Connection reset by peer, while reading from socket (127.0.0.1:42613), e.what() = DB::NetException')),
     'outcome-unknown',
   );
+  // A restarted replica whose old ZooKeeper session expired while it took an insert (seen in the failover test).
+  assert.equal(
+    classifyClusterFailure(
+      wrap(
+        "Code: 244, e.displayText() = DB::Exception: Received from 127.0.0.1:40839. DB::Exception: Unexpected logical error while adding block 36 with ID '20261130_12603577708342765966_6652532995753884651': " +
+          'No node, path /clickhouse/control_plane/1/control_plane_local__acme/events/gmx3ljqx7/replicas/s1r2/is_active., e.what() = DB::Exception',
+      ),
+    ),
+    'zookeeper',
+  );
   // A replica still holding stray parts after its restart: the insert waiting for it is tried again.
   assert.equal(classifyClusterFailure(new StrayPartsRemainError('http://127.0.0.1:1 still holds stray parts')), 'outcome-unknown');
   assert.equal(classifyClusterFailure(Object.assign(new Error('settling failed'), { cause: new StrayPartsRemainError('x') })), 'outcome-unknown');

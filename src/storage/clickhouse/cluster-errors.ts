@@ -46,7 +46,14 @@ const READ_ONLY_CODES = new Set([
   242, // TABLE_IS_READ_ONLY: "Table is in readonly mode" (its ZooKeeper session is gone)
   164, // READONLY: "Replica is not active right now" (a restarted replica before it re-registers)
 ]);
-const ZOOKEEPER_CODES = new Set([225, 999]); // NO_ZOOKEEPER, KEEPER_EXCEPTION
+const ZOOKEEPER_CODES = new Set([
+  225, // NO_ZOOKEEPER
+  999, // KEEPER_EXCEPTION
+  // UNEXPECTED_ZOOKEEPER_ERROR: an insert's ZooKeeper transaction failed one of its checks, e.g. "Unexpected logical
+  // error while adding block 36 …: No node, path …/replicas/s1r2/is_active" on a replica just restarted whose old
+  // session expired mid-insert. The transaction is all or nothing and the part is rolled back: send it again.
+  244,
+]);
 const STALE_REPLICA_CODES = new Set([289]); // REPLICA_IS_NOT_IN_QUORUM
 const OUTCOME_UNKNOWN_CODES = new Set([
   159, // TIMEOUT_EXCEEDED
