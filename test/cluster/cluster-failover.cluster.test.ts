@@ -7,7 +7,7 @@
 // shard holding the same rows. The tests share one cluster and run in order.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startClickHouseCluster, type RunningClickHouseCluster } from '../helpers/clickhouse-cluster.js';
+import { CLUSTER_TEST_DIAG, startClickHouseCluster, type RunningClickHouseCluster } from '../helpers/clickhouse-cluster.js';
 import { checkExactlyOnce, IngestLoad, metricValues, NodeClients, waitApplied } from '../helpers/cluster-checks.js';
 import { adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { quoteIdentifier } from '../../src/storage/clickhouse/sql-literal.js';
@@ -70,10 +70,21 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
   const collect = (load: IngestLoad) => {
     for (const id of load.acked) acked.add(id);
   };
+  // What the plane did about stray parts so far (a figure, not a condition: whether an insert loses ZooKeeper mid-commit is chance).
+  let logsSeen = 0;
+  const strayPartsRemoved = async () => {
+    const removed = Object.fromEntries(metricValues(await metrics(), 'clickhouse_stray_parts_removed_total'));
+    if (CLUSTER_TEST_DIAG) {
+      const logs = plane.logs();
+      for (const l of logs.slice(Math.min(logsSeen, logs.length)).split('\n')) if (l.includes('stray parts')) console.log(`# ${l.replace(/"stack":"[^"]*",?/g, '').slice(0, 1500)}`);
+      logsSeen = logs.length;
+    }
+    return removed;
+  };
   const check = async () => {
     await waitApplied(plane, tenant);
     const r = await checkExactlyOnce(nodes, cluster, { base: BASE, tenant: TENANT, table: 'events', acked });
-    console.log(`# ${JSON.stringify(r)}`);
+    console.log(`# ${JSON.stringify(r)} stray parts removed: ${JSON.stringify(await strayPartsRemoved())}`);
     assert.equal(r.lost, 0, 'acknowledged records lost');
     assert.equal(r.duplicated, 0, 'records stored twice');
     return r;
@@ -260,6 +271,7 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
   it('2 replicas and quorum 2: with one down, ingest keeps acknowledging from the WAL, and the applier catches up once it returns', async () => {
     // The first plane stops (its tables stay); a second plane uses the 2-replica cluster on the same servers.
     await plane.cleanup();
+    logsSeen = 0;
     plane = await startPlane({
       env: {
         ...PLANE_ENV,
@@ -293,7 +305,7 @@ describe('cluster mode: ingest under replica, ZooKeeper and column failures', { 
     await waitApplied(plane, tenant, 180_000);
     console.log(`# 2 replicas: caught up ${Date.now() - back} ms after the replica returned`);
     const r = await checkExactlyOnce(nodes, cluster, { base: 'pair', tenant: TENANT, table: 'events', acked: load.acked, replicas: 2 });
-    console.log(`# ${JSON.stringify(r)}`);
+    console.log(`# ${JSON.stringify(r)} stray parts removed: ${JSON.stringify(await strayPartsRemoved())}`);
     assert.equal(r.lost, 0, 'acknowledged records lost');
     assert.equal(r.duplicated, 0, 'records stored twice');
   });

@@ -5,7 +5,7 @@
 // and queries through the Distributed tables answering like the same data on
 // one server (the query correctness corpus).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -164,6 +164,68 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
     const local = a.runtime.schema.localLocation('acme', 'events');
     const [create] = await (await nodes.on(2, 3)).query<{ q: string }>(`SELECT create_table_query AS q FROM system.tables WHERE database = '${local.database}' AND name = '${local.table}'`);
     assert.match(create!.q, new RegExp(`/${generation}'`), 'the returning replica holds the new table, not its old copy');
+  });
+
+  it('stray parts (one ZooKeeper does not list for the replica, or a failed quorum part) are removed by restarting that replica’s table; while they would hold most of a young table’s rows, the replica is held instead', async () => {
+    // ZooKeeper is edited by hand to make what 18.16 leaves after an insert that lost ZooKeeper or its quorum.
+    const a = first;
+    const store = a.store(1000);
+    const { schema } = a.runtime;
+    await store.ensureTable('acme', 'strays', COLUMNS);
+    await store.insertIdempotent('acme', 'strays', COLUMNS, records(0, 60));
+    const local = schema.localLocation('acme', 'strays');
+    const shardNode = (r: number) => cluster.node(1, r);
+    const id = (r: number) => a.runtime.layout.identities.get(shardNode(r).url)!;
+    const zkPath = schema.zooKeeperPath(schema.state('acme', 'strays')!, id(1).shardMacro);
+    const activeOn = async (r: number) =>
+      (
+        await (await nodes.on(1, r)).query<{ name: string }>(
+          `SELECT name FROM system.parts WHERE database = '${local.database}' AND table = '${local.table}' AND active ORDER BY name`,
+        )
+      ).map((p) => p.name);
+    const detachedOn = (r: number) => readdir(path.join(shardNode(r).dir, 'data', 'data', local.database, local.table, 'detached')).catch(() => [] as string[]);
+    const removed = async () => {
+      const out: Record<string, number> = {};
+      for (const v of (await a.runtime.metrics.strayParts.get()).values) out[String(v.labels.reason)] = (out[String(v.labels.reason)] ?? 0) + v.value;
+      return out;
+    };
+    const young = await activeOn(2);
+    assert.equal(young.length, 3, 'one part per day');
+
+    // Replica 2 of shard 1 holds parts ZooKeeper does not list for it: all its rows. SYSTEM RESTART REPLICA would leave
+    // its table detached (18.16 refuses a table whose unknown parts hold over half its rows), so it is held, table intact.
+    for (const p of young) await cluster.zooKeeperCli('deleteall', `${zkPath}/replicas/${id(2).replica}/parts/${p}`);
+    await schema.settle('acme', 'strays');
+    assert.ok(a.engine.isHeld(shardNode(2).url), 'the replica is held out of rotation');
+    assert.deepEqual(await activeOn(2), young, 'its table stays attached, parts and all');
+    assert.deepEqual(await removed(), {});
+
+    // Rows on other days reach it by replication; then its restart is accepted: the reconciler drops the strays and releases it.
+    const later = records(60, 400).map((r) => ({ ...r, tsMs: r.tsMs + 10 * 86_400_000 }));
+    await store.insertIdempotent('acme', 'strays', COLUMNS, later);
+    for (let t = Date.now(); a.engine.isHeld(shardNode(2).url); ) {
+      assert.ok(Date.now() - t < 60_000, 'the held replica is restarted and released once its restart is accepted');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const left = await activeOn(2);
+    for (const p of young) {
+      assert.ok(!left.includes(p), `${p} is no longer active on the replica`);
+      assert.ok((await detachedOn(2)).includes(`ignored_${p}`), `${p} is detached as ignored_${p}`);
+      assert.ok((await activeOn(1)).includes(p), `${p} stays on the other replicas`);
+    }
+    assert.deepEqual(await removed(), { not_in_zookeeper: 3 });
+
+    // A part the shard marked as a failed quorum part is stray on every replica that holds it.
+    const [failed] = (await activeOn(1)).filter((p) => !young.includes(p));
+    await cluster.zooKeeperCli('create', `${zkPath}/quorum/failed_parts`).catch(() => undefined); // 18.16 may have made it
+    await cluster.zooKeeperCli('create', `${zkPath}/quorum/failed_parts/${failed}`);
+    await schema.settle('acme', 'strays');
+    for (const r of [1, 2, 3]) {
+      assert.ok(!(await activeOn(r)).includes(failed!), `${failed} is no longer active on replica ${r}`);
+      assert.ok((await detachedOn(r)).includes(`noquorum_${failed}`), `${failed} is detached as noquorum_${failed} on replica ${r}`);
+    }
+    assert.deepEqual(await removed(), { not_in_zookeeper: 3, failed_quorum: 3 });
+    await store.dropTable('acme', 'strays');
   });
 
   it('queries through the Distributed tables answer like the same data on one server (query corpus)', async (t) => {

@@ -21,7 +21,7 @@ import {
   type ServerProcess,
 } from './clickhouse-process.js';
 import { removeTempDir } from './temp-dir.js';
-import { findZooKeeper, prepareZooKeeperDir, spawnZooKeeper, type ZooKeeperBinary, type ZooKeeperProcess } from './zookeeper-process.js';
+import { findZooKeeper, prepareZooKeeperDir, spawnZooKeeper, zooKeeperCli, type ZooKeeperBinary, type ZooKeeperProcess } from './zookeeper-process.js';
 
 export interface ClusterOptions {
   shards?: number;
@@ -68,6 +68,8 @@ export interface RunningClickHouseCluster {
   restartReplica(shard: number, replica: number, opts?: { forceRestoreData?: boolean }): Promise<void>;
   killZooKeeper(): Promise<void>;
   restartZooKeeper(): Promise<void>;
+  /** One command of ZooKeeper's CLI (`deleteall /path`, `create /path`) against the cluster's ZooKeeper. */
+  zooKeeperCli(...args: string[]): Promise<string>;
   /** Stops every process and removes every temp dir. */
   stop(): Promise<void>;
 }
@@ -86,6 +88,13 @@ const NODE_PROFILE = [
 // A short session (ZooKeeper allows 2..20 ticks of 500 ms) makes a lost
 // ZooKeeper show as read-only replicas within seconds.
 const ZK_SESSION_TIMEOUT_MS = 6000;
+/**
+ * CLUSTER_TEST_DIAG=1: nodes log at debug level, keep system.part_log and
+ * query_log, and a shard whose replicas disagree is described (parts, where
+ * their rows are, part_log) with the nodes' logs copied (cluster-diagnosis.ts).
+ */
+export const CLUSTER_TEST_DIAG = process.env.CLUSTER_TEST_DIAG === '1';
+const PART_LOG_XML = '<part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>';
 export const DISTRIBUTED_DDL_PATH = '/clickhouse/task_queue/ddl';
 
 interface NodeSlot {
@@ -138,8 +147,15 @@ export async function startClickHouseCluster(opts: ClusterOptions = {}): Promise
       const extraXml = nodeXml(slot, remoteServers, zkPort);
       await prepareServerDir(
         slot.dir,
-        serverConfigXml({ dir: slot.dir, httpPort: slot.httpPort, tcpPort: slot.tcpPort, cacheBytes: NODE_CACHE_BYTES, extraXml }),
-        usersXml(NODE_PROFILE),
+        serverConfigXml({
+          dir: slot.dir,
+          httpPort: slot.httpPort,
+          tcpPort: slot.tcpPort,
+          cacheBytes: NODE_CACHE_BYTES,
+          extraXml: extraXml + (CLUSTER_TEST_DIAG ? PART_LOG_XML : ''),
+          ...(CLUSTER_TEST_DIAG ? { logLevel: 'debug' } : {}),
+        }),
+        usersXml(NODE_PROFILE + (CLUSTER_TEST_DIAG ? '<log_queries>1</log_queries>' : '')),
       );
     }
     const cluster = new LocalCluster(name, shards, replicas, root, server, zk, zkDir, zkPort, slots);
@@ -252,6 +268,10 @@ class LocalCluster implements RunningClickHouseCluster {
   async restartZooKeeper(): Promise<void> {
     if (this.zkProc?.alive()) throw new Error('ZooKeeper is still running');
     this.zkProc = await spawnZooKeeper(this.zk, this.zkDir, this.zooKeeperPort);
+  }
+
+  zooKeeperCli(...args: string[]): Promise<string> {
+    return zooKeeperCli(this.zk, this.zooKeeperPort, args);
   }
 
   async stop(): Promise<void> {

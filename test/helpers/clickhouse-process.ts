@@ -71,6 +71,8 @@ export interface ServerConfigOptions {
   cacheBytes?: number;
   /** More top-level XML elements (cluster nodes: remote_servers, zookeeper, macros, …). */
   extraXml?: string;
+  /** server.log level (default warning). */
+  logLevel?: string;
 }
 
 export function serverConfigXml(o: ServerConfigOptions): string {
@@ -79,7 +81,7 @@ export function serverConfigXml(o: ServerConfigOptions): string {
   return `<?xml version="1.0"?>
 <yandex>
   <logger>
-    <level>warning</level>
+    <level>${o.logLevel ?? 'warning'}</level>
     <log>${o.dir}/log/server.log</log>
     <errorlog>${o.dir}/log/server.err.log</errorlog>
     <console>0</console>

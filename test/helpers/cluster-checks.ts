@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { ServerEngine } from '../../src/storage/clickhouse/server-engine.js';
 import { quoteIdentifier } from '../../src/storage/clickhouse/sql-literal.js';
 import { clickhouseLocation, clusterLocalLocation } from '../../src/storage/physical-names.js';
-import type { RunningClickHouseCluster } from './clickhouse-cluster.js';
+import { CLUSTER_TEST_DIAG, type RunningClickHouseCluster } from './clickhouse-cluster.js';
+import { diagnoseShard } from './cluster-diagnosis.js';
 import type { RunningPlane } from './control-plane-process.js';
 
 export interface IngestLoadOptions {
@@ -185,6 +186,7 @@ export async function convergedCounts(nodes: NodeClients, cluster: RunningClickH
       counts.push(Number(row!.c));
     }
     assert.ok(counts.length > 0, `no live replica of shard ${s}`);
+    if (new Set(counts).size !== 1 && CLUSTER_TEST_DIAG) console.log(await diagnoseShard(nodes, cluster, t, s));
     assert.equal(new Set(counts).size, 1, `the live replicas of shard ${s} disagree: ${JSON.stringify(perReplica)}`);
     total += counts[0]!;
   }

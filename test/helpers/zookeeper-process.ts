@@ -4,7 +4,7 @@
 // system config or service is touched. The jar's manifest names its
 // dependencies (netty, slf4j, …) under /usr/share/java.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -115,5 +115,27 @@ export function fourLetterWord(port: number, word: 'ruok' | 'srvr' | 'mntr'): Pr
     socket.on('data', (b: Buffer) => (answer += b.toString('utf8')));
     socket.on('end', () => resolve(answer));
     socket.on('error', reject);
+  });
+}
+
+/**
+ * Runs one command of ZooKeeper's own CLI (`deleteall /a/b`, `create /a/b`, …)
+ * against the server on `port`; resolves with its output, rejects when it
+ * fails. For tests that must put ZooKeeper in a state ClickHouse cannot
+ * (system.zookeeper is read-only on 18.16).
+ */
+export function zooKeeperCli(found: ZooKeeperBinary, port: number, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      found.java,
+      ['-Xmx64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', found.jar, 'org.apache.zookeeper.ZooKeeperMain', '-server', `127.0.0.1:${port}`, ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        // The CLI exits 0 on most failures and says so on stderr.
+        const failed = /Node does not exist|NodeExists|Exception|Command not found/i.exec(`${stdout}\n${stderr}`);
+        if (err || failed) reject(new Error(`zkCli ${args.join(' ')}: ${err?.message ?? failed![0]}\n${stderr.slice(-2000)}`));
+        else resolve(stdout);
+      },
+    );
   });
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError } from '../../src/platform/errors.js';
-import { classifyClusterFailure, clickhouseErrorCodes, isNodeUnreachable } from '../../src/storage/clickhouse/cluster-errors.js';
+import { classifyClusterFailure, clickhouseErrorCodes, isNodeUnreachable, StrayPartsRemainError } from '../../src/storage/clickhouse/cluster-errors.js';
 import { toEngineError } from '../../src/storage/clickhouse/engine-errors.js';
 
 // As ServerEngine hands them on: a storage_failure whose cause is the driver's error.
@@ -21,6 +21,10 @@ const STALE =
   "Code: 289, e.displayText() = DB::Exception: Replica doesn't have part 20231114_2_2_0 which was successfully written to quorum of other replicas. " +
   "Send query to another replica or disable 'select_sequential_consistency' setting., e.what() = DB::Exception";
 const READ_ONLY = 'Code: 242, e.displayText() = DB::Exception: Table is in readonly mode, e.what() = DB::Exception';
+const SHARD_EOF =
+  'Code: 32, e.displayText() = DB::Exception: Attempt to read after eof: while receiving packet from 127.0.0.1:42613: Insertion status:\n' +
+  'Wrote 1 blocks and 64 rows on shard 0 replica 0, 127.0.0.1:34059 (average 5 ms per block)\n' +
+  'Wrote 1 blocks and 45 rows on shard 1 replica 0, 127.0.0.1:46869 (average 0 ms per block)\n, e.what() = DB::Exception';
 const UNKNOWN_COLUMN = 'Code: 47, e.displayText() = DB::Exception: Unknown identifier: amount, e.what() = DB::Exception';
 
 test('every code in a wrapped 18.16 message is found, outer first', () => {
@@ -42,6 +46,25 @@ test('quorum failures, read-only tables, stale replicas and bad SQL fall into th
   assert.equal(classifyClusterFailure(wrap('Code: 999, e.displayText() = Coordination::Exception: Connection loss')), 'zookeeper');
   assert.equal(classifyClusterFailure(wrap('Code: 279, e.displayText() = DB::Exception: All connection tries failed.')), 'outcome-unknown');
   assert.equal(classifyClusterFailure(wrap('Timeout error.')), 'outcome-unknown');
+  // The coordinator lost its connection to the shard replica it was writing to (that replica was killed mid-insert).
+  assert.equal(classifyClusterFailure(wrap(SHARD_EOF)), 'outcome-unknown');
+  assert.equal(
+    classifyClusterFailure(wrap('Code: 210, e.displayText() = DB::NetException: Connection reset by peer, while reading from socket (127.0.0.1:42613), e.what() = DB::NetException')),
+    'outcome-unknown',
+  );
+  // A restarted replica whose old ZooKeeper session expired while it took an insert (seen in the failover test).
+  assert.equal(
+    classifyClusterFailure(
+      wrap(
+        "Code: 244, e.displayText() = DB::Exception: Received from 127.0.0.1:40839. DB::Exception: Unexpected logical error while adding block 36 with ID '20261130_12603577708342765966_6652532995753884651': " +
+          'No node, path /clickhouse/control_plane/1/control_plane_local__acme/events/gmx3ljqx7/replicas/s1r2/is_active., e.what() = DB::Exception',
+      ),
+    ),
+    'zookeeper',
+  );
+  // A replica still holding stray parts after its restart: the insert waiting for it is tried again.
+  assert.equal(classifyClusterFailure(new StrayPartsRemainError('http://127.0.0.1:1 still holds stray parts')), 'outcome-unknown');
+  assert.equal(classifyClusterFailure(Object.assign(new Error('settling failed'), { cause: new StrayPartsRemainError('x') })), 'outcome-unknown');
   assert.equal(classifyClusterFailure(wrap('Code: 252, e.displayText() = DB::Exception: Too many parts (300).')), 'overloaded');
   assert.equal(classifyClusterFailure(wrap(UNKNOWN_COLUMN)), 'permanent');
 });

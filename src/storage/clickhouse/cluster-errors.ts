@@ -23,6 +23,17 @@ export type ClusterFailure =
   /** Anything else (bad SQL, unknown column, …): retrying the same thing fails the same way. */
   | 'permanent';
 
+/**
+ * A replica still holds stray parts after its table was restarted
+ * (cluster-stray-parts.ts): the insert that waits for it is tried again.
+ */
+export class StrayPartsRemainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StrayPartsRemainError';
+  }
+}
+
 // Node.js socket errors that mean "this node did not take the request".
 const TRANSPORT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
@@ -35,7 +46,14 @@ const READ_ONLY_CODES = new Set([
   242, // TABLE_IS_READ_ONLY: "Table is in readonly mode" (its ZooKeeper session is gone)
   164, // READONLY: "Replica is not active right now" (a restarted replica before it re-registers)
 ]);
-const ZOOKEEPER_CODES = new Set([225, 999]); // NO_ZOOKEEPER, KEEPER_EXCEPTION
+const ZOOKEEPER_CODES = new Set([
+  225, // NO_ZOOKEEPER
+  999, // KEEPER_EXCEPTION
+  // UNEXPECTED_ZOOKEEPER_ERROR: an insert's ZooKeeper transaction failed one of its checks, e.g. "Unexpected logical
+  // error while adding block 36 …: No node, path …/replicas/s1r2/is_active" on a replica just restarted whose old
+  // session expired mid-insert. The transaction is all or nothing and the part is rolled back: send it again.
+  244,
+]);
 const STALE_REPLICA_CODES = new Set([289]); // REPLICA_IS_NOT_IN_QUORUM
 const OUTCOME_UNKNOWN_CODES = new Set([
   159, // TIMEOUT_EXCEEDED
@@ -44,6 +62,11 @@ const OUTCOME_UNKNOWN_CODES = new Set([
   279, // ALL_CONNECTION_TRIES_FAILED (coordinator → every replica of a shard)
   292, // "Leader was suddenly changed or logical error" (seen on an insert right after a replica rejoined)
 ]);
+// The coordinator's connection to a shard's replica ended mid-statement (the
+// replica was killed): "Code: 32 … Attempt to read after eof: while receiving
+// packet from 127.0.0.1:42613: Insertion status: …", or 210 "Connection reset
+// by peer, while reading from socket". The replica may have written its block.
+const SHARD_CONNECTION_LOST = /while (receiving packet from|reading from socket|writing to socket)/i;
 const OVERLOADED_CODES = new Set([
   202, // TOO_MANY_SIMULTANEOUS_QUERIES
   241, // MEMORY_LIMIT_EXCEEDED
@@ -88,6 +111,7 @@ export function isNodeUnreachable(err: unknown): boolean {
 
 export function classifyClusterFailure(err: unknown): ClusterFailure {
   if (isNodeUnreachable(err)) return 'node-unreachable';
+  if (chain(err).some((e) => e instanceof StrayPartsRemainError)) return 'outcome-unknown';
   const codes = clickhouseErrorCodes(err);
   const has = (set: Set<number>) => codes.some((c) => set.has(c));
   const text = messages(err);
@@ -97,7 +121,7 @@ export function classifyClusterFailure(err: unknown): ClusterFailure {
   if (has(READ_ONLY_CODES)) return 'read-only';
   if (has(ZOOKEEPER_CODES) || /Coordination::Exception|ZooKeeper session/i.test(text)) return 'zookeeper';
   if (has(STALE_REPLICA_CODES)) return 'stale-replica';
-  if (has(OUTCOME_UNKNOWN_CODES) || /Timeout error/i.test(text)) return 'outcome-unknown';
+  if (has(OUTCOME_UNKNOWN_CODES) || /Timeout error/i.test(text) || SHARD_CONNECTION_LOST.test(text)) return 'outcome-unknown';
   if (has(OVERLOADED_CODES)) return 'overloaded';
   return 'permanent';
 }

@@ -1,9 +1,10 @@
 // Metrics of cluster mode: each replica's status as the monitor last read it
-// (the default alerts watch these) and the statements retried after a
-// retriable failure.
+// (the default alerts watch these), the statements retried after a
+// retriable failure and the stray parts removed from replicas.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClusterFailure } from './cluster-errors.js';
 import type { ClusterStatus } from './cluster-monitor.js';
+import type { StrayPart } from './cluster-stray-parts.js';
 
 export class ClusterMetrics {
   readonly up: Gauge<'shard' | 'replica'>;
@@ -13,6 +14,7 @@ export class ClusterMetrics {
   readonly columnsBehind: Gauge<'shard' | 'replica'>;
   readonly zooKeeper: Gauge;
   readonly retries: Counter<'operation' | 'reason'>;
+  readonly strayParts: Counter<'shard' | 'replica' | 'reason'>;
 
   constructor(registry: Registry) {
     const replicaGauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['shard', 'replica'] as const, registers: [registry] });
@@ -28,6 +30,17 @@ export class ClusterMetrics {
       labelNames: ['operation', 'reason'] as const,
       registers: [registry],
     });
+    this.strayParts = new Counter({
+      name: 'clickhouse_stray_parts_removed_total',
+      help: 'Parts a replica held that its shard did not (an insert that lost ZooKeeper, a failed quorum), removed by restarting its table',
+      labelNames: ['shard', 'replica', 'reason'] as const,
+      registers: [registry],
+    });
+  }
+
+  /** `replica` as the other series name it (its number in the shard), or its macro while the monitor has not placed it yet. */
+  strayPartsRemoved(shard: number, replica: number | string, parts: readonly StrayPart[]): void {
+    for (const p of parts) this.strayParts.inc({ shard: String(shard), replica: String(replica), reason: p.why === 'failed quorum' ? 'failed_quorum' : 'not_in_zookeeper' });
   }
 
   retried(operation: string, reason: ClusterFailure): void {

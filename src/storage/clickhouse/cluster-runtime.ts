@@ -56,6 +56,10 @@ export class ClickHouseCluster {
       zkPathPrefix: opts.config.zkPathPrefix,
       layout: () => this.layout,
       logger: log,
+      onStrayParts: (node, parts) => {
+        const placed = this.monitor.last()?.shards.flatMap((s) => s.replicas).find((r) => r.url === node.url);
+        this.metrics.strayPartsRemoved(node.shard, placed?.replica ?? node.replica, parts);
+      },
     });
     this.metrics = new ClusterMetrics(opts.registry);
     this.monitor = new ClusterMonitor({

@@ -26,9 +26,10 @@ import {
   type TableRef,
 } from '../physical-names.js';
 import type { ColumnSpec, ColumnType } from '../record-types.js';
-import { clickhouseErrorCodes, isNodeUnreachable } from './cluster-errors.js';
+import { clickhouseErrorCodes, isNodeUnreachable, StrayPartsRemainError } from './cluster-errors.js';
 import { checkJoiningNode, identifyNode, type NodeIdentity } from './cluster-membership.js';
 import { RETRIABLE_WRITE, withClusterRetry } from './cluster-retry.js';
+import { restartReplica, strayPartsOn, type StrayPart } from './cluster-stray-parts.js';
 import type { ClusterTopology } from './cluster-topology.js';
 import { isUnknownTableError } from './engine-errors.js';
 import type { MultiNodeEngine } from './multi-node-engine.js';
@@ -69,6 +70,8 @@ export interface ClusterSchemaOptions {
   alterTimeoutSeconds?: number;
   /** How long a per-shard statement is retried (ZooKeeper or quorum trouble) before the caller sees the failure. */
   retryDeadlineMs?: number;
+  /** Told of the stray parts removed from a replica (metrics). */
+  onStrayParts?: (node: NodeIdentity, parts: readonly StrayPart[]) => void;
 }
 
 /** A tenant table as every node should have it. */
@@ -82,11 +85,14 @@ export interface ClusterTableState extends TableRef {
 const DEFAULT_ALTER_TIMEOUT_SECONDS = 3;
 const DEFAULT_RETRY_DEADLINE_MS = 30_000;
 const ALREADY_EXISTS = 44; // ILLEGAL_COLUMN: "Cannot add column …: column with this name already exists"
+const TOO_MANY_UNEXPECTED_DATA_PARTS = 231; // a replicated table whose local parts differ too much from ZooKeeper's is not attached
 const ALTER_ASYNC = 341; // UNFINISHED: "Alter will be done asynchronously" (a replica did not confirm in time)
 
 // How long a live replica gets to apply a new column before it is restarted, and after.
 const APPLY_WAIT_MS = 1000;
 const RESTARTED_APPLY_WAIT_MS = 10_000;
+// How long a restarted replica gets to drop its stray parts (failed quorum parts go as it starts).
+const STRAY_PARTS_WAIT_MS = 10_000;
 
 const key = (l: ClickHouseLocation) => `${l.database}.${l.table}`;
 
@@ -150,6 +156,31 @@ export class ClusterSchema {
         if (have !== undefined) throw Errors.conflict(`column ${col.name} of ${tenant}/${table} is ${have}, cannot change it to ${col.type}`);
         await this.addColumn(state, col);
       }
+    });
+  }
+
+  /**
+   * Removes the table's stray parts (cluster-stray-parts.ts) from every node
+   * that answers: an insert that failed may have left one on the replica that
+   * wrote it, and the identical block sent again would then be stored twice
+   * there. A node that does not answer is skipped: 18.16 drops such parts as
+   * it starts, and reconcile() checks it again before it takes calls. A node
+   * whose restart 18.16 would refuse yet is held (reconcile() removes its
+   * stray parts once it can). Throws (retriably) while a node cannot read
+   * ZooKeeper or a stray part stays.
+   */
+  async settle(tenant: string, table: string): Promise<void> {
+    const state = this.state(tenant, table);
+    if (!state) return;
+    await this.serialize(async () => {
+      const { engine } = this.opts;
+      const nodes = [...this.opts.layout().identities.values()].filter((id) => !engine.isQuarantined(id.url));
+      const outcomes = await Promise.allSettled(nodes.map((id) => engine.onNode(id.url, (e) => this.removeStrayParts(e, id, state))));
+      outcomes.forEach((o, i) => {
+        if (o.status === 'fulfilled' && o.value !== undefined) engine.hold(nodes[i]!.url, o.value);
+      });
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && !isNodeUnreachable(o.reason));
+      if (failed) throw failed.reason;
     });
   }
 
@@ -232,10 +263,15 @@ export class ClusterSchema {
       const id = identity;
       const inv = await engine.onNode(url, (e) => readInventory(e, this.opts.base));
       let behind = 0;
+      const waiting: string[] = [];
       for (const state of this.tables.values()) {
         behind += await engine.onNode(url, (e) => this.ensureOn(e, id, state, inv));
+        // A replica that was away may hold a part its shard marked failed while it was gone.
+        const wait = await engine.onNode(url, (e) => this.removeStrayParts(e, id, state));
+        if (wait !== undefined) waiting.push(wait);
       }
-      return behind > 0 ? { ready: false, detail: `its local tables lack ${behind} column(s) still to come by replication` } : { ready: true };
+      if (behind > 0) return { ready: false, detail: `its local tables lack ${behind} column(s) still to come by replication` };
+      return waiting.length > 0 ? { ready: false, detail: waiting.join('; ') } : { ready: true };
     });
   }
 
@@ -426,6 +462,42 @@ export class ClusterSchema {
       missing = missing.filter((name) => !have.has(name));
     }
     return missing.length;
+  }
+
+  /**
+   * Finds the table's stray parts on one node and restarts its replica until
+   * they are gone. Returns why the node must wait instead, when 18.16 would
+   * refuse the restart (a young table whose stray parts hold most of its
+   * rows): once the rows sent again have reached it, the restart is accepted.
+   */
+  private async removeStrayParts(e: ServerEngine, id: NodeIdentity, state: ClusterTableState): Promise<string | undefined> {
+    const local = this.localLocation(state.tenant, state.table);
+    const zkPath = this.zooKeeperPath(state, id.shardMacro);
+    const found = await strayPartsOn(e, local, zkPath, id.replica);
+    if (found.stray.length === 0) return undefined;
+    const log = { node: id.url, shard: id.shard, replica: id.replica, table: key(local), parts: found.stray };
+    const names = found.stray.map((p) => p.part).join(', ');
+    if (found.restartRefused) {
+      this.opts.logger.warn(log, 'a replica holds stray parts that SYSTEM RESTART REPLICA would not drop yet (they hold most of its rows); it waits out of rotation');
+      return `holds stray parts of ${key(local)} (${names}) that a restart would not drop yet`;
+    }
+    this.opts.logger.warn(log, 'a replica holds stray parts, which its shard does not (an insert that lost ZooKeeper, or a failed quorum); restarting its table drops them');
+    try {
+      await restartReplica(e, local);
+    } catch (err) {
+      if (clickhouseErrorCodes(err).includes(TOO_MANY_UNEXPECTED_DATA_PARTS)) {
+        this.opts.logger.error(
+          { ...log, err },
+          '18.16 did not attach the table again after SYSTEM RESTART REPLICA: it stays detached on this node until the server starts with flags/force_restore_data (README, Cluster mode)',
+        );
+      }
+      throw err;
+    }
+    if (!(await pollUntil(async () => (await strayPartsOn(e, local, zkPath, id.replica)).stray.length === 0, STRAY_PARTS_WAIT_MS))) {
+      throw new StrayPartsRemainError(`${id.url} still holds stray parts of ${key(local)} after SYSTEM RESTART REPLICA: ${names}`);
+    }
+    this.opts.onStrayParts?.(id, found.stray);
+    return undefined;
   }
 
   private async dropOn(e: ServerEngine, ref: TableRef): Promise<void> {

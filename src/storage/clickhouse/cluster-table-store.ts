@@ -238,6 +238,7 @@ export class ClusterTableStore implements TenantTables {
     const firstLsn = rows[0]!.lsn;
     const lastLsn = rows[rows.length - 1]!.lsn;
     if (intent && (lastLsn < intent.firstLsn || firstLsn > lastOf(intent))) intent = undefined; // committed since: obsolete
+    const resuming = intent !== undefined;
     if (intent && (firstLsn < intent.firstLsn || lastLsn < lastOf(intent))) {
       throw Errors.storageFailure(
         `the rows of ${tenant}/${table} (LSN ${firstLsn}..${lastLsn}) do not cover the interrupted insert of LSN ${intent.firstLsn}..${lastOf(intent)}; it is re-sent once a batch does`,
@@ -272,19 +273,32 @@ export class ClusterTableStore implements TenantTables {
     }
     if (!intent) return;
     let ensured: ColumnSpec[] | undefined;
+    const firstOwed = intent.chunksDone;
     for (let i = intent.chunksDone; i < plan.length; i++) {
       const chunk = plan[i]!;
       if (chunk.columns !== ensured) {
         await this.opts.schema.ensure(tenant, table, chunk.columns);
         ensured = chunk.columns;
       }
-      await this.sendChunk(tenant, table, chunk);
+      // The first chunk still owed by an interrupted insert may have been sent (and failed) before.
+      await this.sendChunk(tenant, table, chunk, resuming && i === firstOwed);
       intent = { ...intent, chunksDone: i + 1 };
       await this.intents.put(intent);
     }
   }
 
-  private async sendChunk(tenant: string, table: string, chunk: PlannedChunk): Promise<void> {
+  /**
+   * One chunk, retried as the identical block until the quorum acknowledges
+   * it. Before a chunk is sent again (after a failed attempt, or when
+   * resuming an interrupted insert) every replica that answers is settled:
+   * a failed attempt can leave what it wrote as a stray part on one replica
+   * (cluster-stray-parts.ts), which block deduplication cannot see, and the
+   * re-sent block would then be stored twice there. Once such a chunk is
+   * acknowledged they are settled again: a shard that marks the quorum of an
+   * earlier attempt failed between the last settling and the insert frees
+   * its block id (so the insert lands anew) while its writer may keep it.
+   */
+  private async sendChunk(tenant: string, table: string, chunk: PlannedChunk, resuming: boolean): Promise<void> {
     const lines = (await mapInSlices(chunk.rows, (r) => tableRowLine(r, chunk.columns))).join('\n');
     const name = this.tableName(tenant, table);
     const settings: ClickHouseSettings = {
@@ -293,14 +307,31 @@ export class ClusterTableStore implements TenantTables {
       // Below the HTTP timeout, so a quorum that cannot be met is the server's answer, not a cut connection.
       insert_quorum_timeout: Math.max(1000, Math.floor(this.opts.requestTimeoutMs * 0.8)),
     };
-    await withClusterRetry(() => this.opts.engine.insertJsonLines(name, lines, { settings }), {
+    let unsettled = resuming;
+    let sentBefore = resuming;
+    const attempt = async () => {
+      if (unsettled) {
+        await this.opts.schema.settle(tenant, table);
+        unsettled = false;
+      }
+      try {
+        await this.opts.engine.insertJsonLines(name, lines, { settings });
+      } catch (err) {
+        unsettled = true;
+        sentBefore = true;
+        throw err;
+      }
+    };
+    const retry = (what: string) => ({
       retriable: RETRIABLE_WRITE,
       deadlineMs: this.opts.retryDeadlineMs ?? DEFAULT_RETRY_DEADLINE_MS,
-      onRetry: (kind, attempt, err) => {
+      onRetry: (kind: ClusterFailure, attempt: number, err: unknown) => {
         this.opts.onRetry?.('insert', kind);
-        if (attempt === 1 || attempt % 10 === 0) this.opts.logger.warn({ tenant, table, kind, attempt, err }, 'cluster insert retried (the identical block is sent again)');
+        if (attempt === 1 || attempt % 10 === 0) this.opts.logger.warn({ tenant, table, kind, attempt, err }, what);
       },
     });
+    await withClusterRetry(attempt, retry('cluster insert retried (the identical block is sent again)'));
+    if (sentBefore) await withClusterRetry(() => this.opts.schema.settle(tenant, table), retry('cluster insert: removing stray parts after a retried chunk failed; tried again'));
   }
 
   private async scalar(tenant: string, table: string, expr: string): Promise<number> {
