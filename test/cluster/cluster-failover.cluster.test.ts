@@ -12,6 +12,7 @@ import { checkExactlyOnce, IngestLoad, metricValues, NodeClients, waitApplied } 
 import { adminHeaders, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { quoteIdentifier } from '../../src/storage/clickhouse/sql-literal.js';
 import { clickhouseLocation, clusterLocalLocation } from '../../src/storage/physical-names.js';
+import { eventually } from '../helpers/eventually.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 3, name: 'cp_cluster', subsets: [{ name: 'cp_pair', replicas: 2 }] });
 const skip = 'skipped' in started ? started.skipped : false;
@@ -31,22 +32,6 @@ const PLANE_ENV = {
   SERVICES: 'tenant-node,operation-node,monitoring',
   LOG_LEVEL: 'warn',
 };
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
-    await sleep(250);
-  }
-}
 
 describe('cluster mode: ingest under replica, ZooKeeper and column failures', { skip, timeout: 900_000 }, () => {
   let cluster: RunningClickHouseCluster;
