@@ -31,7 +31,7 @@ import type { ColumnSpec, StoredRecord } from '../../src/storage/record-types.js
 import { startClickHouseCluster, type RunningClickHouseCluster } from '../helpers/clickhouse-cluster.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { checkExactlyOnce, NodeClients } from '../helpers/cluster-checks.js';
-import { CORPUS } from '../helpers/query-corpus.js';
+import { CORPUS, normalizeRows } from '../helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../helpers/query-fixture.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 3, name: 'cp_cluster' });
@@ -245,7 +245,7 @@ describe('cluster table store', { skip, timeout: 600_000 }, () => {
       for (const c of CORPUS) {
         try {
           const [ours, theirs] = [await run(onCluster, c.input), await run(onServer, c.input)];
-          assert.deepEqual(normalize(ours, !!c.ordered), normalize(theirs, !!c.ordered), c.name);
+          assert.deepEqual(normalizeRows(ours, !!c.ordered), normalizeRows(theirs, !!c.ordered), c.name);
           assert.ok(!JSON.stringify(ours).includes('globex-'), `${c.name}: a row of another tenant`);
         } catch (err) {
           failures.push(`${c.name}: ${err instanceof Error ? err.message : String(err)}`);
@@ -289,14 +289,3 @@ async function run(executor: QueryExecutor, input: (typeof CORPUS)[number]['inpu
   return rows;
 }
 
-function norm(v: unknown): unknown {
-  if (typeof v === 'string' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
-  if (typeof v === 'number' && !Number.isInteger(v)) return Number(v.toPrecision(10));
-  return v;
-}
-
-function normalize(rows: Record<string, unknown>[], ordered: boolean): unknown[][] {
-  const out = rows.map((r) => Object.values(r).map(norm));
-  if (!ordered) out.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
-  return out;
-}

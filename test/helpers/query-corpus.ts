@@ -107,3 +107,16 @@ export const CORPUS: Case[] = [
   },
 ];
 
+/** One value as the corpus compares it: integers sent as strings read as numbers, floats to 10 significant digits. */
+function norm(v: unknown): unknown {
+  if (typeof v === 'string' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
+  if (typeof v === 'number' && !Number.isInteger(v)) return Number(v.toPrecision(10));
+  return v;
+}
+
+/** A result as the corpus compares it: rows of normalized values, sorted unless the query orders them. */
+export function normalizeRows(rows: Record<string, unknown>[], ordered: boolean): unknown[][] {
+  const out = rows.map((r) => Object.values(r).map(norm));
+  if (!ordered) out.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
+  return out;
+}

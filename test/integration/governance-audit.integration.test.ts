@@ -9,20 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { adminHeaders, login, startPlane, tenantKeyHeaders, type RunningPlane } from '../helpers/control-plane-process.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { send } from '../helpers/http-answer.js';
+import type { AuditEntry } from '../../src/auth/governance/audit-log.js';
 
-interface Entry {
-  id: string;
-  at: string;
-  atMs: number;
-  principal: string;
-  role?: string;
-  tenant?: string;
-  action: string;
-  target?: string;
-  outcome: string;
-  requestId?: string;
-  details?: Record<string, unknown>;
-}
+/** As GET /admin/audit answers it (JSON: details as plain objects). */
+type Entry = AuditEntry;
 
 async function auditOf(plane: RunningPlane, headers: Record<string, string>, query: string): Promise<Entry[]> {
   const r = await send(plane.url('auth-gateway', `/admin/audit?${query}`), { headers });

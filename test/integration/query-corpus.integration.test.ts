@@ -26,20 +26,9 @@ import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engi
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
 import { ParquetSink } from '../../src/storage/parquet/index.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
-import { CORPUS } from '../helpers/query-corpus.js';
+import { CORPUS, normalizeRows } from '../helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../helpers/query-fixture.js';
 
-function norm(v: unknown): unknown {
-  if (typeof v === 'string' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
-  if (typeof v === 'number' && !Number.isInteger(v)) return Number(v.toPrecision(10));
-  return v;
-}
-
-function normalize(rows: Record<string, unknown>[], ordered: boolean): unknown[][] {
-  const out = rows.map((r) => Object.values(r).map(norm));
-  if (!ordered) out.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
-  return out;
-}
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -136,7 +125,7 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
             for await (const r of open.rows) ours.push(r);
             const expected = await engine.query(hand);
             if (open.planned.physical.tree.op === 'scan' && open.planned.physical.tree.source === 'parquet') parquetScans++;
-            assert.deepEqual(normalize(ours, !!c.ordered), normalize(expected, !!c.ordered), c.name);
+            assert.deepEqual(normalizeRows(ours, !!c.ordered), normalizeRows(expected, !!c.ordered), c.name);
             const text = JSON.stringify(ours);
             for (const m of GLOBEX_MARKERS) assert.ok(!text.includes(m), `${c.name}: result holds a row of tenant globex (${m})`);
             qErrors.push(qError(open.planned.physical.estRows, ours.length));
