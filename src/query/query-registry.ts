@@ -117,6 +117,8 @@ export class QueryHandle {
 
 export class QueryRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** Entries not settled yet: the few in flight, so a start need not walk the finished ones kept for /query/status. */
+  private readonly unsettled = new Set<Entry>();
   private readonly finishedOrder: string[] = [];
   readonly counters = { started: 0, finished: 0, failed: 0, cancelled: 0, timeout: 0 };
   private readonly endListeners: Array<(q: EndedQuery) => void> = [];
@@ -133,7 +135,8 @@ export class QueryRegistry {
   }
 
   start(tenant: string, meta: QueryStartMeta): QueryHandle {
-    const running = [...this.entries.values()].filter((e) => e.info.tenant === tenant && e.info.state === 'running').length;
+    let running = 0;
+    for (const e of this.unsettled) if (e.info.tenant === tenant && e.info.state === 'running') running++;
     if (running >= this.limits.maxConcurrentPerTenant) {
       throw this.rejected(tenant, meta, Errors.rateLimited(`tenant ${tenant} already runs ${running} queries (limit ${this.limits.maxConcurrentPerTenant})`, 1));
     }
@@ -165,6 +168,7 @@ export class QueryRegistry {
     }, meta.timeoutMs);
     entry.timer.unref();
     this.entries.set(id, entry);
+    this.unsettled.add(entry);
     this.counters.started++;
     return new QueryHandle(this, entry);
   }
@@ -231,6 +235,7 @@ export class QueryRegistry {
   settle(e: Entry, state: QueryState, error?: string, errorCode?: string): void {
     if (e.finished !== undefined) return;
     e.finished = performance.now();
+    this.unsettled.delete(e);
     if (e.timer) clearTimeout(e.timer);
     e.info.state = state;
     if (error !== undefined && e.info.error === undefined) e.info.error = error;
@@ -250,7 +255,7 @@ export class QueryRegistry {
 
   /** Aborts everything still running (shutdown). */
   abortAll(): void {
-    for (const e of this.entries.values()) if (e.info.state === 'running') this.cancelEntry(e, 'server shutting down');
+    for (const e of this.unsettled) if (e.info.state === 'running') this.cancelEntry(e, 'server shutting down');
   }
 
   private emit(q: EndedQuery): void {
