@@ -155,7 +155,6 @@ async function main() {
   // ---- in-process: full path vs the same generated SQL on the engine ----
   console.log('\n## latency, in-process (ms): full path vs the same generated SQL run directly on the engine');
   console.log('query                  | direct p50 | direct p99 | full p50 | full p99 | added p50 | source');
-  const directP50 = new Map<string, number>();
   const directSql = new Map<string, string>();
   const added: number[] = [];
   for (const q of QUERIES) {
@@ -178,7 +177,6 @@ async function main() {
     }
     const plan = await planner.plan(TENANT, { sql: q.sql });
     const src = plan.physical.tree.op === 'scan' ? plan.physical.tree.source : 'join';
-    directP50.set(q.name, pct(direct, 50));
     added.push(pct(full, 50) - pct(direct, 50));
     console.log(`${q.name.padEnd(22)} | ${f(pct(direct, 50)).padStart(10)} | ${f(pct(direct, 99)).padStart(10)} | ${f(pct(full, 50)).padStart(8)} | ${f(pct(full, 99)).padStart(8)} | ${f(pct(full, 50) - pct(direct, 50)).padStart(9)} | ${src}`);
   }

@@ -110,16 +110,15 @@ export class MultiNodeEngine implements ClickHouseEngine {
       let items: AsyncIterator<T>;
       let first: IteratorResult<T>;
       try {
-        await this.ensureOpen(node);
-        items = open(node.engine)[Symbol.asyncIterator]();
-        first = await items.next();
+        ({ items, first } = await this.attempt(node, async (e) => {
+          const it = open(e)[Symbol.asyncIterator]();
+          return { items: it, first: await it.next() };
+        }));
       } catch (err) {
         if (!isNodeUnreachable(err)) throw err;
-        this.unreachable(node, err);
         failures.push({ url: node.url, ok: false, error: err });
         continue;
       }
-      this.rotation.release(node);
       try {
         for (let r = first; !r.done; r = await items.next()) yield r.value;
       } finally {
@@ -146,12 +145,8 @@ export class MultiNodeEngine implements ClickHouseEngine {
     return Promise.all(
       this.nodes.map(async (node): Promise<NodeOutcome<T>> => {
         try {
-          await this.ensureOpen(node);
-          const value = await fn(node.engine, node.url);
-          this.rotation.release(node);
-          return { url: node.url, ok: true, value };
+          return { url: node.url, ok: true, value: await this.attempt(node, (e) => fn(e, node.url)) };
         } catch (err) {
-          if (isNodeUnreachable(err)) this.unreachable(node, err);
           return { url: node.url, ok: false, error: err };
         }
       }),
@@ -160,16 +155,7 @@ export class MultiNodeEngine implements ClickHouseEngine {
 
   /** Runs `fn` on one node, held or not; a node that does not answer is quarantined (and held) and the error thrown. */
   async onNode<T>(url: string, fn: (engine: ServerEngine) => Promise<T>): Promise<T> {
-    const node = this.node(url);
-    try {
-      await this.ensureOpen(node);
-      const value = await fn(node.engine);
-      this.rotation.release(node);
-      return value;
-    } catch (err) {
-      if (isNodeUnreachable(err)) this.unreachable(node, err);
-      throw err;
-    }
+    return this.attempt(this.node(url), fn);
   }
 
   /** Leaves the node out of rotation until releaseHold(url). */
@@ -205,17 +191,30 @@ export class MultiNodeEngine implements ClickHouseEngine {
     const failures: NodeOutcome<never>[] = [];
     for (const node of this.rotation.order()) {
       try {
-        await this.ensureOpen(node);
-        const value = await fn(node.engine);
-        this.rotation.release(node);
-        return value;
+        return await this.attempt(node, fn);
       } catch (err) {
         if (!isNodeUnreachable(err)) throw err;
-        this.unreachable(node, err);
         failures.push({ url: node.url, ok: false, error: err });
       }
     }
     throw this.noNodeError(what, failures);
+  }
+
+  /**
+   * One call on one node: opened first if need be, back in rotation once it
+   * answers; a node that does not answer is quarantined (and held) and the
+   * error thrown, as is any other error.
+   */
+  private async attempt<T>(node: ClusterNodeEngine, fn: (engine: ServerEngine) => Promise<T>): Promise<T> {
+    try {
+      await this.ensureOpen(node);
+      const value = await fn(node.engine);
+      this.rotation.release(node);
+      return value;
+    } catch (err) {
+      if (isNodeUnreachable(err)) this.unreachable(node, err);
+      throw err;
+    }
   }
 
   private unreachable(node: ClusterNodeEngine, err: unknown): void {
