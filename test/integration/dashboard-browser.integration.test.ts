@@ -61,6 +61,16 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
     page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
   });
 
+  /** Opens the dashboard and signs in as the admin through its form. */
+  async function signIn(): Promise<void> {
+    await page.goto(plane.url('monitoring', '/dashboard'));
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    await page.fill('#username', TEST_ADMIN_USERNAME);
+    await page.fill('#password', TEST_ADMIN_PASSWORD);
+    await page.click('#login-submit');
+    await page.locator('#app').waitFor({ state: 'visible' });
+  }
+
   after(async () => {
     await context?.close();
     if (profileDir) removeTempDir(profileDir);
@@ -68,12 +78,7 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
   });
 
   test('signs in, shows seven healthy services, and moves when data arrives', async () => {
-    await page.goto(plane.url('monitoring', '/dashboard'));
-    await page.locator('#login-form').waitFor({ state: 'visible' });
-    await page.fill('#username', TEST_ADMIN_USERNAME);
-    await page.fill('#password', TEST_ADMIN_PASSWORD);
-    await page.click('#login-submit');
-    await page.locator('#app').waitFor({ state: 'visible' });
+    await signIn();
     // Conditions are polled from here through locators: the page's CSP forbids the eval a
     // string predicate needs, and this project's TypeScript has no DOM types.
     const stored = await page.evaluate("sessionStorage.getItem('controlPlane.dashboard.token')");
@@ -138,12 +143,7 @@ describe('dashboard in headless Chromium', { skip: SKIP }, () => {
     await waitUntil('the session to be revoked', async () => (await fetch(plane.url('monitoring', '/alerts'), { headers: { authorization: `Bearer ${stored}` } })).status === 401);
   });
   test('query console: a long query shows running, one click cancels it (audited), the history lists it as cancelled', async () => {
-    await page.goto(plane.url('monitoring', '/dashboard'));
-    await page.locator('#login-form').waitFor({ state: 'visible' });
-    await page.fill('#username', TEST_ADMIN_USERNAME);
-    await page.fill('#password', TEST_ADMIN_PASSWORD);
-    await page.click('#login-submit');
-    await page.locator('#app').waitFor({ state: 'visible' });
+    await signIn();
     // The previous test's sign-out request may have been cut by this navigation: only what happens from here counts.
     problems.length = 0;
 

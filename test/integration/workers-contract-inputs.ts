@@ -5,6 +5,7 @@
 import { HOSTILE_SQL } from '../helpers/hostile-sql.js';
 import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
 import { CORPUS } from '../helpers/query-corpus.js';
+import { prng } from '../helpers/seeded-random.js';
 
 export interface ContractCase {
   name: string;
@@ -13,18 +14,6 @@ export interface ContractCase {
 
 const sqlCase = (name: string, sql: string, key: 'sql' | 'query' = 'sql'): ContractCase => ({ name, body: JSON.stringify({ [key]: sql }) });
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-
-/** Seeded PRNG (mulberry32): the same cases on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HAND_SQL: Array<[string, string]> = [
   ['plain select', 'SELECT a FROM events'],

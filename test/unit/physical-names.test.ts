@@ -43,23 +43,12 @@ import {
   tenantMetricLabel,
   workerColumnStatsKey,
 } from '../../src/storage/physical-names.js';
+import { prng } from '../helpers/seeded-random.js';
 
 const SEED = Number(process.env.PHYSICAL_NAMES_SEED ?? 0x5eed1d5);
 const PAIRS = 6000;
 const BASE = 'control_plane';
 const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789_-';
 // Outside today's alphabet: the escape itself, separators of every kind, NUL,

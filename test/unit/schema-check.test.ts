@@ -10,18 +10,7 @@ import { parseSql } from '../../src/query/sql-parser.js';
 import { parseSqlResponse } from '../../src/services/query-interpreter/parse-sql-response.js';
 import { HOSTILE_SQL } from '../helpers/hostile-sql.js';
 import { CORPUS } from '../helpers/query-corpus.js';
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/seeded-random.js';
 
 function answers(): unknown[] {
   const out: unknown[] = [];
