@@ -44,12 +44,6 @@ export interface AppErrorOptions {
   /** Extra response headers, e.g. Retry-After. */
   headers?: Record<string, string>;
   cause?: unknown;
-  /**
-   * Whether a 5xx is the server's fault (logged as an error, counted by the 5xx
-   * alert). Default: every 5xx but the expected ones (EXPECTED_UNAVAILABLE),
-   * which are logged at warn and left out of the alert.
-   */
-  serverFault?: boolean;
 }
 
 /**
@@ -58,7 +52,7 @@ export interface AppErrorOptions {
  * ingest. The client is told when to retry; they are logged at warn without a
  * stack and left out of the 5xx alert.
  */
-const EXPECTED_UNAVAILABLE: ReadonlySet<string> = new Set(['not_ready', 'not_fresh', 'shutting_down', 'ingest_backpressure']);
+const EXPECTED_UNAVAILABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.NotReady, ErrorCode.NotFresh, ErrorCode.ShuttingDown, ErrorCode.Backpressure]);
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -66,6 +60,10 @@ export class AppError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
+  /**
+   * Whether a 5xx is the server's fault (logged as an error, counted by the 5xx
+   * alert): every 5xx but the expected ones (EXPECTED_UNAVAILABLE).
+   */
   readonly serverFault: boolean;
 
   constructor(code: ErrorCode, message: string, opts: AppErrorOptions) {
@@ -76,7 +74,7 @@ export class AppError extends Error {
     this.retriable = opts.retriable ?? false;
     this.details = opts.details;
     this.headers = opts.headers;
-    this.serverFault = opts.serverFault ?? (opts.status >= 500 && !EXPECTED_UNAVAILABLE.has(code));
+    this.serverFault = opts.status >= 500 && !EXPECTED_UNAVAILABLE.has(code);
   }
 }
 
@@ -135,7 +133,6 @@ export const Errors = {
       {
         status: 503,
         retriable: true,
-        serverFault: false,
         headers: { 'Retry-After': String(Math.min(30, Math.max(1, Math.ceil(f.lag.seconds)))) },
         details: { requiredLsn: f.requiredLsn, appliedLsn: f.appliedLsn, waitedMs: f.waitedMs, lagRecords: f.lag.records, lagSeconds: f.lag.seconds },
       },
