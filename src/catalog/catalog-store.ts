@@ -2,7 +2,7 @@
 // tenant table (schema, row count, bytes, time range) and one per Parquet part.
 // The applier commits parts, stats and its checkpoint in a single LevelDB batch,
 // so a reader never sees a part without its rows or a checkpoint ahead of both.
-import type { StateAccess, StoreWrite } from '../platform/state-store.js';
+import { deleteKeyRange, type StateAccess, type StoreWrite } from '../platform/state-store.js';
 import { OPTIMIZER_WEIGHTS_KEY } from './state-layout.js';
 import { catalogPartKey, catalogPartPrefix, catalogTableKey, catalogTablePrefix, idIndexRange, queryColumnStatsKey, workerColumnStatsKey } from '../storage/physical-names.js';
 import type { WrittenPart } from '../storage/parquet/index.js';
@@ -46,7 +46,6 @@ export function totalsOf(tables: readonly TableEntry[]): { rows: number; bytes: 
 // Keys and listing prefixes come from physical-names.ts: injective in (tenant, table).
 const CHECKPOINT_KEY = 'applier.checkpoint';
 const PURGED_KEY = 'applier.purgedTenants';
-const DELETE_SLICE = 10_000;
 const statsKeyOf = (source: 'computed' | 'worker', tenant: string, table: string) =>
   source === 'computed' ? queryColumnStatsKey(tenant, table) : workerColumnStatsKey(tenant, table);
 
@@ -142,16 +141,8 @@ export class CatalogStore {
   }
 
   /** Forgets the data_id index of one tenant table (its data is gone), a synced batch per slice. */
-  async dropDataIds(tenant: string, table: string): Promise<number> {
-    const range = idIndexRange(tenant, table);
-    let deleted = 0;
-    for (;;) {
-      const keys: string[] = [];
-      for await (const key of this.state.sublevel('dataIds').keys({ ...range, limit: DELETE_SLICE })) keys.push(key);
-      if (keys.length === 0) return deleted;
-      await this.state.writeBatch(keys.map((key): StoreWrite => ({ type: 'del', sublevel: 'dataIds', key })), { sync: true });
-      deleted += keys.length;
-    }
+  dropDataIds(tenant: string, table: string): Promise<number> {
+    return deleteKeyRange(this.state, 'dataIds', idIndexRange(tenant, table));
   }
 
   /** Deleted tenants and the last LSN of theirs that must never be applied (the applier's tombstones). */

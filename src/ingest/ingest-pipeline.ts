@@ -2,7 +2,7 @@
 // tenant's limits, check/extend the table schemas, append one WAL record
 // (durable, group-committed) and make the rows readable at once.
 import { Errors } from '../platform/errors.js';
-import type { StateAccess, StoreWrite } from '../platform/state-store.js';
+import { deleteKeyRange, type StateAccess } from '../platform/state-store.js';
 import { idempotencyKey, idempotencyRange, idIndexPrefix } from '../storage/physical-names.js';
 import type { WriteAheadLog } from '../storage/wal/index.js';
 import type { IngestLimiter } from './ingest-limiter.js';
@@ -61,16 +61,8 @@ export class IngestPipeline {
   }
 
   /** Forgets every stored Idempotency-Key answer of a tenant (deleted), a synced batch per slice. */
-  async forgetTenant(tenant: string): Promise<number> {
-    const state = this.deps.state();
-    let deleted = 0;
-    for (;;) {
-      const keys: string[] = [];
-      for await (const key of state.sublevel('idempotency').keys({ ...idempotencyRange(tenant), limit: 10_000 })) keys.push(key);
-      if (keys.length === 0) return deleted;
-      await state.writeBatch(keys.map((key): StoreWrite => ({ type: 'del', sublevel: 'idempotency', key })), { sync: true });
-      deleted += keys.length;
-    }
+  forgetTenant(tenant: string): Promise<number> {
+    return deleteKeyRange(this.deps.state(), 'idempotency', idempotencyRange(tenant));
   }
 
   async ingest(

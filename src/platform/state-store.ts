@@ -219,3 +219,22 @@ export class StateStore implements StateAccess {
     if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
   }
 }
+
+/** Keys deleted per synced batch by deleteKeyRange: bounded work per batch, however large the range. */
+const DELETE_SLICE_KEYS = 10_000;
+
+/**
+ * Deletes every key of `sublevel` in [gte, lt), a synced batch per slice of
+ * keys; returns how many went. Not one atomic batch: a crash midway leaves
+ * the rest, and running it again finishes the job.
+ */
+export async function deleteKeyRange(state: StateAccess, sublevel: SublevelName, range: { gte: string; lt: string }): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const keys: string[] = [];
+    for await (const key of state.sublevel(sublevel).keys({ ...range, limit: DELETE_SLICE_KEYS })) keys.push(key);
+    if (keys.length === 0) return deleted;
+    await state.writeBatch(keys.map((key): StoreWrite => ({ type: 'del', sublevel, key })), { sync: true });
+    deleted += keys.length;
+  }
+}
