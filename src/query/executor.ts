@@ -11,13 +11,14 @@ import type { ClickHouseEngine, RawBlock, RawFormat } from '../storage/clickhous
 import { isUnknownTableError } from '../storage/clickhouse/engine-errors.js';
 import type { TenantTables } from '../storage/clickhouse/tenant-tables.js';
 import { AppError, ErrorCode, Errors } from '../platform/errors.js';
+import { LruMap } from '../platform/lru-map.js';
 import { emptyArrowStream, encodeArrow } from './arrow-encoder.js';
 import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
 import { FreshnessGate, type Consistency, type Freshness } from './freshness.js';
 import type { BindResult, QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
 import type { QueryCaller, QueryHandle, QueryRegistry, QueryStartMeta } from './query-registry.js';
-import { statementOf } from './query-statement.js';
+import { statementOf, type QueryStatement } from './query-statement.js';
 import { generateSql, generateStageCount, type GenContext, type GeneratedSql } from './sql-generator.js';
 import { arrowWireSql, jsonWireSql } from './wire-sql.js';
 
@@ -88,8 +89,19 @@ const JS_ARROW_BATCH_ROWS = 16_384;
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 
+/** Distinct query texts whose normalized statement is remembered. */
+const STATEMENT_MEMO_ENTRIES = 512;
+
 export class QueryExecutor {
   private readonly freshness: FreshnessGate;
+  /**
+   * SQL generated from each cached physical plan (the planner hands out the
+   * same plan object while nothing it depends on changed; a plan belongs to
+   * one tenant), with the JSON answer's wire SQL.
+   */
+  private readonly generated = new WeakMap<PlannedQuery['physical'], { gen: GeneratedSql; jsonSql: string }>();
+  /** The query log's normalized statement of a SQL text (lexing and hashing it is a pure function of the text). */
+  private readonly statements = new LruMap<string, QueryStatement | undefined>(STATEMENT_MEMO_ENTRIES);
 
   constructor(private readonly deps: ExecutorDeps) {
     this.freshness = deps.freshness ?? new FreshnessGate({ source: undefined, maxWaitMs: 0 });
@@ -98,6 +110,27 @@ export class QueryExecutor {
   genContext(tenant: string): GenContext {
     const tables = this.deps.tables();
     return { tenant, tableName: (t) => tables.tableName(tenant, t), parquetRoot: this.deps.parquetRoot };
+  }
+
+  /** The SQL of a plan, generated once per plan. */
+  private generate(tenant: string, planned: PlannedQuery): { gen: GeneratedSql; jsonSql: string } {
+    let out = this.generated.get(planned.physical);
+    if (!out) {
+      const gen = generateSql(planned.physical, this.genContext(tenant));
+      out = { gen, jsonSql: jsonWireSql(gen) };
+      this.generated.set(planned.physical, out);
+    }
+    return out;
+  }
+
+  private statementOf(input: QueryInput): QueryStatement | undefined {
+    if (typeof input.sql !== 'string') return statementOf(input);
+    let statement = this.statements.get(input.sql);
+    if (statement === undefined) {
+      statement = statementOf(input);
+      this.statements.set(input.sql, statement);
+    }
+    return statement;
   }
 
   timeoutOf(requested: number | undefined): number {
@@ -115,7 +148,7 @@ export class QueryExecutor {
     const timeoutMs = this.timeoutOf(opts.timeoutMs);
     const consistency = opts.consistency ?? 'read-after-write';
     const t0 = performance.now();
-    const meta: QueryStartMeta = { ...callerOf(opts), timeoutMs, via: opts.via, format: opts.format, statement: statementOf(input) };
+    const meta: QueryStartMeta = { ...callerOf(opts), timeoutMs, via: opts.via, format: opts.format, statement: this.statementOf(input) };
     // A query refused before it runs is logged too (the registry tells the query log).
     const bound = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
     const handle = this.deps.registry.start(tenant, meta);
@@ -127,6 +160,7 @@ export class QueryExecutor {
     let planned: PlannedQuery;
     let freshness: Freshness;
     let gen: GeneratedSql;
+    let jsonSql: string;
     try {
       const tables = bound.bound.tables.map((t) => t.table);
       const tw = performance.now();
@@ -134,7 +168,7 @@ export class QueryExecutor {
       timings.waitMs = performance.now() - tw;
       // After a wait the catalog has moved on (parts, row counts): bind again.
       planned = await this.deps.planner.plan(tenant, input, freshness.waitedMs > 0 ? undefined : bound);
-      gen = generateSql(planned.physical, this.genContext(tenant));
+      ({ gen, jsonSql } = this.generate(tenant, planned));
     } catch (err) {
       if (err instanceof AppError && err.code === ErrorCode.NotFresh) {
         handle.fail(err);
@@ -185,7 +219,6 @@ export class QueryExecutor {
         if (!done) handle.fail(new Error('the result was not read to the end'));
       }
     };
-    const jsonSql = jsonWireSql(gen);
     // A result estimated small is one engine call for an answer held whole anyway (JSON, in-process rows);
     // a stream always streams, so a wrong estimate cannot make it hold a large result in memory.
     const jsonBlocks = (oneCall: boolean) => blocks('JSONEachRow', jsonSql, oneCall);
@@ -315,7 +348,7 @@ export class QueryExecutor {
     let bound: BindResult | undefined;
     if (analyze) {
       const budget = this.timeoutOf(timeoutMs);
-      const meta: QueryStartMeta = { ...callerOf(caller), timeoutMs: budget, via: 'explain-analyze', format: 'json', statement: statementOf(input) };
+      const meta: QueryStartMeta = { ...callerOf(caller), timeoutMs: budget, via: 'explain-analyze', format: 'json', statement: this.statementOf(input) };
       // Only EXPLAIN ANALYZE runs the query, so only it is a query of the log.
       const b = await this.deps.planner.bind(tenant, input).catch((err: unknown) => Promise.reject(this.deps.registry.rejected(tenant, meta, err)));
       bound = b;
@@ -334,7 +367,7 @@ export class QueryExecutor {
       throw handle ? handle.fail(err) : err;
     }
     const ctx = this.genContext(tenant);
-    const gen = generateSql(planned.physical, ctx);
+    const { gen } = this.generate(tenant, planned);
     const physical = JSON.parse(JSON.stringify(planned.physical.root)) as DisplayNode & { actualRows?: number; qError?: number };
     const out = {
       ast: planned.ast,

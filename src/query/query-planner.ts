@@ -2,9 +2,14 @@
 // logical plan → cost-based optimization. Plans are cached by everything they
 // depend on (the bound query with its catalog entries, the statistics, the
 // weights), so a catalog change or a new weight is a new key, never stale.
-import type { PartEntry } from '../catalog/catalog-store.js';
+// Bound queries are cached too, by tenant and text, for as long as the
+// tenant's table listing is the very same (the catalog hands out one frozen
+// listing until its next write): a repeated query is neither parsed nor bound
+// again, which is most of what planning costs on a small query.
+import type { PartEntry, TableEntry } from '../catalog/catalog-store.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import { Errors } from '../platform/errors.js';
+import { LruMap } from '../platform/lru-map.js';
 import type { EngineKind } from '../storage/clickhouse/clickhouse-engine.js';
 import type { SelectQuery } from './ast.js';
 import type { BoundQuery } from './bound.js';
@@ -48,6 +53,27 @@ export interface PlannerStats {
 
 const CACHE_ENTRIES = 512;
 
+/** The text that, with the tenant's tables, decides the bound query; undefined when the input is not one well-formed query. */
+function inputText(input: QueryInput): string | undefined {
+  const hasDsl = input.dsl !== undefined && input.dsl !== null;
+  if (typeof input.sql === 'string') return hasDsl ? undefined : `sql:${input.sql}`;
+  if (!hasDsl) return undefined;
+  try {
+    return `dsl:${JSON.stringify(input.dsl)}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cached results are shared by every request that asks the same: frozen, so nothing can change one for the others. */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (value instanceof Map) for (const v of value.values()) deepFreeze(v);
+  else for (const v of Object.values(value)) deepFreeze(v);
+  return value;
+}
+
 export function parseInput(input: QueryInput): SelectQuery {
   const hasSql = typeof input.sql === 'string';
   const hasDsl = input.dsl !== undefined && input.dsl !== null;
@@ -69,7 +95,11 @@ export function parseInput(input: QueryInput): SelectQuery {
 }
 
 export class QueryPlanner {
-  private readonly cache = new Map<string, PhysicalPlan>();
+  private readonly cache = new LruMap<string, PhysicalPlan>(CACHE_ENTRIES);
+  /** Bound queries by tenant and text, with the table listing they were bound to. */
+  private readonly bindings = new LruMap<string, { tables: readonly TableEntry[]; result: BindResult }>(CACHE_ENTRIES);
+  /** The plan cache's key part for a bound query, built once per bound query. */
+  private readonly boundKeys = new WeakMap<BoundQuery, string>();
   /** Hook for metrics: every plan handed out (cached or not). */
   onPlanned: ((plan: PhysicalPlan) => void) | undefined;
   readonly stats: PlannerStats = {
@@ -93,9 +123,16 @@ export class QueryPlanner {
   ) {}
 
   async bind(tenant: string, input: QueryInput): Promise<BindResult> {
+    const text = inputText(input);
+    const tables = await this.deps.catalog().listTables(tenant);
+    const key = text === undefined ? undefined : `${tenant}\u0000${text}`;
+    const cached = key === undefined ? undefined : this.bindings.get(key);
+    if (cached && cached.tables === tables) return cached.result;
     const ast = parseInput(input);
-    const bound = bindQuery(ast, await this.deps.catalog().listTables(tenant));
-    return { ast, bound, logical: buildLogicalPlan(bound) };
+    const bound = bindQuery(ast, tables);
+    const result: BindResult = { ast, bound, logical: buildLogicalPlan(bound) };
+    if (key !== undefined) this.bindings.set(key, { tables, result: deepFreeze(result) });
+    return result;
   }
 
   /** `bound`: the result of bind() for the same input, when the catalog cannot have changed since. */
@@ -112,27 +149,22 @@ export class QueryPlanner {
     }
     const cfg = await this.deps.config.get();
     const engineKind = this.deps.engineKind();
-    const key = JSON.stringify([
-      tenant,
-      bound,
-      [...stats.values()].map((s) => s?.computedAt ?? 0),
-      [...parts.values()].map((p) => p.length),
-      cfg.version,
-      engineKind,
-    ]);
+    let boundKey = this.boundKeys.get(bound);
+    if (boundKey === undefined) {
+      boundKey = JSON.stringify(bound);
+      this.boundKeys.set(bound, boundKey);
+    }
+    const key =
+      JSON.stringify([tenant, [...stats.values()].map((s) => s?.computedAt ?? 0), [...parts.values()].map((p) => p.length), cfg.version, engineKind]) + boundKey;
     this.stats.plans++;
     let physical = this.cache.get(key);
     const cacheHit = physical !== undefined;
     if (physical) {
       this.stats.cacheHits++;
-      // Refresh LRU position.
-      this.cache.delete(key);
-      this.cache.set(key, physical);
     } else {
       this.stats.cacheMisses++;
       physical = optimize(bound, { parts, stats, engineKind, weights: cfg.weights });
       this.cache.set(key, physical);
-      if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     }
     this.stats.partitionsTotal += physical.partitions.total;
     this.stats.partitionsPruned += physical.partitions.pruned;
