@@ -269,6 +269,7 @@ async function main() {
     await direct.open();
     console.log('query                  | http p50 | http p99 | direct p50 | added p50 | engine in the plane p50 (Server-Timing)');
     const httpAdded: number[] = [];
+    const directP50: number[] = [];
     const phases = new Map<string, number[]>();
     for (const q of QUERIES) {
       const lat: number[] = [];
@@ -292,6 +293,7 @@ async function main() {
         }
       }
       httpAdded.push(pct(lat, 50) - pct(inProcess, 50));
+      directP50.push(pct(inProcess, 50));
       console.log(
         `${q.name.padEnd(22)} | ${f(pct(lat, 50)).padStart(8)} | ${f(pct(lat, 99)).padStart(8)} | ${f(pct(inProcess, 50)).padStart(10)} | ${f(pct(lat, 50) - pct(inProcess, 50)).padStart(9)} | ${f(pct(planeEngine, 50))}`,
       );
@@ -299,6 +301,11 @@ async function main() {
     await direct.close();
     const p50 = (k: string) => f(pct(phases.get(k) ?? [0], 50), 3);
     console.log(`median added over HTTP (auth, planning, JSON answer, our HTTP stack): ${f(median(httpAdded))} ms (goal ≤ 2 ms) ${median(httpAdded) <= 2 ? 'MET' : 'NOT MET'}`);
+    const floor = await httpFloor(directP50);
+    console.log(
+      `this machine's floor: a bare node:http server whose handler waits on the thread pool as long as each query's engine adds ${floor.map((x) => f(x)).join(', ')} ms ` +
+        `(median ${f(median(floor))}): the round trip and the wake-ups of an idle client and server, which grow with the wait; the plane's own share is about ${f(median(httpAdded) - median(floor))} ms`,
+    );
     console.log(
       `point lookup, where the time goes (p50 ms, Server-Timing): auth ${p50('auth')}, wait ${p50('wait')}, plan ${p50('plan')}, engine ${p50('engine')}, encode ${p50('encode')}, ` +
         `write + network + client ${p50('write')} (server total ${p50('total')})`,
@@ -353,6 +360,60 @@ async function main() {
   } finally {
     await plane.cleanup();
     removeTempDir(dataDir);
+  }
+}
+
+/**
+ * What HTTP itself adds on this machine to a call that waits on another thread for `waitMs`: a bare
+ * node:http server (its own process, no framework) whose handler runs crypto.pbkdf2 on the thread pool
+ * for about as long, against the same pbkdf2 call in this process, call for call. Per wait, the added p50.
+ */
+async function httpFloor(waitsMs: number[]): Promise<number[]> {
+  const { spawn } = await import('node:child_process');
+  const { pbkdf2 } = await import('node:crypto');
+  const work = (iterations: number) => new Promise((resolve) => pbkdf2('password', 'salt', iterations, 32, 'sha256', resolve));
+  const server = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const { pbkdf2 } = require('node:crypto');
+       const s = require('node:http').createServer((req, res) => {
+         const n = Number(req.url.slice(1));
+         req.resume();
+         req.on('end', () => pbkdf2('password', 'salt', n, 32, 'sha256', () => { res.setHeader('content-type', 'application/json'); res.end('{"rows":[]}'); }));
+       });
+       s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    // Iterations per ms of pbkdf2 here, so each wait matches a query's engine time.
+    await work(20_000);
+    const s = performance.now();
+    await work(50_000);
+    const perMs = 50_000 / (performance.now() - s);
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+    const out: number[] = [];
+    for (const waitMs of waitsMs) {
+      const iterations = Math.max(1, Math.round(waitMs * perMs));
+      const inProcess: number[] = [];
+      const overHttp: number[] = [];
+      for (let i = 0; i < ITER; i++) {
+        let t = performance.now();
+        await work(iterations);
+        inProcess.push(performance.now() - t);
+        t = performance.now();
+        const res = await pool.request({ path: `/${iterations}`, method: 'POST', body: '{"sql":"SELECT 1"}', headers: { 'content-type': 'application/json' } });
+        await res.body.arrayBuffer();
+        overHttp.push(performance.now() - t);
+      }
+      out.push(pct(overHttp, 50) - pct(inProcess, 50));
+    }
+    await pool.close();
+    return out;
+  } finally {
+    server.kill();
   }
 }
 
