@@ -18,6 +18,7 @@ import type { ServiceId } from '../config/schema.js';
 import type { Span } from '@opentelemetry/api';
 import { activeTraceId, endSpan, traceIdOf, withServerSpan } from '../tracing.js';
 import { errorHandler, toAppError } from './error-handler.js';
+import { jsonBody } from './json-body.js';
 import { bindNativePrototypes } from './native-prototypes.js';
 import { requestContext } from './request-context.js';
 import type { RouteSpec } from './route.js';
@@ -59,8 +60,9 @@ export function createServiceApp(serviceId: ServiceId, deps: AppDeps): ServiceAp
   app.use(observe(serviceId, deps));
   // Bodies are parsed per route, after the auth guard: an unauthenticated client never makes us read 16 MB of JSON.
   const bodyParsers = [
-    // The raw bytes are kept (no copy: the buffer body-parser read anyway) so a forwarded request is sent on as it came.
-    express.json({ limit, type: ['application/json', 'application/*+json'], verify: keepRawBody }),
+    // The raw bytes are kept (no copy: the buffer the reader collected anyway) so a forwarded request is sent on as it came.
+    // Plain JSON is read by jsonBody itself, anything else by body-parser (json-body.ts).
+    jsonBody(limit, (req, bytes) => keepRawBody(req, undefined, bytes), express.json({ limit, type: ['application/json', 'application/*+json'], verify: keepRawBody })),
     express.text({ limit, type: ['application/x-ndjson', 'text/plain'], verify: requireUtf8 }),
   ];
 
