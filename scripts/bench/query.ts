@@ -27,7 +27,7 @@ import { CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog
 import { StateStore } from '../../src/platform/state-store.js';
 import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
 import { ColumnStatsStore } from '../../src/query/column-stats.js';
-import { QueryExecutor, median } from '../../src/query/executor.js';
+import { QueryExecutor, STREAM_ENGINE_SETTINGS, median } from '../../src/query/executor.js';
 import { QueryPlanner } from '../../src/query/query-planner.js';
 import { QueryRegistry } from '../../src/query/query-registry.js';
 import { generateSql } from '../../src/query/sql-generator.js';
@@ -230,7 +230,7 @@ async function main() {
     for (let i = 0; i < STREAM_RUNS; i++) {
       const s = performance.now();
       let bytes = 0;
-      for await (const b of engine.queryRaw(streamSql, format, { settings: { max_block_size: 65_536 } })) bytes += b.bytes.length;
+      for await (const b of engine.queryRaw(streamSql, format, { settings: STREAM_ENGINE_SETTINGS })) bytes += b.bytes.length;
       runs.push({ secs: (performance.now() - s) / 1000, bytes });
     }
     const best = runs.reduce((a, b) => (a.secs < b.secs ? a : b));

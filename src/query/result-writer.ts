@@ -60,9 +60,10 @@ export async function writeResult(req: Request, res: Response, q: OpenQuery, for
     res.setHeader('Content-Type', format === 'arrow' ? ARROW_STREAM_TYPE : NDJSON_TYPE);
     res.setHeader('Server-Timing', serverTiming(res, q, opts.handlerStart));
     while (!r.done) {
-      const flowing = res.write(r.value);
-      // The engine computes the next block while the socket drains this one.
+      // The engine computes the next block while this one is copied to the socket and drains:
+      // asked for first, so the engine does not wait for the copy.
       pending = blocks.next();
+      const flowing = res.write(r.value);
       if (!flowing) await drained(res, opts.clientGone, q.id);
       r = await pending;
     }
