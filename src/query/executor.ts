@@ -16,7 +16,7 @@ import { emptyArrowStream, encodeArrow } from './arrow-encoder.js';
 import type { SqlType } from './bound.js';
 import type { DisplayNode } from './cbo/optimizer.js';
 import { FreshnessGate, type Consistency, type Freshness } from './freshness.js';
-import type { BindResult, QueryPlanner, PlannedQuery, QueryInput } from './query-planner.js';
+import { MAX_CACHED_QUERY_TEXT, type BindResult, type QueryPlanner, type PlannedQuery, type QueryInput } from './query-planner.js';
 import type { QueryCaller, QueryHandle, QueryRegistry, QueryStartMeta } from './query-registry.js';
 import { statementOf, type QueryStatement } from './query-statement.js';
 import { generateSql, generateStageCount, type GenContext, type GeneratedSql } from './sql-generator.js';
@@ -130,7 +130,7 @@ export class QueryExecutor {
   }
 
   private statementOf(input: QueryInput): QueryStatement | undefined {
-    if (typeof input.sql !== 'string') return statementOf(input);
+    if (typeof input.sql !== 'string' || input.sql.length > MAX_CACHED_QUERY_TEXT) return statementOf(input);
     let statement = this.statements.get(input.sql);
     if (statement === undefined) {
       statement = statementOf(input);

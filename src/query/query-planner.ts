@@ -53,16 +53,27 @@ export interface PlannerStats {
 
 const CACHE_ENTRIES = 512;
 
-/** The text that, with the tenant's tables, decides the bound query; undefined when the input is not one well-formed query. */
+/**
+ * Longest query text (SQL, or the DSL as JSON) whose work is cached. A cached
+ * entry holds its text and what was derived from it, so the caches' memory is
+ * bounded by their entries times this; longer queries are rare, and parsing
+ * them is small beside running them.
+ */
+export const MAX_CACHED_QUERY_TEXT = 4096;
+
+/** The text that, with the tenant's tables, decides the bound query; undefined when the input is not one well-formed, cacheable query. */
 function inputText(input: QueryInput): string | undefined {
   const hasDsl = input.dsl !== undefined && input.dsl !== null;
-  if (typeof input.sql === 'string') return hasDsl ? undefined : `sql:${input.sql}`;
-  if (!hasDsl) return undefined;
-  try {
-    return `dsl:${JSON.stringify(input.dsl)}`;
-  } catch {
-    return undefined;
+  let text: string | undefined;
+  if (typeof input.sql === 'string') text = hasDsl ? undefined : `sql:${input.sql}`;
+  else if (hasDsl) {
+    try {
+      text = `dsl:${JSON.stringify(input.dsl)}`;
+    } catch {
+      text = undefined;
+    }
   }
+  return text !== undefined && text.length <= MAX_CACHED_QUERY_TEXT ? text : undefined;
 }
 
 /** Cached results are shared by every request that asks the same: frozen, so nothing can change one for the others. */

@@ -13,7 +13,7 @@ import { StateStore } from '../../src/platform/state-store.js';
 import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
 import { ColumnStatsStore } from '../../src/query/column-stats.js';
 import { QueryExecutor } from '../../src/query/executor.js';
-import { QueryPlanner } from '../../src/query/query-planner.js';
+import { MAX_CACHED_QUERY_TEXT, QueryPlanner } from '../../src/query/query-planner.js';
 import { QueryRegistry } from '../../src/query/query-registry.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
@@ -103,6 +103,14 @@ describe('query plan cache', () => {
     assert.equal(again, first, 'the second bind is the cached one');
     await run('acme', sql);
     assert.equal((await run('acme', sql)).cacheHit, true);
+  });
+
+  it('does not keep what it derived from a query longer than the cached maximum, and answers it all the same', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `'id-${i}'`).join(', ');
+    const sql = `SELECT data_id FROM events WHERE data_id IN ('a1', ${ids}) ORDER BY data_id`;
+    assert.ok(sql.length > MAX_CACHED_QUERY_TEXT);
+    assert.notEqual(await planner.bind('acme', { sql }), await planner.bind('acme', { sql }), 'bound anew each time');
+    assert.deepEqual((await run('acme', sql)).rows, [{ data_id: 'a1' }]);
   });
 
   it('never answers one tenant from the plan of another tenant that sent the same text', async () => {
