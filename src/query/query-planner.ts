@@ -60,6 +60,8 @@ const CACHE_ENTRIES = 512;
  * them is small beside running them.
  */
 export const MAX_CACHED_QUERY_TEXT = 4096;
+/** Longest plan cache key (the bound query's JSON, with its tables' entries) kept: 512 keys stay within tens of MB. */
+const MAX_PLAN_KEY = 65_536;
 
 /** The text that, with the tenant's tables, decides the bound query; undefined when the input is not one well-formed, cacheable query. */
 function inputText(input: QueryInput): string | undefined {
@@ -175,7 +177,7 @@ export class QueryPlanner {
     } else {
       this.stats.cacheMisses++;
       physical = optimize(bound, { parts, stats, engineKind, weights: cfg.weights });
-      this.cache.set(key, physical);
+      if (key.length <= MAX_PLAN_KEY) this.cache.set(key, physical);
     }
     this.stats.partitionsTotal += physical.partitions.total;
     this.stats.partitionsPruned += physical.partitions.pruned;
