@@ -25,11 +25,7 @@ import os from 'node:os';
 import { Pool, request } from 'undici';
 import { CatalogStore, type PartEntry, type TableEntry } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
-import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
-import { ColumnStatsStore } from '../../src/query/column-stats.js';
-import { QueryExecutor, STREAM_ENGINE_SETTINGS, median } from '../../src/query/executor.js';
-import { QueryPlanner } from '../../src/query/query-planner.js';
-import { QueryRegistry } from '../../src/query/query-registry.js';
+import { STREAM_ENGINE_SETTINGS, median } from '../../src/query/executor.js';
 import { generateSql } from '../../src/query/sql-generator.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { quoteString } from '../../src/storage/clickhouse/sql-literal.js';
@@ -39,6 +35,7 @@ import type { ColumnSpec } from '../../src/storage/record-types.js';
 import { adminHeaders, startPlane } from '../../test/helpers/control-plane-process.js';
 import { CORPUS } from '../../test/helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../../test/helpers/query-fixture.js';
+import { queryPathOver } from '../../test/helpers/query-path.js';
 import { benchWorkerStats } from './stats-qerror.js';
 import { makeTempDir, removeTempDir } from '../../test/helpers/temp-dir.js';
 
@@ -143,13 +140,10 @@ async function main() {
   });
   // The correctness corpus's data set (tenant acme), for the q-error of its estimates.
   await loadTenant({ tables, parquet: new ParquetSink({ rootDir: parquetRoot }), catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
-  const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+  const { columnStats, planner, executor } = queryPathOver({ catalog, engine, tables, parquetRoot, logger, maxConcurrentPerTenant: 8, defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000 });
   await columnStats.refreshStale();
   console.log(`loaded in ${f((performance.now() - t) / 1000, 1)} s (ClickHouse table, ${parts.length} Parquet parts, catalog, column stats)`);
 
-  const config = new CboConfigStore(() => catalog);
-  const planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
-  const executor = new QueryExecutor({ planner, registry: new QueryRegistry({ maxConcurrentPerTenant: 8 }), engine: () => engine, tables: () => tables, parquetRoot, defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000, logger });
   const generated = async (sql: string) => generateSql((await planner.plan(TENANT, { sql })).physical, executor.genContext(TENANT));
 
   // ---- in-process: full path vs the same generated SQL on the engine ----

@@ -13,11 +13,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
-import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
-import { ColumnStatsStore } from '../../src/query/column-stats.js';
 import { QueryExecutor } from '../../src/query/executor.js';
-import { QueryPlanner } from '../../src/query/query-planner.js';
-import { QueryRegistry } from '../../src/query/query-registry.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { InsertIntents } from '../../src/storage/clickhouse/cluster-insert-intents.js';
 import { ClickHouseCluster } from '../../src/storage/clickhouse/cluster-runtime.js';
@@ -33,6 +29,7 @@ import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { checkExactlyOnce, NodeClients } from '../helpers/cluster-checks.js';
 import { CORPUS, normalizeRows } from '../helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../helpers/query-fixture.js';
+import { queryPathOver } from '../helpers/query-path.js';
 
 const started = await startClickHouseCluster({ shards: 2, replicas: 3, name: 'cp_cluster' });
 const skip = 'skipped' in started ? started.skipped : false;
@@ -265,21 +262,10 @@ async function executorOver(dir: string, name: string, engine: ClickHouseEngine,
   const parquet = new ParquetSink({ rootDir: path.join(dir, `${name}-parquet`) });
   await loadTenant({ tables, parquet, catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
   await loadTenant({ tables, parquet, catalog }, makeTenantData('globex', { events: 1500, users: 60, hostile: true, seed: 2 }));
-  const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+  const { columnStats, config, executor } = queryPathOver({ catalog, engine, tables, parquetRoot: path.join(dir, `${name}-parquet`), logger });
   await columnStats.refreshStale();
-  const config = new CboConfigStore(() => catalog);
   await config.put({ parquetEnabled: false } as never);
-  const planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
-  return new QueryExecutor({
-    planner,
-    registry: new QueryRegistry({ maxConcurrentPerTenant: 4 }),
-    engine: () => engine,
-    tables: () => tables,
-    parquetRoot: path.join(dir, `${name}-parquet`),
-    defaultTimeoutMs: 30_000,
-    maxTimeoutMs: 60_000,
-    logger,
-  });
+  return executor;
 }
 
 async function run(executor: QueryExecutor, input: (typeof CORPUS)[number]['input']): Promise<Record<string, unknown>[]> {

@@ -16,10 +16,7 @@ import pino from 'pino';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
 import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
-import { ColumnStatsStore } from '../../src/query/column-stats.js';
 import { QueryExecutor, median, qError } from '../../src/query/executor.js';
-import { QueryPlanner } from '../../src/query/query-planner.js';
-import { QueryRegistry } from '../../src/query/query-registry.js';
 import { arrowKindOf, type ArrowKind } from '../../src/query/wire-sql.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
@@ -28,7 +25,7 @@ import { ParquetSink } from '../../src/storage/parquet/index.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { CORPUS, normalizeRows } from '../helpers/query-corpus.js';
 import { loadTenant, makeTenantData } from '../helpers/query-fixture.js';
-
+import { queryPathOver } from '../helpers/query-path.js';
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -72,7 +69,6 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
     let engine: ClickHouseEngine;
     let state: StateStore;
     let tables: TenantTableStore;
-    let planner: QueryPlanner;
     let executor: QueryExecutor;
     let config: CboConfigStore;
     const qErrors: number[] = [];
@@ -89,20 +85,9 @@ function corpus(name: string, skip: string | false, makeEngine: () => ClickHouse
       for (const t of ['acme', 'globex']) for (const tb of ['events', 'users']) await tables.dropTable(t, tb);
       await loadTenant({ tables, parquet, catalog }, makeTenantData('acme', { events: 3000, users: 60, hostile: false, seed: 1 }));
       await loadTenant({ tables, parquet, catalog }, makeTenantData('globex', { events: 1500, users: 60, hostile: true, seed: 2 }));
-      const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
-      assert.ok((await columnStats.refreshStale()) >= 4);
-      config = new CboConfigStore(() => catalog);
-      planner = new QueryPlanner({ catalog: () => catalog, columnStats, config, engineKind: () => engine.kind });
-      executor = new QueryExecutor({
-        planner,
-        registry: new QueryRegistry({ maxConcurrentPerTenant: 4 }),
-        engine: () => engine,
-        tables: () => tables,
-        parquetRoot: path.join(dir, 'parquet'),
-        defaultTimeoutMs: 30_000,
-        maxTimeoutMs: 60_000,
-        logger,
-      });
+      const queryPath = queryPathOver({ catalog, engine, tables, parquetRoot: path.join(dir, 'parquet'), logger });
+      assert.ok((await queryPath.columnStats.refreshStale()) >= 4);
+      ({ config, executor } = queryPath);
     });
 
     after(async () => {

@@ -10,16 +10,14 @@ import path from 'node:path';
 import pino from 'pino';
 import { CatalogStore, type TableEntry } from '../../src/catalog/catalog-store.js';
 import { StateStore } from '../../src/platform/state-store.js';
-import { CboConfigStore } from '../../src/query/cbo/cbo-config.js';
-import { ColumnStatsStore } from '../../src/query/column-stats.js';
 import { QueryExecutor } from '../../src/query/executor.js';
 import { MAX_CACHED_QUERY_TEXT, QueryPlanner } from '../../src/query/query-planner.js';
-import { QueryRegistry } from '../../src/query/query-registry.js';
 import type { ClickHouseEngine } from '../../src/storage/clickhouse/clickhouse-engine.js';
 import { createClickHouseEngine } from '../../src/storage/clickhouse/create-engine.js';
 import { TenantTableStore } from '../../src/storage/clickhouse/tenant-table-store.js';
 import type { ColumnSpec } from '../../src/storage/record-types.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { queryPathOver } from '../helpers/query-path.js';
 
 const COLUMNS: ColumnSpec[] = [
   { name: 'amount', type: 'Float64' },
@@ -74,20 +72,10 @@ describe('query plan cache', () => {
     }
     await insert('acme', [{ id: 'a1', amount: 1, country: 'NL' }]);
     await insert('globex', [{ id: 'g1', amount: 1000, country: 'DE' }]);
-    const columnStats = new ColumnStatsStore({ catalog: () => catalog, engine: () => engine, tables: () => tables, logger });
+    const queryPath = queryPathOver({ catalog, engine, tables, parquetRoot: path.join(dir, 'parquet'), logger });
     // Fresh statistics up front: a refresh finishing between two runs would (rightly) make the second plan anew.
-    await columnStats.refreshStale();
-    planner = new QueryPlanner({ catalog: () => catalog, columnStats, config: new CboConfigStore(() => catalog), engineKind: () => engine.kind });
-    executor = new QueryExecutor({
-      planner,
-      registry: new QueryRegistry({ maxConcurrentPerTenant: 4 }),
-      engine: () => engine,
-      tables: () => tables,
-      parquetRoot: path.join(dir, 'parquet'),
-      defaultTimeoutMs: 30_000,
-      maxTimeoutMs: 60_000,
-      logger,
-    });
+    await queryPath.columnStats.refreshStale();
+    ({ planner, executor } = queryPath);
   });
 
   after(async () => {
