@@ -86,8 +86,7 @@ export class IngestPipeline {
     }
     this.pushBackIfFull(rows.length, 0);
     await deps.limiter.admit(tenant, rows.length);
-    const grown = deps.schemas.checkAndExtend(tenant, rows);
-    if (grown.length > 0) await deps.schemas.persist(grown);
+    await deps.schemas.extend(tenant, rows);
 
     const batch = { tenant, rows };
     const payload = encodeBatch(batch);

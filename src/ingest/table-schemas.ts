@@ -1,7 +1,11 @@
 // Schemas of tenant tables, inferred from data and kept in the catalog. A
 // field's type is fixed by the first value seen; later records must agree (an
 // integer is fine in a Float64 column). Checks are synchronous against an
-// in-memory copy, so concurrent requests cannot race on a new column.
+// in-memory copy, so concurrent requests cannot race on a new column. The
+// catalog write of a grown schema is shared: every request whose rows use
+// that table waits for it, not only the one that grew it, so no request is
+// acknowledged before its table is in the catalog (a query sent after the
+// acknowledgement binds to it).
 import type { CatalogStore, TableEntry } from '../catalog/catalog-store.js';
 import { Errors } from '../platform/errors.js';
 import { tableRefKey } from '../storage/physical-names.js';
@@ -33,6 +37,10 @@ function compatible(column: ColumnType, value: ColumnType): boolean {
 
 export class TableSchemas {
   private readonly cache = new Map<string, TableEntry>();
+  /** Catalog writes of grown schemas not finished yet, by table key. */
+  private readonly storing = new Map<string, Promise<void>>();
+  /** Tables whose last catalog write failed: written again by the next request that uses them. */
+  private readonly unstored = new Set<string>();
 
   constructor(private readonly catalog: CatalogStore) {}
 
@@ -58,7 +66,9 @@ export class TableSchemas {
 
   /** Forgets a table's schema (its tenant was deleted): the next record starts a new one. */
   forget(tenant: string, table: string): void {
-    this.cache.delete(`${tenant}/${table}`);
+    const key = tableRefKey(tenant, table);
+    this.cache.delete(key);
+    this.unstored.delete(key);
   }
 
   /** Tables of a tenant that have a schema (some may have no applied rows yet). */
@@ -69,9 +79,9 @@ export class TableSchemas {
   /**
    * Checks every row against its table's columns and works out new columns.
    * Throws (writing nothing) on the first conflict; returns the tables whose
-   * schema grew so the caller can persist them before acknowledging.
+   * schema grew (extend() stores them).
    */
-  checkAndExtend(tenant: string, rows: IngestRow[]): TableEntry[] {
+  private checkAndExtend(tenant: string, rows: IngestRow[]): TableEntry[] {
     const pending = new Map<string, { entry: TableEntry; byName: Map<string, ColumnType> }>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -117,12 +127,40 @@ export class TableSchemas {
     return grown;
   }
 
-  async persist(entries: TableEntry[]): Promise<void> {
-    for (const e of entries) {
+  /**
+   * Checks the rows (throws on the first conflict, writing nothing), then
+   * resolves once the schema of every table they use is in the catalog: the
+   * tables they grew, and those another request grew and is still writing.
+   */
+  async extend(tenant: string, rows: IngestRow[]): Promise<void> {
+    for (const e of this.checkAndExtend(tenant, rows)) this.store(tableRefKey(e.tenant, e.table));
+    const used = new Set(rows.map((r) => tableRefKey(tenant, r.table)));
+    for (const key of used) if (this.unstored.has(key) && !this.storing.has(key)) this.store(key);
+    await Promise.all([...used].map((key) => this.storing.get(key)));
+  }
+
+  /** Writes a table's schema to the catalog, after any write of it still running, and keeps the write until it ends. */
+  private store(key: string): void {
+    const previous = this.storing.get(key);
+    const write = (async () => {
+      await previous?.catch(() => undefined);
+      const e = this.cache.get(key);
+      if (!e) return; // forgotten meanwhile (its tenant was deleted)
       // Stats are owned by the applier; write schema onto the latest stats.
       const current = (await this.catalog.getTable(e.tenant, e.table)) ?? e;
       await this.catalog.putTable({ ...current, columns: this.columns(e.tenant, e.table) });
-    }
+    })();
+    this.storing.set(key, write);
+    const settled = (ok: boolean) => {
+      if (this.storing.get(key) !== write) return;
+      this.storing.delete(key);
+      if (ok) this.unstored.delete(key);
+      else this.unstored.add(key);
+    };
+    write.then(
+      () => settled(true),
+      () => settled(false),
+    );
   }
 }
 
